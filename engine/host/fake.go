@@ -1,0 +1,64 @@
+package host
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// FakeSource is a Source for tests whose readings are set by the test, at
+// any time, from any goroutine. The zero value reports a zero Sample.
+type FakeSource struct {
+	mu     sync.Mutex
+	sample Sample
+	err    error
+	calls  int
+}
+
+var _ Source = (*FakeSource)(nil)
+
+// NewFakeSource returns a FakeSource reporting s.
+func NewFakeSource(s Sample) *FakeSource { return &FakeSource{sample: s} }
+
+// Set makes later Samples report s.
+func (f *FakeSource) Set(s Sample) {
+	f.mu.Lock()
+	f.sample = s
+	f.mu.Unlock()
+}
+
+// Update changes the reported sample in place, e.g. to raise the CPU alone.
+func (f *FakeSource) Update(change func(*Sample)) {
+	f.mu.Lock()
+	change(&f.sample)
+	f.mu.Unlock()
+}
+
+// SetErr makes later Samples fail with err (nil: succeed again).
+func (f *FakeSource) SetErr(err error) {
+	f.mu.Lock()
+	f.err = err
+	f.mu.Unlock()
+}
+
+// Calls returns how many times Sample was called.
+func (f *FakeSource) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// Sample returns the sample set last, stamped now unless it has a time.
+func (f *FakeSource) Sample(ctx context.Context) (Sample, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return Sample{}, f.err
+	}
+	s := f.sample
+	if s.Time.IsZero() {
+		s.Time = time.Now()
+	}
+	return s, nil
+}
