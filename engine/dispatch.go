@@ -1,0 +1,435 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/simjobs/simjobs/engine/runner"
+)
+
+// dispatch is the one loop that starts queued jobs. It sleeps until kicked
+// (a submission, a job's end, a limit change, a telemetry tick), then starts
+// jobs while the gate admits them.
+func (m *Manager) dispatch() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-m.wake:
+		}
+		for {
+			a := m.next()
+			if a == nil {
+				break
+			}
+			m.wg.Add(1)
+			go m.startLocal(a)
+		}
+	}
+}
+
+// next takes the head of the queue if the gate admits it, holding a slot
+// for it.
+func (m *Manager) next() *activeJob {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.draining || m.closed {
+		return nil
+	}
+	if m.queue.Len() == 0 {
+		m.blocked = ""
+		return nil
+	}
+	if reason := m.limits.admit(m.running, m.telemetry); reason != "" {
+		m.blocked = reason
+		return nil
+	}
+	m.blocked = ""
+	id, _ := m.queue.pop()
+	a := m.active[id]
+	a.status = StatusRunning
+	a.slot = true
+	m.running++
+	return a
+}
+
+// startLocal persists that a job runs, then starts it. Persisting first is
+// what makes a job never start twice: after a crash the store says running,
+// and a running job is never started again.
+func (m *Manager) startLocal(a *activeJob) {
+	defer m.wg.Done()
+	ctx := m.ctx
+	picked := m.now()
+	spec, err := m.specFor(ctx, a)
+	if err != nil {
+		m.mustEnd(a, StatusFailed, nil, "cannot start: "+err.Error())
+		return
+	}
+	if m.cancelledBeforeStart(a, false) {
+		return
+	}
+	start := m.now().UTC()
+	err = m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, FromStatus: StatusQueued, Status: StatusRunning, StartTime: &start, Time: start, Message: "started on this host"})
+	if err != nil {
+		// The job stays queued in the store; give its slot back and let it
+		// be retried at the next wake-up.
+		m.log.Error("persist job start", "job", a.id, "err", err)
+		m.mu.Lock()
+		a.status = StatusQueued
+		a.slot = false
+		m.running--
+		if !errors.Is(err, ErrStale) && !m.closed {
+			m.queue.push(a.id, a.priority, a.seq)
+		}
+		m.mu.Unlock()
+		return
+	}
+	if m.cancelledBeforeStart(a, true) {
+		return
+	}
+	h, err := m.local.Start(ctx, spec)
+	if err != nil {
+		m.mustEnd(a, StatusFailed, nil, "cannot start: "+err.Error())
+		return
+	}
+	m.DispatchLatency.Observe(m.now().Sub(picked))
+	m.QueueWait.Observe(start.Sub(a.submitTime))
+	m.mu.Lock()
+	a.started = true
+	a.handle = h
+	cancel := a.cancel
+	m.mu.Unlock()
+	m.bus.Publish(EventJobStarted, JobStartedData{JobID: a.id, StartTime: start, Attempt: a.attempt, PID: h.PID})
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Process: &ProcessRef{PID: h.PID, StartTime: h.PIDStart}, Time: start}); err != nil && !errors.Is(err, ErrStale) {
+		m.log.Error("persist process of job", "job", a.id, "err", err)
+	}
+	if cancel {
+		if err := m.local.Cancel(ctx, a.ref()); err != nil && !errors.Is(err, runner.ErrUnknownJob) {
+			m.log.Error("cancel job", "job", a.id, "err", err)
+		}
+	}
+}
+
+func (m *Manager) cancelled(a *activeJob) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return a.cancel
+}
+
+// cancelledBeforeStart ends a job whose cancel came before its process
+// started, and reports whether it did. A stop for shutdown puts the job
+// back in the queue instead (persisted reports whether the store already
+// says running): it never ran, so it runs after the restart.
+func (m *Manager) cancelledBeforeStart(a *activeJob, persisted bool) bool {
+	m.mu.Lock()
+	cancel, by := a.cancel, a.cancelBy
+	m.mu.Unlock()
+	if !cancel {
+		return false
+	}
+	if by != shutdownActor {
+		m.mustEnd(a, StatusCancelled, nil, cancelMessage(by, "before it started"))
+		return true
+	}
+	if persisted {
+		err := m.store.JobUpdate(context.WithoutCancel(m.ctx), JobUpdateParams{ID: a.id, Attempt: a.attempt, FromStatus: StatusRunning, Status: StatusQueued, Time: m.now().UTC(), Message: "not started: the server shut down"})
+		if err != nil {
+			m.log.Error("requeue job at shutdown", "job", a.id, "err", err)
+		}
+	}
+	m.mu.Lock()
+	a.status = StatusQueued
+	m.mu.Unlock()
+	m.release(a)
+	return true
+}
+
+// specFor builds the runner spec of a job's attempt from its stored config,
+// checked again against the policy: the project may have gone while the job
+// waited.
+func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error) {
+	job, err := m.store.JobGet(ctx, a.id)
+	if err != nil {
+		return runner.Spec{}, err
+	}
+	p, err := m.policy.prepare(job.Config, job.User, m.now())
+	if err != nil {
+		return runner.Spec{}, err
+	}
+	spec := p.spec
+	spec.Attempt = a.attempt
+	dir := m.jobDir(a.id, a.attempt)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return runner.Spec{}, fmt.Errorf("job directory: %w", err)
+	}
+	spec.Stdout = filepath.Join(dir, "stdout.log")
+	spec.Stderr = filepath.Join(dir, "stderr.log")
+	if spec.Dir == "" {
+		spec.Dir = dir
+	}
+	spec.Env = append(spec.Env, "SIMJOBS_JOB_ID="+a.id, fmt.Sprintf("SIMJOBS_ATTEMPT=%d", a.attempt))
+	return spec, nil
+}
+
+// submitCluster hands a pending job to the cluster scheduler.
+func (m *Manager) submitCluster(id string, attempt int) {
+	defer m.wg.Done()
+	ctx := m.ctx
+	m.mu.Lock()
+	a, ok := m.active[id]
+	m.mu.Unlock()
+	if !ok || a.attempt != attempt {
+		return
+	}
+	spec, err := m.specFor(ctx, a)
+	if err != nil {
+		m.mustEnd(a, StatusFailed, nil, "cannot submit to "+m.cluster.Name()+": "+err.Error())
+		return
+	}
+	if m.cancelled(a) {
+		m.mustEnd(a, StatusCancelled, nil, cancelMessage(a.cancelBy, "before it reached the scheduler"))
+		return
+	}
+	picked := m.now()
+	h, err := m.cluster.Start(ctx, spec)
+	if err != nil {
+		m.mustEnd(a, StatusFailed, nil, "cannot submit to "+m.cluster.Name()+": "+err.Error())
+		return
+	}
+	m.DispatchLatency.Observe(m.now().Sub(picked))
+	now := m.now().UTC()
+	ext := h.ExternalID
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusPending, Status: StatusScheduled, SchedulerJobID: &ext, Time: now, Message: "submitted to " + m.cluster.Name() + " as " + ext}); err != nil {
+		m.log.Error("persist scheduler job id", "job", id, "scheduler_job_id", ext, "err", err)
+	}
+	m.mu.Lock()
+	a.started = true
+	a.handle = h
+	if a.status == StatusPending {
+		a.status = StatusScheduled
+	}
+	cancel := a.cancel
+	m.mu.Unlock()
+	m.bus.Publish(EventJobScheduled, JobScheduledData{JobID: id, SchedulerJobID: ext, Attempt: attempt})
+	if cancel {
+		if err := m.cluster.Cancel(ctx, a.ref()); err != nil && !errors.Is(err, runner.ErrUnknownJob) {
+			m.log.Error("cancel job", "job", id, "err", err)
+		}
+	}
+}
+
+// consume applies a runner's updates, one at a time, in order.
+func (m *Manager) consume(r runner.Runner) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for u := range r.Updates() {
+			m.apply(u)
+		}
+	}()
+}
+
+func (m *Manager) apply(u runner.Update) {
+	m.mu.Lock()
+	a, ok := m.active[u.JobID]
+	if !ok || a.attempt != u.Attempt {
+		m.mu.Unlock()
+		m.log.Warn("update for a job not tracked", "job", u.JobID, "attempt", u.Attempt, "state", u.State)
+		return
+	}
+	cancel, by := a.cancel, a.cancelBy
+	m.mu.Unlock()
+	switch u.State {
+	case runner.StateRunning:
+		m.markRunning(a, u)
+	case runner.StateScheduled:
+		// Nothing new: the job was scheduled when Start returned.
+	case runner.StateCompleted:
+		m.mustEnd(a, StatusCompleted, u.ExitCode, u.Message)
+	case runner.StateCancelled:
+		if by == shutdownActor {
+			m.mustEnd(a, StatusFailed, u.ExitCode, "interrupted: the server shut down while the job ran")
+			return
+		}
+		m.mustEnd(a, StatusCancelled, u.ExitCode, cancelMessage(by, "while running"))
+	case runner.StateFailed:
+		msg := u.Message
+		if cancel && by == shutdownActor {
+			msg = "interrupted: the server shut down while the job ran (" + msg + ")"
+		}
+		m.mustEnd(a, StatusFailed, u.ExitCode, msg)
+	}
+}
+
+// markRunning records that a scheduler started a job.
+func (m *Manager) markRunning(a *activeJob, u runner.Update) {
+	t := u.Time.UTC()
+	if t.IsZero() {
+		t = m.now().UTC()
+	}
+	err := m.store.JobUpdate(m.ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: StatusRunning, StartTime: &t, Time: t, Message: "running at " + m.cluster.Name()})
+	if err != nil {
+		m.log.Error("persist job running", "job", a.id, "err", err)
+		return
+	}
+	m.mu.Lock()
+	a.status = StatusRunning
+	m.mu.Unlock()
+	m.QueueWait.Observe(t.Sub(a.submitTime))
+	m.bus.Publish(EventJobStarted, JobStartedData{JobID: a.id, StartTime: t, Attempt: a.attempt})
+}
+
+// mustEnd records a job's end, retrying while the store fails: an end that
+// is not persisted would leave the job running in the store forever.
+func (m *Manager) mustEnd(a *activeJob, st Status, code *int, msg string) {
+	backoff := 50 * time.Millisecond
+	for {
+		err := m.end(m.ctx, a, st, code, msg)
+		if err == nil {
+			return
+		}
+		m.log.Error("persist job end", "job", a.id, "status", st, "err", err)
+		if m.ctx.Err() != nil {
+			// Shutting down: the next start recovers it as lost.
+			m.release(a)
+			return
+		}
+		select {
+		case <-m.ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// end persists a job's end, then frees its slot, wakes its waiters and
+// announces it.
+func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, msg string) error {
+	now := m.now().UTC()
+	errText := ""
+	if st != StatusCompleted {
+		errText = msg
+	}
+	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg})
+	if err != nil && !errors.Is(err, ErrStale) {
+		return err
+	}
+	m.release(a)
+	data := JobEndedData{JobID: a.id, Status: st, EndTime: now, ReturnCode: code, Error: errText, Attempt: a.attempt}
+	m.bus.Publish(EventJobCompleted, data)
+	switch st {
+	case StatusFailed:
+		m.bus.Publish(EventJobFailed, data)
+	case StatusCancelled:
+		m.bus.Publish(EventJobCancelled, data)
+	}
+	return nil
+}
+
+// release forgets an ended job: its slot, its waiters.
+func (m *Manager) release(a *activeJob) {
+	m.mu.Lock()
+	if cur, ok := m.active[a.id]; ok && cur == a {
+		delete(m.active, a.id)
+	}
+	if a.slot {
+		a.slot = false
+		m.running--
+	}
+	var idle []chan struct{}
+	if m.running == 0 {
+		idle, m.idle = m.idle, nil
+	}
+	waiters := m.waiters[a.id]
+	delete(m.waiters, a.id)
+	m.mu.Unlock()
+	for _, ch := range append(idle, waiters...) {
+		close(ch)
+	}
+	m.kick()
+}
+
+// recovered is what recover found that needs a runner once the update
+// consumers run.
+type recovered struct {
+	adoptLocal   []*activeJob
+	adoptCluster []*activeJob
+	submit       []*activeJob // cluster submissions a crash interrupted
+}
+
+// recover loads the jobs a previous process left unfinished. It runs before
+// anything else touches the manager.
+func (m *Manager) recover(ctx context.Context) (recovered, error) {
+	var r recovered
+	jobs, err := m.store.JobListActive(ctx)
+	if err != nil {
+		return r, fmt.Errorf("engine: load unfinished jobs: %w", err)
+	}
+	for _, j := range jobs {
+		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime}
+		a.cluster = j.SchedulerJobID != nil || j.Status == StatusScheduled || (j.Status == StatusPending && m.cluster != nil)
+		switch {
+		case a.cluster:
+			if m.cluster == nil {
+				m.log.Warn("job was handed to a scheduler but the server now runs without one; leaving it as it is", "job", j.ID, "status", j.Status)
+				continue
+			}
+			m.active[a.id] = a
+			if j.SchedulerJobID == nil {
+				r.submit = append(r.submit, a)
+				continue
+			}
+			a.started = true
+			a.handle = runner.Handle{ExternalID: *j.SchedulerJobID}
+			r.adoptCluster = append(r.adoptCluster, a)
+		case j.Status == StatusQueued || j.Status == StatusPending:
+			if j.Status == StatusPending {
+				if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: j.ID, Attempt: j.Attempt, FromStatus: StatusPending, Status: StatusQueued, Time: m.now().UTC(), Message: "queued again after a restart"}); err != nil {
+					return r, fmt.Errorf("engine: requeue job %s: %w", j.ID, err)
+				}
+				a.status = StatusQueued
+			}
+			m.active[a.id] = a
+			m.queue.push(a.id, a.priority, a.seq)
+		case j.Status == StatusRunning:
+			m.active[a.id] = a
+			if j.Process == nil || j.Process.PID == 0 {
+				if err := m.end(ctx, a, StatusFailed, nil, "lost: the server stopped while starting the job; it was not started again"); err != nil {
+					return r, fmt.Errorf("engine: end lost job %s: %w", j.ID, err)
+				}
+				continue
+			}
+			a.slot, a.started = true, true
+			a.handle = runner.Handle{PID: j.Process.PID, PIDStart: j.Process.StartTime}
+			m.running++
+			r.adoptLocal = append(r.adoptLocal, a)
+		}
+	}
+	if n := len(m.active); n > 0 {
+		m.log.Info("recovered unfinished jobs", "jobs", n, "queued", m.queue.Len(), "running", m.running)
+	}
+	return r, nil
+}
+
+// resume hands recovered jobs back to their runners.
+func (m *Manager) resume(ctx context.Context, r recovered) {
+	for _, a := range r.adoptLocal {
+		if err := m.local.Adopt(ctx, a.ref()); err != nil {
+			m.mustEnd(a, StatusFailed, nil, "lost after a restart: "+err.Error())
+		}
+	}
+	for _, a := range r.adoptCluster {
+		if err := m.cluster.Adopt(ctx, a.ref()); err != nil {
+			m.mustEnd(a, StatusFailed, nil, "lost after a restart: "+err.Error())
+		}
+	}
+	for _, a := range r.submit {
+		m.wg.Add(1)
+		go m.submitCluster(a.id, a.attempt)
+	}
+}

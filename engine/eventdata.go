@@ -1,0 +1,56 @@
+package engine
+
+import "time"
+
+// The data of each event, as clients receive it inside the envelope.
+
+// JobQueuedData is sent when a job is accepted.
+type JobQueuedData struct {
+	JobID         string `json:"job_id"`
+	Priority      int    `json:"priority"`
+	QueuePosition int    `json:"queue_position"`
+	User          string `json:"user"`
+	Attempt       int    `json:"attempt"`
+	Status        Status `json:"status"`
+}
+
+// JobStartedData is sent when a job's process runs (or its scheduler runs it).
+type JobStartedData struct {
+	JobID     string    `json:"job_id"`
+	StartTime time.Time `json:"start_time"`
+	Attempt   int       `json:"attempt"`
+	PID       int       `json:"pid,omitempty"`
+}
+
+// JobScheduledData is sent when a scheduler accepted a job.
+type JobScheduledData struct {
+	JobID          string `json:"job_id"`
+	SchedulerJobID string `json:"scheduler_job_id"`
+	Attempt        int    `json:"attempt"`
+}
+
+// JobEndedData is sent with job_completed for every job that ends (Status
+// says how, as the PyEDB service did), and also with job_failed or
+// job_cancelled when it did not complete.
+type JobEndedData struct {
+	JobID      string    `json:"job_id"`
+	Status     Status    `json:"status"`
+	EndTime    time.Time `json:"end_time"`
+	ReturnCode *int      `json:"return_code"`
+	Error      string    `json:"error"`
+	Attempt    int       `json:"attempt"`
+}
+
+// PriorityChangedData is sent when a queued job's priority changes.
+type PriorityChangedData struct {
+	JobID         string `json:"job_id"`
+	OldPriority   int    `json:"old_priority"`
+	NewPriority   int    `json:"new_priority"`
+	QueuePosition int    `json:"queue_position"`
+}
+
+// LimitsUpdatedData is sent when the limits change.
+type LimitsUpdatedData struct {
+	OldLimits Limits `json:"old_limits"`
+	NewLimits Limits `json:"new_limits"`
+}

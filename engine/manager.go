@@ -1,0 +1,682 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/simjobs/simjobs/engine/runner"
+)
+
+// Engine errors that callers map to answers (404, 409).
+var (
+	// ErrConflict: the job's state does not allow the change asked for.
+	// Errors that wrap it are *ConflictError, whose text is for the user.
+	ErrConflict = errors.New("conflict")
+	// ErrClosed: the manager was closed.
+	ErrClosed = errors.New("manager closed")
+)
+
+// ConflictError says why a job's state does not allow a change.
+type ConflictError struct{ Message string }
+
+func (e *ConflictError) Error() string { return e.Message }
+
+// Is makes errors.Is(err, ErrConflict) hold.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+func conflictf(format string, args ...any) error {
+	return &ConflictError{Message: fmt.Sprintf(format, args...)}
+}
+
+// Options configure a Manager.
+type Options struct {
+	// Store persists jobs. Required.
+	Store Store
+	// Runner runs jobs on this host. Required.
+	Runner runner.Runner
+	// Cluster, when set, receives every job instead (the server's scheduler
+	// mode); queued jobs then hold no local slot.
+	Cluster runner.Runner
+	// Telemetry gates starts on CPU, memory and disk; nil checks only the
+	// number of running jobs.
+	Telemetry Telemetry
+	// Policy says which executables and paths submissions may use.
+	Policy Policy
+	// Limits start as these; the zero value means DefaultLimits.
+	Limits Limits
+	// DataDir holds per-job log files (DataDir/jobs/ID/ATTEMPT/). Required.
+	DataDir string
+	// EventHistory is how many events stay available for replay (default 4096).
+	EventHistory int
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Manager accepts jobs, keeps them in order, starts them when the limits
+// allow and follows them to their end, persisting every step before it is
+// announced. All methods are safe for concurrent use.
+type Manager struct {
+	store     Store
+	local     runner.Runner
+	cluster   runner.Runner
+	telemetry Telemetry
+	policy    Policy
+	dataDir   string
+	bus       *Bus
+	log       *slog.Logger
+	now       func() time.Time
+
+	// DispatchLatency is the time from a job leaving the queue to its
+	// process running (or its scheduler accepting it).
+	DispatchLatency *Histogram
+	// QueueWait is the time from submission to start.
+	QueueWait *Histogram
+
+	ctx    context.Context // lives until Close
+	cancel context.CancelFunc
+	wake   chan struct{}
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	limits   Limits
+	queue    *queue
+	active   map[string]*activeJob // every job of this process not yet terminal
+	running  int                   // local jobs holding a slot
+	blocked  string                // why the head of the queue waits, "" if it does not
+	draining bool
+	closed   bool
+	waiters  map[string][]chan struct{}
+	idle     []chan struct{} // closed when running drops to 0
+}
+
+// activeJob is what the manager keeps in memory of a job not yet ended.
+type activeJob struct {
+	id         string
+	attempt    int
+	seq        int64
+	priority   int
+	user       string
+	status     Status
+	submitTime time.Time
+	reserved   bool // being inserted by Submit
+	cluster    bool // handed to the Cluster runner
+	slot       bool // holds a local slot
+	started    bool // the runner has it (handle valid)
+	cancel     bool // a cancel was asked
+	cancelBy   string
+	handle     runner.Handle
+}
+
+// New recovers the jobs the store holds (queued jobs queue again in their
+// order; running ones are re-attached or ended with the reason) and starts
+// dispatching. Close stops it.
+func New(ctx context.Context, o Options) (*Manager, error) {
+	if o.Store == nil || o.Runner == nil {
+		return nil, errors.New("engine: Options.Store and Options.Runner are required")
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("engine: Options.DataDir is required")
+	}
+	if o.Limits == (Limits{}) {
+		o.Limits = DefaultLimits()
+	}
+	if err := o.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: limits: %w", err)
+	}
+	if o.EventHistory <= 0 {
+		o.EventHistory = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Policy.SchedulerType == "" {
+		o.Policy.SchedulerType = "none"
+		if o.Cluster != nil {
+			o.Policy.SchedulerType = o.Cluster.Name()
+		}
+	}
+	m := &Manager{
+		store:           o.Store,
+		local:           o.Runner,
+		cluster:         o.Cluster,
+		telemetry:       o.Telemetry,
+		policy:          o.Policy,
+		dataDir:         o.DataDir,
+		bus:             NewBus(o.EventHistory),
+		log:             o.Logger,
+		now:             o.Now,
+		DispatchLatency: NewHistogram(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+		QueueWait:       NewHistogram(0.005, 0.05, 0.5, 5, 30, 60, 300, 900, 3600, 4*3600, 24*3600),
+		wake:            make(chan struct{}, 1),
+		limits:          o.Limits,
+		queue:           newQueue(),
+		active:          make(map[string]*activeJob),
+		waiters:         make(map[string][]chan struct{}),
+	}
+	m.bus.now = o.Now
+	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r, err := m.recover(ctx)
+	if err != nil {
+		m.cancel()
+		return nil, err
+	}
+	m.consume(m.local)
+	if m.cluster != nil {
+		m.consume(m.cluster)
+	}
+	m.resume(ctx, r)
+	m.wg.Add(1)
+	go m.dispatch()
+	m.kick()
+	return m, nil
+}
+
+// Events is the manager's event stream.
+func (m *Manager) Events() *Bus { return m.bus }
+
+// SchedulerType is where jobs run: "none" (this host) or the scheduler's name.
+func (m *Manager) SchedulerType() string { return m.policy.SchedulerType }
+
+// Policy returns the policy submissions are checked against.
+func (m *Manager) Policy() Policy { return m.policy }
+
+// kick wakes the dispatcher; it never blocks.
+func (m *Manager) kick() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// TelemetryUpdated tells the manager a new host sample arrived: waiting jobs
+// may fit now. The sampler calls it on every tick.
+func (m *Manager) TelemetryUpdated() { m.kick() }
+
+// SubmitRequest is one submission.
+type SubmitRequest struct {
+	// Config is an HFSSSimulationConfig object or a plain command object.
+	Config json.RawMessage
+	// Priority: higher first; negative low, 0 normal, positive high.
+	Priority int
+	// User is the authenticated submitter; "" takes the config's user field
+	// (only when the server runs without authentication).
+	User string
+}
+
+// SubmitResult says what became of a submission.
+type SubmitResult struct {
+	JobID   string
+	Attempt int
+	Status  Status
+	// Duplicate is true when the job id was already active: nothing changed.
+	Duplicate bool
+	// Message is for the human: what happened, and what the server changed
+	// (e.g. the solver it runs instead of the one asked for).
+	Message string
+}
+
+// Submit validates and persists a job, then queues it (or hands it to the
+// cluster scheduler). When Submit returns without error the job is durable.
+// A job id that is already active returns Duplicate and changes nothing; a
+// job id whose last attempt ended starts the next attempt.
+func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, error) {
+	now := m.now().UTC()
+	p, err := m.policy.prepare(req.Config, req.User, now)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return SubmitResult{}, ErrClosed
+	}
+	if a, ok := m.active[p.id]; ok {
+		res := SubmitResult{JobID: a.id, Attempt: a.attempt, Status: a.status, Duplicate: true}
+		m.mu.Unlock()
+		res.Message = fmt.Sprintf("Job %s already exists and is %s; nothing changed", res.JobID, res.Status)
+		return res, nil
+	}
+	cluster := m.cluster != nil
+	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, reserved: true, cluster: cluster}
+	m.active[p.id] = a
+	m.mu.Unlock()
+
+	first := StatusQueued
+	if cluster {
+		first = StatusPending
+	}
+	job, err := m.store.JobInsert(ctx, JobInsertParams{
+		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
+		Config: p.config, SubmitTime: now, Message: "submitted",
+	})
+	if err != nil {
+		m.mu.Lock()
+		delete(m.active, p.id)
+		m.mu.Unlock()
+		if errors.Is(err, ErrJobActive) {
+			// Only possible if another process shares the store.
+			return SubmitResult{JobID: job.ID, Attempt: job.Attempt, Status: job.Status, Duplicate: true,
+				Message: fmt.Sprintf("Job %s already exists and is %s (attempt %d); nothing changed", job.ID, job.Status, job.Attempt)}, nil
+		}
+		return SubmitResult{}, fmt.Errorf("store job %s: %w", p.id, err)
+	}
+
+	m.mu.Lock()
+	a.reserved = false
+	a.attempt = job.Attempt
+	a.seq = job.Seq
+	a.status = first
+	pos := 0
+	if !cluster {
+		m.queue.push(a.id, a.priority, a.seq)
+		pos = m.queue.position(a.id)
+	}
+	m.mu.Unlock()
+
+	res := SubmitResult{JobID: p.id, Attempt: job.Attempt, Status: first}
+	res.Message = fmt.Sprintf("Job %s submitted successfully", p.id)
+	if job.Attempt > 1 {
+		res.Message = fmt.Sprintf("Job %s submitted again as attempt %d", p.id, job.Attempt)
+	}
+	for _, n := range p.notes {
+		res.Message += "; " + n
+	}
+	m.bus.Publish(EventJobQueued, JobQueuedData{JobID: p.id, Priority: req.Priority, QueuePosition: pos, User: p.user, Attempt: job.Attempt, Status: first})
+	if cluster {
+		m.wg.Add(1)
+		go m.submitCluster(a.id, a.attempt)
+	} else {
+		m.kick()
+	}
+	return res, nil
+}
+
+// CancelResult says what a cancel did.
+type CancelResult struct {
+	// Cancelled is true when the job was stopped or its stop has begun.
+	Cancelled bool
+	Status    Status
+	Message   string
+}
+
+// Cancel stops a job: a queued job ends at once; a running job gets SIGTERM
+// then SIGKILL (or its scheduler's cancel) and ends as cancelled. by names
+// who asked, for the record. A job that already ended is left alone
+// (Cancelled false). An unknown id is ErrNotFound.
+func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, error) {
+	m.mu.Lock()
+	a, ok := m.active[id]
+	if !ok || a.reserved {
+		m.mu.Unlock()
+		if ok {
+			return CancelResult{}, conflictf("job %s is being submitted right now; try again", id)
+		}
+		job, err := m.store.JobGet(ctx, id)
+		if err != nil {
+			return CancelResult{}, err
+		}
+		return CancelResult{Status: job.Status, Message: fmt.Sprintf("Job %s already %s; nothing to cancel", id, job.Status)}, nil
+	}
+	if a.status == StatusQueued && m.queue.remove(id) {
+		a.status = StatusCancelled
+		m.mu.Unlock()
+		if err := m.end(ctx, a, StatusCancelled, nil, cancelMessage(by, "while queued")); err != nil {
+			m.mu.Lock()
+			a.status = StatusQueued
+			m.queue.push(a.id, a.priority, a.seq)
+			m.mu.Unlock()
+			m.kick()
+			return CancelResult{}, err
+		}
+		return CancelResult{Cancelled: true, Status: StatusCancelled, Message: fmt.Sprintf("Job %s cancelled", id)}, nil
+	}
+	if a.cancel {
+		st := a.status
+		m.mu.Unlock()
+		return CancelResult{Cancelled: true, Status: st, Message: fmt.Sprintf("Job %s is already being cancelled", id)}, nil
+	}
+	a.cancel = true
+	a.cancelBy = by
+	started, ref, cluster, st := a.started, a.ref(), a.cluster, a.status
+	m.mu.Unlock()
+	if started {
+		r := m.local
+		if cluster {
+			r = m.cluster
+		}
+		if err := r.Cancel(ctx, ref); err != nil && !errors.Is(err, runner.ErrUnknownJob) {
+			return CancelResult{}, fmt.Errorf("cancel job %s: %w", id, err)
+		}
+	}
+	// Not started yet: the starter sees the flag before and after it starts
+	// the job, and cancels it then.
+	return CancelResult{Cancelled: true, Status: st, Message: fmt.Sprintf("Cancellation of job %s initiated", id)}, nil
+}
+
+func cancelMessage(by, when string) string {
+	if by == "" {
+		return "cancelled " + when
+	}
+	return "cancelled by " + by + " " + when
+}
+
+func (a *activeJob) ref() runner.Ref {
+	return runner.Ref{JobID: a.id, Attempt: a.attempt, Handle: a.handle}
+}
+
+// SetPriority changes the priority of a queued job (or one still pending at
+// a scheduler submission). A running or ended job is ErrConflict: the old
+// service re-queued finished jobs here and ran them again.
+func (m *Manager) SetPriority(ctx context.Context, id string, priority int) error {
+	m.mu.Lock()
+	a, ok := m.active[id]
+	if !ok {
+		m.mu.Unlock()
+		job, err := m.store.JobGet(ctx, id)
+		if err != nil {
+			return err
+		}
+		return conflictf("job %s already %s; its priority can no longer change", id, job.Status)
+	}
+	if a.status != StatusQueued || a.reserved {
+		st := a.status
+		m.mu.Unlock()
+		return conflictf("job %s is %s; only a queued job's priority can change", id, st)
+	}
+	old, attempt := a.priority, a.attempt
+	m.mu.Unlock()
+
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC()}); err != nil {
+		if errors.Is(err, ErrStale) {
+			return conflictf("job %s left the queue meanwhile; its priority can no longer change", id)
+		}
+		return fmt.Errorf("set priority of job %s: %w", id, err)
+	}
+	m.mu.Lock()
+	a.priority = priority
+	m.queue.setPriority(id, priority)
+	pos := m.queue.position(id)
+	m.mu.Unlock()
+	m.bus.Publish(EventPriorityChanged, PriorityChangedData{JobID: id, OldPriority: old, NewPriority: priority, QueuePosition: pos})
+	m.kick()
+	return nil
+}
+
+// Limits returns the limits in force.
+func (m *Manager) Limits() Limits {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.limits
+}
+
+// SetLimits changes limits at once: a raised limit starts waiting jobs
+// immediately. A bad value is a *ValidationError and changes nothing.
+func (m *Manager) SetLimits(p LimitsPatch) (old, updated Limits, err error) {
+	m.mu.Lock()
+	old = m.limits
+	updated = old.apply(p)
+	if err := updated.Validate(); err != nil {
+		m.mu.Unlock()
+		return old, old, err
+	}
+	m.limits = updated
+	m.mu.Unlock()
+	m.bus.Publish(EventLimitsUpdated, LimitsUpdatedData{OldLimits: old, NewLimits: updated})
+	m.kick()
+	return old, updated, nil
+}
+
+// QueueStats is a snapshot of the local queue.
+type QueueStats struct {
+	TotalQueued      int
+	RegularQueueSize int         // priority <= 0
+	PriorityQueues   map[int]int // priority > 0: jobs waiting per priority
+	ByPriority       map[int]int // every priority
+	Running          int
+	MaxConcurrent    int
+	Active           int    // jobs not yet ended, wherever they are
+	BlockedBy        string // why the next job waits, "" when it does not
+	Draining         bool
+}
+
+// QueueStats reports the queue.
+func (m *Manager) QueueStats() QueueStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := QueueStats{
+		TotalQueued:    m.queue.Len(),
+		PriorityQueues: make(map[int]int),
+		ByPriority:     m.queue.byPriority(),
+		Running:        m.running,
+		MaxConcurrent:  m.limits.MaxConcurrentJobs,
+		Active:         len(m.active),
+		BlockedBy:      m.blocked,
+		Draining:       m.draining,
+	}
+	for p, n := range s.ByPriority {
+		if p > 0 {
+			s.PriorityQueues[p] = n
+		} else {
+			s.RegularQueueSize += n
+		}
+	}
+	if s.TotalQueued == 0 {
+		s.BlockedBy = ""
+	}
+	// Cluster jobs hold no slot, but the API's running_jobs counts them too.
+	for _, a := range m.active {
+		if a.cluster && a.status == StatusRunning {
+			s.Running++
+		}
+	}
+	return s
+}
+
+// Job returns the latest attempt of a job.
+func (m *Manager) Job(ctx context.Context, id string) (Job, error) { return m.store.JobGet(ctx, id) }
+
+// Jobs lists jobs (see JobListParams).
+func (m *Manager) Jobs(ctx context.Context, p JobListParams) ([]Job, error) {
+	return m.store.JobList(ctx, p)
+}
+
+// CountJobs counts what Jobs would list without paging.
+func (m *Manager) CountJobs(ctx context.Context, p JobListParams) (int, error) {
+	return m.store.JobCount(ctx, p)
+}
+
+// CountByStatus counts jobs per status.
+func (m *Manager) CountByStatus(ctx context.Context) (map[Status]int, error) {
+	return m.store.JobCountByStatus(ctx)
+}
+
+// Transitions returns a job's status history.
+func (m *Manager) Transitions(ctx context.Context, id string) ([]Transition, error) {
+	return m.store.TransitionList(ctx, id)
+}
+
+// Attempts returns every attempt of a job, oldest first.
+func (m *Manager) Attempts(ctx context.Context, id string) ([]Job, error) {
+	return m.store.AttemptList(ctx, id)
+}
+
+// LogPath is the file holding a job attempt's stdout or stderr. The id must
+// be a valid job id: it becomes part of a path.
+func (m *Manager) LogPath(id string, attempt int, stream string) (string, error) {
+	if !jobIDPattern.MatchString(id) {
+		return "", &ValidationError{Field: "id", Message: "is not a valid job id"}
+	}
+	if stream != "stdout" && stream != "stderr" {
+		return "", &ValidationError{Field: "stream", Message: "must be stdout or stderr"}
+	}
+	if attempt < 1 {
+		return "", &ValidationError{Field: "attempt", Message: "must be >= 1"}
+	}
+	return filepath.Join(m.jobDir(id, attempt), stream+".log"), nil
+}
+
+func (m *Manager) jobDir(id string, attempt int) string {
+	return filepath.Join(m.dataDir, "jobs", id, fmt.Sprint(attempt))
+}
+
+// Wait blocks until the job's latest attempt has ended, and returns it.
+func (m *Manager) Wait(ctx context.Context, id string) (Job, error) {
+	for {
+		m.mu.Lock()
+		var ch chan struct{}
+		if _, ok := m.active[id]; ok {
+			ch = make(chan struct{})
+			m.waiters[id] = append(m.waiters[id], ch)
+		}
+		m.mu.Unlock()
+		if ch == nil {
+			job, err := m.store.JobGet(ctx, id)
+			if err != nil || job.Status.Terminal() {
+				return job, err
+			}
+			// Active in the store but not here: another process runs it,
+			// or it is between insert and queue. Look again shortly.
+			select {
+			case <-ctx.Done():
+				return Job{}, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			m.dropWaiter(id, ch)
+			return Job{}, ctx.Err()
+		}
+	}
+}
+
+func (m *Manager) dropWaiter(id string, ch chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ws := m.waiters[id]
+	for i, w := range ws {
+		if w == ch {
+			m.waiters[id] = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(m.waiters[id]) == 0 {
+		delete(m.waiters, id)
+	}
+}
+
+// Draining reports whether the manager stopped starting jobs.
+func (m *Manager) Draining() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.draining
+}
+
+// Drain stops starting jobs (submissions are still accepted and persisted)
+// and waits until no local job runs, or ctx ends. Jobs at a cluster
+// scheduler keep running there and are tracked again after a restart.
+func (m *Manager) Drain(ctx context.Context) error {
+	m.mu.Lock()
+	m.draining = true
+	var ch chan struct{}
+	if m.running > 0 {
+		ch = make(chan struct{})
+		m.idle = append(m.idle, ch)
+	}
+	m.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the manager: local jobs still running are stopped (SIGTERM,
+// then SIGKILL) and recorded as failed with the reason, queued jobs stay
+// queued in the store, runners are closed. ctx bounds the wait for the
+// stopped jobs to end.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.draining = true
+	var stop []runner.Ref
+	for _, a := range m.active {
+		if a.cluster || !a.slot {
+			continue
+		}
+		// Jobs not started yet see the flag in startLocal and go back to
+		// the queue.
+		a.cancel = true
+		a.cancelBy = shutdownActor
+		if a.started {
+			stop = append(stop, a.ref())
+		}
+	}
+	var ch chan struct{}
+	if m.running > 0 {
+		ch = make(chan struct{})
+		m.idle = append(m.idle, ch)
+	}
+	m.mu.Unlock()
+	for _, ref := range stop {
+		if err := m.local.Cancel(ctx, ref); err != nil && !errors.Is(err, runner.ErrUnknownJob) {
+			m.log.Error("stop job at shutdown", "job", ref.JobID, "err", err)
+		}
+	}
+	var err error
+	if ch != nil {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			err = fmt.Errorf("jobs still running at shutdown: %w", ctx.Err())
+		}
+	}
+	m.cancel()
+	errs := []error{err, m.local.Close()}
+	if m.cluster != nil {
+		errs = append(errs, m.cluster.Close())
+	}
+	m.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// shutdownActor marks cancels the server itself asked for at shutdown: the
+// job then ends as failed, not cancelled, since no user asked for it.
+const shutdownActor = "\x00shutdown"
+
+// ErrNoScheduler: the server runs jobs on this host only.
+var ErrNoScheduler = errors.New("no cluster scheduler configured")
+
+// Partitions describes the cluster's partitions or queues.
+func (m *Manager) Partitions(ctx context.Context) ([]runner.Partition, error) {
+	if m.cluster == nil {
+		return nil, ErrNoScheduler
+	}
+	pl, ok := m.cluster.(runner.PartitionLister)
+	if !ok {
+		return nil, fmt.Errorf("%s runner cannot list partitions: %w", m.cluster.Name(), ErrNoScheduler)
+	}
+	return pl.Partitions(ctx)
+}

@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Store errors. Implementations wrap them so callers can use errors.Is.
+var (
+	// ErrNotFound: no job with that id.
+	ErrNotFound = errors.New("job not found")
+	// ErrJobActive: JobInsert found the id pending, queued, scheduled or running.
+	ErrJobActive = errors.New("job is active")
+	// ErrStale: an update named an attempt or a from-status that is no longer current.
+	ErrStale = errors.New("job changed meanwhile")
+)
+
+// Store persists jobs, their attempts and their status transitions.
+// Every method is safe for concurrent use. A method that returns nil has
+// committed its change durably.
+type Store interface {
+	// JobInsert stores a new job (attempt 1), or a new attempt of a job whose
+	// latest attempt is terminal (the earlier attempt stays readable through
+	// AttemptList). It returns the stored job with Attempt and Seq set.
+	// If the job's latest attempt is not terminal it returns that attempt and
+	// an error wrapping ErrJobActive, changing nothing.
+	JobInsert(ctx context.Context, p JobInsertParams) (Job, error)
+	// JobGet returns the latest attempt of a job, or ErrNotFound.
+	JobGet(ctx context.Context, id string) (Job, error)
+	// JobList returns latest attempts in submission order (by Seq of the
+	// first attempt; see JobListParams).
+	JobList(ctx context.Context, p JobListParams) ([]Job, error)
+	// JobCount counts the jobs JobList would return without limit and offset.
+	JobCount(ctx context.Context, p JobListParams) (int, error)
+	// JobCountByStatus counts latest attempts per status. It must stay cheap
+	// with millions of jobs: it is called on every dashboard render.
+	JobCountByStatus(ctx context.Context) (map[Status]int, error)
+	// JobListActive returns every job whose latest attempt is not terminal,
+	// ordered by Seq, for recovery at start-up.
+	JobListActive(ctx context.Context) ([]Job, error)
+	// JobUpdate changes one attempt. When p.Status is set it also records a
+	// Transition. It fails with ErrStale if p.Attempt is not the latest
+	// attempt, or if p.FromStatus is set and differs from the stored status;
+	// with ErrNotFound if there is no such job.
+	JobUpdate(ctx context.Context, p JobUpdateParams) error
+	// TransitionList returns every status change of every attempt of a job,
+	// oldest first.
+	TransitionList(ctx context.Context, id string) ([]Transition, error)
+	// AttemptList returns every attempt of a job, oldest first (the latest
+	// last, equal to JobGet).
+	AttemptList(ctx context.Context, id string) ([]Job, error)
+	// Close flushes and closes the store.
+	Close() error
+}
+
+// JobInsertParams is a submission to persist.
+type JobInsertParams struct {
+	ID         string
+	User       string
+	Priority   int
+	Status     Status // the first status: queued (local) or pending (scheduler)
+	Kind       Kind
+	Config     json.RawMessage
+	SubmitTime time.Time
+	Message    string // recorded with the first transition
+}
+
+// JobListParams filters and pages JobList and JobCount.
+type JobListParams struct {
+	Statuses []Status // any of these; empty = all
+	User     string   // exact; empty = all
+	// Search matches a substring of the id, the user or the project path.
+	Search string
+	Limit  int // 0 = no limit
+	Offset int
+	// AfterSeq and BeforeSeq page by position without an offset scan
+	// (keyset pagination): only jobs with Seq > AfterSeq / Seq < BeforeSeq.
+	AfterSeq  int64
+	BeforeSeq int64
+	// Descending lists newest first.
+	Descending bool
+}
+
+// JobUpdateParams changes the latest attempt of a job. Nil fields are left
+// as they are.
+type JobUpdateParams struct {
+	ID         string
+	Attempt    int
+	FromStatus Status // optional guard
+	Status     Status // optional new status; recorded as a Transition
+	Message    string // the transition's message
+	Time       time.Time
+
+	Priority       *int
+	StartTime      *time.Time
+	EndTime        *time.Time
+	ReturnCode     *int
+	Error          *string
+	SchedulerJobID *string
+	Process        *ProcessRef
+	Progress       json.RawMessage
+}
