@@ -1,0 +1,530 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/host"
+)
+
+// decodeObject parses a JSON object body into fields, answering 400 for
+// anything else.
+func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, &engine.ValidationError{Field: "body", Message: "is empty; send a JSON object"}
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return nil, &engine.ValidationError{Field: "body", Message: "must be a JSON object"}
+	}
+	return obj, nil
+}
+
+// intField reads an optional integer field; JSON numbers with a zero
+// fraction (2.0) count as integers, as Python clients may send them.
+func intField(obj map[string]json.RawMessage, name string) (int, bool, error) {
+	raw, ok := obj[name]
+	if !ok || string(raw) == "null" {
+		return 0, false, nil
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<31 {
+		return 0, false, &engine.ValidationError{Field: name, Message: "must be an integer"}
+	}
+	return int(f), true, nil
+}
+
+func floatField(obj map[string]json.RawMessage, name string) (float64, bool, error) {
+	raw, ok := obj[name]
+	if !ok || string(raw) == "null" {
+		return 0, false, nil
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return 0, false, &engine.ValidationError{Field: name, Message: "must be a number"}
+	}
+	return f, true, nil
+}
+
+func (s *Server) submit(c *fiber.Ctx) error {
+	obj, err := decodeObject(c.Body())
+	if err != nil {
+		return err
+	}
+	cfg, ok := obj["config"]
+	if !ok || len(cfg) == 0 || cfg[0] != '{' {
+		return &engine.ValidationError{Field: "config", Message: "is required and must be a JSON object"}
+	}
+	prio, _, err := intField(obj, "priority")
+	if err != nil {
+		return err
+	}
+	user := ""
+	if s.opts.Auth.Mode() != "none" {
+		user = identity(c).Name
+	}
+	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: user})
+	if err != nil {
+		return err
+	}
+	return c.JSON(SubmitReply{Success: true, JobID: res.JobID, Message: res.Message, Status: res.Status, Attempt: res.Attempt, Duplicate: res.Duplicate})
+}
+
+// SubmitReply answers POST /jobs/submit.
+type SubmitReply struct {
+	Success   bool          `json:"success"`
+	JobID     string        `json:"job_id"`
+	Message   string        `json:"message"`
+	Status    engine.Status `json:"status"`
+	Attempt   int           `json:"attempt"`
+	Duplicate bool          `json:"duplicate"`
+}
+
+// defaultListLimit bounds a listing without a limit; without an offset such
+// a listing shows the newest jobs (in submission order), which is what a
+// client polling for its latest submission needs.
+const (
+	defaultListLimit = 10000
+	maxListLimit     = 10000
+)
+
+func (s *Server) listJobs(c *fiber.Ctx) error {
+	p, err := listParams(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	total, err := s.m.CountJobs(ctx, p)
+	if err != nil {
+		return err
+	}
+	if c.Query("limit") == "" {
+		p.Limit = defaultListLimit
+		if c.Query("offset") == "" && total > p.Limit {
+			p.Offset = total - p.Limit
+		}
+	}
+	jobs, err := s.m.Jobs(ctx, p)
+	if err != nil {
+		return err
+	}
+	if jobs == nil {
+		jobs = []engine.Job{}
+	}
+	c.Set("X-Total-Count", strconv.Itoa(total))
+	return c.JSON(jobs)
+}
+
+func listParams(c *fiber.Ctx) (engine.JobListParams, error) {
+	var p engine.JobListParams
+	if st := c.Query("status"); st != "" {
+		for _, v := range strings.Split(st, ",") {
+			v = strings.TrimSpace(strings.ToLower(v))
+			if !engine.Status(v).Valid() {
+				return p, &engine.ValidationError{Field: "status", Message: fmt.Sprintf("unknown status %q", v)}
+			}
+			p.Statuses = append(p.Statuses, engine.Status(v))
+		}
+	}
+	p.User = c.Query("user")
+	p.Search = c.Query("q")
+	var err error
+	if p.Limit, err = queryInt(c, "limit", 0, maxListLimit); err != nil {
+		return p, err
+	}
+	if p.Offset, err = queryInt(c, "offset", 0, math.MaxInt32); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+func queryInt(c *fiber.Ctx, name string, lo, hi int) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, &engine.ValidationError{Field: name, Message: fmt.Sprintf("must be an integer from %d to %d", lo, hi)}
+	}
+	return n, nil
+}
+
+func (s *Server) getJob(c *fiber.Ctx) error {
+	job, err := s.m.Job(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(job)
+}
+
+// JobHistory answers GET /jobs/{id}/history.
+type JobHistory struct {
+	Attempts    []engine.Job        `json:"attempts"`
+	Transitions []engine.Transition `json:"transitions"`
+}
+
+func (s *Server) jobHistory(c *fiber.Ctx) error {
+	ctx, id := c.UserContext(), c.Params("id")
+	attempts, err := s.m.Attempts(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(attempts) == 0 {
+		return engine.ErrNotFound
+	}
+	tr, err := s.m.Transitions(ctx, id)
+	if err != nil {
+		return err
+	}
+	if tr == nil {
+		tr = []engine.Transition{}
+	}
+	return c.JSON(JobHistory{Attempts: attempts, Transitions: tr})
+}
+
+// ownJob checks that the caller may act on the job.
+func (s *Server) ownJob(c *fiber.Ctx, id string) error {
+	job, err := s.m.Job(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	who := identity(c)
+	if !who.Admin() && job.User != who.Name {
+		return apiError(fiber.StatusForbidden, "job "+id+" belongs to "+job.User+"; only they or an admin may change it")
+	}
+	return nil
+}
+
+// Reply is the API's plain answer.
+type Reply struct {
+	Success bool   `json:"success"`
+	Message string `json:"message"`
+}
+
+func (s *Server) cancelJob(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if err := s.ownJob(c, id); err != nil {
+		return err
+	}
+	res, err := s.m.Cancel(c.UserContext(), id, identity(c).Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(Reply{Success: res.Cancelled, Message: res.Message})
+}
+
+func (s *Server) setPriority(c *fiber.Ctx) error {
+	id := c.Params("id")
+	obj, err := decodeObject(c.Body())
+	if err != nil {
+		return err
+	}
+	p, ok, err := intField(obj, "priority")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &engine.ValidationError{Field: "priority", Message: "is required"}
+	}
+	if err := s.ownJob(c, id); err != nil {
+		return err
+	}
+	if err := s.m.SetPriority(c.UserContext(), id, p); err != nil {
+		return err
+	}
+	return c.JSON(Reply{Success: true, Message: fmt.Sprintf("Priority of job %s set to %d", id, p)})
+}
+
+// maxTailLines bounds ?tail=.
+const maxTailLines = 100000
+
+func (s *Server) jobLog(c *fiber.Ctx) error {
+	id := c.Params("id")
+	job, err := s.m.Job(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	stream := c.Query("stream", "stdout")
+	attempt := job.Attempt
+	if c.Query("attempt") != "" {
+		if attempt, err = queryInt(c, "attempt", 1, job.Attempt); err != nil {
+			return err
+		}
+	}
+	offset, err := queryInt(c, "offset", 0, math.MaxInt)
+	if err != nil {
+		return err
+	}
+	tail, err := queryInt(c, "tail", 0, maxTailLines)
+	if err != nil {
+		return err
+	}
+	path, err := s.m.LogPath(id, attempt, stream)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		c.Set("X-Log-Size", "0")
+		c.Set("X-Log-Offset", "0")
+		return c.SendString("")
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	start := int64(offset)
+	if start > size {
+		start = size
+	}
+	if tail > 0 && c.Query("offset") == "" {
+		if start, err = tailStart(f, size, tail); err != nil {
+			return err
+		}
+	}
+	// At most 8 MiB per answer: a client following a huge log asks again
+	// from X-Log-Offset.
+	n := min(size-start, 8<<20)
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	c.Set("X-Log-Size", strconv.FormatInt(size, 10))
+	c.Set("X-Log-Offset", strconv.FormatInt(start+n, 10))
+	return c.Send(buf)
+}
+
+// tailStart finds where the last n lines of a file begin, reading backwards
+// in blocks so a huge log costs only what is shown.
+func tailStart(f *os.File, size int64, n int) (int64, error) {
+	const block = 64 << 10
+	pos := size
+	lines := 0
+	buf := make([]byte, block)
+	// A final newline ends the last line; it does not start another.
+	if size > 0 {
+		one := make([]byte, 1)
+		if _, err := f.ReadAt(one, size-1); err == nil && one[0] == '\n' {
+			lines = -1
+		}
+	}
+	for pos > 0 {
+		step := min(int64(block), pos)
+		pos -= step
+		chunk := buf[:step]
+		if _, err := f.ReadAt(chunk, pos); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		for i := len(chunk) - 1; i >= 0; i-- {
+			if chunk[i] == '\n' {
+				lines++
+				if lines == n {
+					return pos + int64(i) + 1, nil
+				}
+			}
+		}
+	}
+	return 0, nil
+}
+
+func (s *Server) resources(c *fiber.Ctx) error {
+	smp, ok := s.opts.Sampler.Latest()
+	if !ok {
+		smp = host.Sample{Time: time.Now().UTC()}
+	}
+	return c.JSON(smp)
+}
+
+// QueueReply answers GET /queue.
+type QueueReply struct {
+	TotalQueued      int            `json:"total_queued"`
+	RegularQueueSize int            `json:"regular_queue_size"`
+	PriorityQueues   map[string]int `json:"priority_queues"`
+	RunningJobs      int            `json:"running_jobs"`
+	MaxConcurrent    int            `json:"max_concurrent"`
+	BlockedBy        string         `json:"blocked_by"`
+	Draining         bool           `json:"draining"`
+}
+
+func (s *Server) queue(c *fiber.Ctx) error {
+	st := s.m.QueueStats()
+	pq := make(map[string]int, len(st.PriorityQueues))
+	for p, n := range st.PriorityQueues {
+		pq[strconv.Itoa(p)] = n
+	}
+	return c.JSON(QueueReply{
+		TotalQueued: st.TotalQueued, RegularQueueSize: st.RegularQueueSize, PriorityQueues: pq,
+		RunningJobs: st.Running, MaxConcurrent: st.MaxConcurrent, BlockedBy: st.BlockedBy, Draining: st.Draining,
+	})
+}
+
+// LimitsReply answers PUT /pool/limits.
+type LimitsReply struct {
+	Success bool          `json:"success"`
+	Message string        `json:"message"`
+	Limits  engine.Limits `json:"limits"`
+}
+
+func (s *Server) setLimits(c *fiber.Ctx) error {
+	obj, err := decodeObject(c.Body())
+	if err != nil {
+		return err
+	}
+	var p engine.LimitsPatch
+	if v, ok, err := intField(obj, "max_concurrent_jobs"); err != nil {
+		return err
+	} else if ok {
+		p.MaxConcurrentJobs = &v
+	}
+	for name, dst := range map[string]**float64{"max_cpu_percent": &p.MaxCPUPercent, "min_memory_gb": &p.MinMemoryGB, "min_disk_gb": &p.MinDiskGB} {
+		v, ok, err := floatField(obj, name)
+		if err != nil {
+			return err
+		}
+		if ok {
+			*dst = &v
+		}
+	}
+	if p == (engine.LimitsPatch{}) {
+		return &engine.ValidationError{Field: "body", Message: "give at least one of max_concurrent_jobs, max_cpu_percent, min_memory_gb, min_disk_gb"}
+	}
+	_, updated, err := s.m.SetLimits(p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(LimitsReply{Success: true, Message: "Limits updated", Limits: updated})
+}
+
+func (s *Server) getLimits(c *fiber.Ctx) error {
+	return c.JSON(s.m.Limits())
+}
+
+// StatusReply answers GET /system/status.
+type StatusReply struct {
+	Mode               string             `json:"mode"`
+	Version            string             `json:"version"`
+	Uptime             float64            `json:"uptime_seconds"`
+	Draining           bool               `json:"draining"`
+	SchedulerDetection SchedulerDetection `json:"scheduler_detection"`
+	ResourceMonitoring ResourceMonitoring `json:"resource_monitoring"`
+	LocalPool          LocalPool          `json:"local_pool"`
+	Limits             engine.Limits      `json:"limits"`
+}
+
+// SchedulerDetection is part of StatusReply.
+type SchedulerDetection struct {
+	ActiveScheduler  string `json:"active_scheduler"`
+	DetectedBy       string `json:"detected_by"`
+	BackendAvailable bool   `json:"backend_available"`
+}
+
+// ResourceMonitoring is part of StatusReply.
+type ResourceMonitoring struct {
+	Active     bool         `json:"active"`
+	LastUpdate *time.Time   `json:"last_update"`
+	Current    *host.Sample `json:"current"`
+}
+
+// LocalPool is part of StatusReply.
+type LocalPool struct {
+	RunningJobs   int `json:"running_jobs"`
+	QueuedJobs    int `json:"queued_jobs"`
+	MaxConcurrent int `json:"max_concurrent"`
+}
+
+func (s *Server) systemStatus(c *fiber.Ctx) error {
+	st := s.m.QueueStats()
+	mode := "local"
+	if s.m.SchedulerType() != "none" {
+		mode = "scheduler"
+	}
+	rm := ResourceMonitoring{}
+	if smp, ok := s.opts.Sampler.Latest(); ok {
+		t := smp.Time
+		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp}
+	}
+	return c.JSON(StatusReply{
+		Mode: mode, Version: s.opts.Version, Uptime: time.Since(s.started).Seconds(), Draining: st.Draining,
+		SchedulerDetection: SchedulerDetection{ActiveScheduler: s.opts.Scheduler.Active, DetectedBy: s.opts.Scheduler.DetectedBy, BackendAvailable: s.opts.Scheduler.BackendAvailable},
+		ResourceMonitoring: rm,
+		LocalPool:          LocalPool{RunningJobs: st.Running, QueuedJobs: st.TotalQueued, MaxConcurrent: st.MaxConcurrent},
+		Limits:             s.m.Limits(),
+	})
+}
+
+func (s *Server) startMonitoring(c *fiber.Ctx) error {
+	// The sampler runs from start-up; this only asks it for a fresh sample
+	// (on its own goroutine: no request waits for a CPU measurement).
+	s.opts.Sampler.SampleNow()
+	return c.JSON(Reply{Success: true, Message: "Resource monitoring is active"})
+}
+
+func (s *Server) drain(c *fiber.Ctx) error {
+	if s.opts.Drain == nil {
+		return apiError(fiber.StatusServiceUnavailable, "this server cannot drain on request")
+	}
+	s.SetDraining()
+	s.drainOnce.Do(s.opts.Drain)
+	return c.Status(fiber.StatusAccepted).JSON(Reply{Success: true, Message: "Draining: no new job starts; running jobs finish, then the server exits"})
+}
+
+func (s *Server) partitions(c *fiber.Ctx) error {
+	parts, err := s.m.Partitions(c.UserContext())
+	if errors.Is(err, engine.ErrNoScheduler) {
+		return apiError(fiber.StatusBadRequest, "no cluster scheduler: this server runs jobs on its own host")
+	}
+	if err != nil {
+		return apiError(fiber.StatusBadGateway, "scheduler: "+err.Error())
+	}
+	return c.JSON(parts)
+}
+
+func (s *Server) clusterPartitions(c *fiber.Ctx) error {
+	parts, err := s.m.Partitions(c.UserContext())
+	if errors.Is(err, engine.ErrNoScheduler) {
+		return c.JSON([]any{})
+	}
+	if err != nil {
+		return apiError(fiber.StatusBadGateway, "scheduler: "+err.Error())
+	}
+	return c.JSON(parts)
+}
+
+func (s *Server) schedulerType(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"scheduler_type": s.m.SchedulerType()})
+}
+
+func (s *Server) me(c *fiber.Ctx) error {
+	id := identity(c)
+	return c.JSON(fiber.Map{"username": id.Name, "role": id.Role})
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	if s.draining.Load() || s.m.Draining() {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false, "error": "draining", "status": "draining"})
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// access is who may call a route.
+type access int
+
+const (
+	authed access = iota // any authenticated caller
+	public               // anyone
+	admin                // admins only
+)
+
+// route declares an endpoint once: where it answers, who may call it, what
+// it does, and what it takes and gives (for the OpenAPI document).
+type route struct {
+	method  string
+	paths   []string // OpenAPI style: /jobs/{id}
+	access  access
+	summary string
+	handler fiber.Handler
+	query   []param
+	body    string         // schema name of the request body, "" for none
+	replies map[int]string // status -> schema name ("" = no JSON body)
+	text    bool           // 200 answers text/plain
+}
+
+type param struct {
+	name, typ, desc string
+}
+
+func (s *Server) routes() []route {
+	jobErrors := map[int]string{400: "Error", 401: "Error", 403: "Error", 404: "Error"}
+	with := func(base map[int]string, more map[int]string) map[int]string {
+		out := map[int]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range more {
+			out[k] = v
+		}
+		return out
+	}
+	return []route{
+		{method: "POST", paths: []string{"/jobs/submit", "/api/submit"}, summary: "Submit a job (HFSS config or plain command)", handler: s.submit,
+			body: "SubmitRequest", replies: map[int]string{200: "SubmitReply", 400: "Error", 401: "Error", 413: "Error"}},
+		{method: "GET", paths: []string{"/jobs", "/api/jobs"}, summary: "List jobs in submission order (X-Total-Count header)", handler: s.listJobs,
+			query: []param{{"status", "string", "comma-separated statuses"}, {"user", "string", "owner"}, {"q", "string", "substring of id, user or project path"},
+				{"limit", "integer", "page size (max 10000; default: the newest 10000)"}, {"offset", "integer", "jobs to skip"}},
+			replies: map[int]string{200: "JobList", 400: "Error", 401: "Error"}},
+		{method: "GET", paths: []string{"/jobs/{id}"}, summary: "One job", handler: s.getJob, replies: with(jobErrors, map[int]string{200: "Job"})},
+		{method: "GET", paths: []string{"/jobs/{id}/history"}, summary: "Every attempt and status change of a job", handler: s.jobHistory, replies: with(jobErrors, map[int]string{200: "JobHistory"})},
+		{method: "POST", paths: []string{"/jobs/{id}/cancel", "/api/cancel/{id}"}, summary: "Cancel a queued or running job", handler: s.cancelJob, replies: with(jobErrors, map[int]string{200: "Reply", 409: "Error"})},
+		{method: "POST", paths: []string{"/jobs/{id}/priority"}, summary: "Change a queued job's priority", handler: s.setPriority, body: "PriorityRequest", replies: with(jobErrors, map[int]string{200: "Reply", 409: "Error"})},
+		{method: "GET", paths: []string{"/jobs/{id}/log"}, summary: "A job's stdout or stderr (X-Log-Size, X-Log-Offset headers)", handler: s.jobLog, text: true,
+			query:   []param{{"stream", "string", "stdout (default) or stderr"}, {"offset", "integer", "byte offset to read from"}, {"tail", "integer", "last N lines"}, {"attempt", "integer", "attempt number (default: latest)"}},
+			replies: with(jobErrors, map[int]string{200: ""})},
+		{method: "GET", paths: []string{"/resources", "/api/resources"}, summary: "Host telemetry", handler: s.resources, replies: map[int]string{200: "Resources", 401: "Error"}},
+		{method: "GET", paths: []string{"/queue", "/api/queue"}, summary: "Queue statistics", handler: s.queue, replies: map[int]string{200: "Queue", 401: "Error"}},
+		{method: "GET", paths: []string{"/pool/limits"}, summary: "The limits in force", handler: s.getLimits, replies: map[int]string{200: "Limits", 401: "Error"}},
+		{method: "PUT", paths: []string{"/pool/limits"}, access: admin, summary: "Change limits (effective at once)", handler: s.setLimits, body: "Limits",
+			replies: map[int]string{200: "LimitsReply", 400: "Error", 401: "Error", 403: "Error"}},
+		{method: "GET", paths: []string{"/system/status"}, summary: "Mode, scheduler detection, monitoring, local pool", handler: s.systemStatus, replies: map[int]string{200: "SystemStatus", 401: "Error"}},
+		{method: "POST", paths: []string{"/system/start_monitoring"}, access: admin, summary: "Take a fresh telemetry sample", handler: s.startMonitoring, replies: map[int]string{200: "Reply", 401: "Error", 403: "Error"}},
+		{method: "POST", paths: []string{"/system/drain"}, access: admin, summary: "Graceful drain: stop starting jobs, let running ones finish, exit", handler: s.drain, replies: map[int]string{202: "Reply", 401: "Error", 403: "Error"}},
+		{method: "GET", paths: []string{"/scheduler/partitions"}, summary: "Cluster partitions (400 without a scheduler)", handler: s.partitions, replies: map[int]string{200: "Partitions", 400: "Error", 401: "Error"}},
+		{method: "GET", paths: []string{"/api/cluster_partitions"}, summary: "Cluster partitions ([] without a scheduler)", handler: s.clusterPartitions, replies: map[int]string{200: "Partitions", 401: "Error"}},
+		{method: "GET", paths: []string{"/api/scheduler_type"}, summary: "Where jobs run", handler: s.schedulerType, replies: map[int]string{200: "SchedulerType", 401: "Error"}},
+		{method: "GET", paths: []string{"/api/me"}, summary: "The caller's identity", handler: s.me, replies: map[int]string{200: "Me", 401: "Error"}},
+		{method: "GET", paths: []string{"/ws"}, summary: "WebSocket event stream (?since=SEQ replays missed events)", handler: s.websocket, access: authed,
+			query: []param{{"since", "integer", "last event seq seen"}}, replies: map[int]string{101: "", 401: "Error", 426: "Error"}},
+		{method: "GET", paths: []string{"/healthz"}, access: public, summary: "Liveness", handler: s.healthz, replies: map[int]string{200: "Health"}},
+		{method: "GET", paths: []string{"/readyz"}, access: public, summary: "Readiness (503 while draining)", handler: s.readyz, replies: map[int]string{200: "Health", 503: "Error"}},
+		{method: "GET", paths: []string{"/metrics"}, summary: "Prometheus metrics", handler: s.metrics, text: true, replies: map[int]string{200: "", 401: "Error"}},
+		{method: "GET", paths: []string{"/openapi.json"}, access: public, summary: "This document", handler: s.openAPI, replies: map[int]string{200: ""}},
+	}
+}
+
+// fiberPath turns /jobs/{id} into /jobs/:id.
+func fiberPath(p string) string {
+	p = strings.ReplaceAll(p, "{", ":")
+	return strings.ReplaceAll(p, "}", "")
+}

@@ -1,0 +1,211 @@
+// Package server is the HTTP face of simjobs: the PyEDB-compatible REST API,
+// the WebSocket event stream, metrics and the OpenAPI document. It turns
+// requests into engine calls and engine events into messages; it holds no
+// job state of its own.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/websocket/v2"
+
+	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/host"
+)
+
+// MaxBody is the largest request body accepted; larger ones get 413.
+const MaxBody = 1 << 20
+
+// Sampler is the host telemetry the server shows.
+type Sampler interface {
+	Latest() (host.Sample, bool)
+	History(since time.Time) []host.Sample
+	// SampleNow asks for a fresh sample soon; it never waits for it.
+	SampleNow()
+}
+
+// SchedulerInfo says how the server chose where jobs run, for /system/status.
+type SchedulerInfo struct {
+	Active           string // "none", "slurm", ...
+	DetectedBy       string // "flag", "auto: sbatch on PATH", "default"
+	BackendAvailable bool
+}
+
+// Options configure a Server.
+type Options struct {
+	Manager   *engine.Manager // required
+	Sampler   Sampler         // required
+	Auth      Authenticator   // nil means NoAuth
+	Scheduler SchedulerInfo
+	// Drain starts the process's graceful drain (POST /system/drain). It
+	// must return at once.
+	Drain   func()
+	Logger  *slog.Logger
+	Version string
+	// Mount adds more routes (the dashboard) to the app after the API's.
+	Mount func(app *fiber.App)
+}
+
+// Server serves the API on one fiber app.
+type Server struct {
+	app  *fiber.App
+	m    *engine.Manager
+	opts Options
+	log  *slog.Logger
+
+	wsHandler fiber.Handler
+	closing   chan struct{} // closed when Serve stops: ends WebSockets
+	wsClients atomic.Int64
+	draining  atomic.Bool
+	drainOnce sync.Once
+
+	openapiOnce sync.Once
+	openapiDoc  []byte
+	started     time.Time
+}
+
+// New builds the server and its routes.
+func New(o Options) *Server {
+	if o.Auth == nil {
+		o.Auth = NoAuth{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{m: o.Manager, opts: o, log: o.Logger, started: time.Now(), closing: make(chan struct{})}
+	s.wsHandler = websocket.New(s.serveWS, websocket.Config{HandshakeTimeout: 10 * time.Second})
+	s.app = fiber.New(fiber.Config{
+		AppName:               "simjobs",
+		BodyLimit:             MaxBody,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.errorHandler,
+		// The API answers JSON errors for unknown methods too.
+		DisableDefaultContentType: false,
+	})
+	s.app.Use(recover.New(recover.Config{EnableStackTrace: false, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		s.log.Error("panic in handler", "path", c.Path(), "panic", e)
+	}}))
+	s.app.Use(s.authenticate)
+	for _, r := range s.routes() {
+		for _, p := range r.paths {
+			s.app.Add(r.method, fiberPath(p), s.guard(r), r.handler)
+		}
+	}
+	if o.Mount != nil {
+		o.Mount(s.app)
+	}
+	s.app.Use(func(c *fiber.Ctx) error {
+		return apiError(fiber.StatusNotFound, "no route "+c.Method()+" "+c.Path())
+	})
+	return s
+}
+
+// App is the fiber app, for tests and for mounting more routes.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve answers requests on ln until ctx ends, then stops within grace
+// (open WebSockets and idle keep-alive connections are closed).
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	close(s.closing)
+	err := s.app.ShutdownWithTimeout(grace)
+	<-errc
+	return err
+}
+
+// SetDraining makes /readyz answer 503; the process calls it when a drain
+// starts, whoever started it.
+func (s *Server) SetDraining() { s.draining.Store(true) }
+
+// identity is the caller, set by authenticate.
+func identity(c *fiber.Ctx) Identity {
+	id, _ := c.Locals(identityKey{}).(Identity)
+	return id
+}
+
+type identityKey struct{}
+
+// authenticate records who calls; guard decides whether they may.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	if id, ok := s.opts.Auth.Authenticate(c); ok {
+		c.Locals(identityKey{}, id)
+		c.Locals(authenticatedKey{}, true)
+	}
+	return c.Next()
+}
+
+type authenticatedKey struct{}
+
+func authenticated(c *fiber.Ctx) bool {
+	ok, _ := c.Locals(authenticatedKey{}).(bool)
+	return ok
+}
+
+// guard enforces a route's access level.
+func (s *Server) guard(r route) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		switch r.access {
+		case public:
+			return c.Next()
+		case admin:
+			if !authenticated(c) {
+				return apiError(fiber.StatusUnauthorized, "authentication required")
+			}
+			if !identity(c).Admin() {
+				return apiError(fiber.StatusForbidden, "this needs the admin role")
+			}
+		default:
+			if !authenticated(c) {
+				return apiError(fiber.StatusUnauthorized, "authentication required")
+			}
+		}
+		return c.Next()
+	}
+}
+
+// errorHandler turns every error into the API's JSON error shape; internal
+// errors are logged and never shown.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	status := fiber.StatusInternalServerError
+	msg := "internal error"
+	var fe *fiber.Error
+	var ve *engine.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		status, msg = fiber.StatusBadRequest, ve.Error()
+	case errors.Is(err, engine.ErrNotFound):
+		status, msg = fiber.StatusNotFound, "job not found"
+	case errors.Is(err, engine.ErrConflict):
+		status, msg = fiber.StatusConflict, err.Error()
+	case errors.Is(err, engine.ErrClosed):
+		status, msg = fiber.StatusServiceUnavailable, "the server is shutting down"
+	case errors.As(err, &fe):
+		status, msg = fe.Code, fe.Message
+		if status == fiber.StatusRequestEntityTooLarge {
+			msg = "request body larger than 1 MiB"
+		}
+	default:
+		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	return c.Status(status).JSON(fiber.Map{"success": false, "error": msg})
+}
+
+// apiError is an error answered with status and message.
+func apiError(status int, msg string) error { return fiber.NewError(status, msg) }

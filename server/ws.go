@@ -1,0 +1,102 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/websocket/v2"
+
+	"github.com/simjobs/simjobs/engine"
+)
+
+// WebSocket tuning: how many events may wait for one client before it is
+// dropped (it reconnects with ?since= and misses nothing still in the
+// replay ring), how long one write may take, how often to ping.
+const (
+	wsBuffer       = 1024
+	wsWriteTimeout = 10 * time.Second
+	wsPingEvery    = 30 * time.Second
+)
+
+// CloseLagged is the close code sent to a client that fell behind.
+const CloseLagged = 4000
+
+func (s *Server) websocket(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return apiError(fiber.StatusUpgradeRequired, "this endpoint speaks WebSocket")
+	}
+	since := int64(-1)
+	if q := c.Query("since"); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		if err != nil || n < 0 {
+			return &engine.ValidationError{Field: "since", Message: "must be an event sequence number >= 0"}
+		}
+		since = n
+	}
+	c.Locals(sinceLocal, since)
+	return s.wsHandler(c)
+}
+
+// sinceLocal carries ?since= into the upgraded connection.
+const sinceLocal = "simjobs.since"
+
+// serveWS writes events to one client. This goroutine is the only writer of
+// the connection (fasthttp websocket writes are not concurrency-safe); a
+// second goroutine only reads, to notice the client leaving.
+func (s *Server) serveWS(conn *websocket.Conn) {
+	since, _ := conn.Locals(sinceLocal).(int64)
+	sub := s.m.Events().Subscribe(since, wsBuffer)
+	defer sub.Close()
+	s.wsClients.Add(1)
+	defer s.wsClients.Add(-1)
+
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		conn.SetReadLimit(4096)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	write := func(b []byte) bool {
+		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		return conn.WriteMessage(websocket.TextMessage, b) == nil
+	}
+	if sub.Missed {
+		// Tell the client its replay has a hole so it reloads its state.
+		resync := engine.Event{Name: "resync", Seq: since, Time: time.Now().UTC(), Data: fiber.Map{"reason": "events after the requested seq are no longer kept"}}
+		if !write(resync.JSON()) {
+			return
+		}
+	}
+	ping := time.NewTicker(wsPingEvery)
+	defer ping.Stop()
+	var last int64
+	for {
+		select {
+		case ev, ok := <-sub.C:
+			if !ok {
+				msg := websocket.FormatCloseMessage(CloseLagged, "too slow: reconnect with ?since="+strconv.FormatInt(last, 10))
+				_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+				return
+			}
+			if !write(ev.JSON()) {
+				return
+			}
+			last = ev.Seq
+		case <-ping.C:
+			if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteTimeout)) != nil {
+				return
+			}
+		case <-gone:
+			return
+		case <-s.closing:
+			msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
+			_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			return
+		}
+	}
+}
