@@ -1,0 +1,55 @@
+# simjobs: `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+export CGO_ENABLED ?= 0
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 darwin/arm64
+ARGS ?=
+
+.PHONY: help run build cross test test-short bench generate check-generated lint fmt clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+run: ## run the server on 127.0.0.1:8080 with data in ./simjobs-data (ARGS="--max-concurrent 2" adds flags)
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/simjobs serve $(ARGS)
+
+build: ## build the static binary ./simjobs
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o simjobs ./cmd/simjobs
+
+cross: ## build for every supported OS and architecture into dist/
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "build $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/simjobs-$$os-$$arch$$ext ./cmd/simjobs || exit 1; \
+	done
+
+test: ## vet, then every test with the race detector (browser and SLURM tests skip when those are missing, fail under CI=true)
+	$(GO) vet ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./... ./testdata/fakesolver
+
+test-short: ## the tests without the race detector
+	$(GO) test -count=1 ./...
+
+bench: ## Go benchmarks and the load harness; results as ratios in bench/results.md
+	$(GO) run ./bench -out bench/results.md
+
+generate: ## regenerate templ components and built assets (committed; CI checks they are current)
+	$(GO) tool templ generate
+	npm run --silent build
+
+check-generated: generate ## fail if generated files differ from the committed ones
+	@git diff --exit-code -- '*_templ.go' static/ || { echo "generated files are stale: run make generate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- '*_templ.go' static/); [ -z "$$untracked" ] || { echo "uncommitted generated files: $$untracked"; exit 1; }
+
+lint: ## gofmt check, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed: $$out"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+fmt: ## format the Go code
+	gofmt -w $$(git ls-files '*.go')
+
+clean: ## remove build outputs
+	rm -rf simjobs dist

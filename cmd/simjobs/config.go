@@ -1,0 +1,196 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// serveConfig is everything `simjobs serve` is told, from flags, SIMJOBS_*
+// environment variables and a .env file, in that order of precedence.
+type serveConfig struct {
+	Addr          string
+	DataDir       string
+	MaxConcurrent int
+	MaxCPUPercent float64
+	MinMemoryGB   float64
+	MinDiskGB     float64
+	Scheduler     string
+	AnsysEDTPath  string
+	AllowExec     []string
+	ProjectRoots  []string
+	Auth          string
+	TokensFile    string
+	DrainTimeout  time.Duration
+	KillGrace     time.Duration
+	LogFormat     string
+	Insecure      bool
+	EnvFile       string
+}
+
+// lookupEnv reads one variable; a parameter so tests need not touch the
+// process environment.
+type lookupEnv func(string) (string, bool)
+
+// parseServe reads the serve flags with their fallbacks. dotenv values come
+// from the file named by --env-file (default .env in the working directory;
+// a missing default file is fine).
+func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (loopback unless auth is on)")
+	fs.StringVar(&c.DataDir, "data-dir", "./simjobs-data", "`dir` holding the database and job logs")
+	fs.IntVar(&c.MaxConcurrent, "max-concurrent", 1, "jobs running at once on this host")
+	fs.Float64Var(&c.MaxCPUPercent, "max-cpu-percent", 80, "start no job while host CPU is above this `percent`")
+	fs.Float64Var(&c.MinMemoryGB, "min-memory-gb", 2, "start no job while free memory is below this many `GB`")
+	fs.Float64Var(&c.MinDiskGB, "min-disk-gb", 2, "start no job while the data volume has less free space than this many `GB`")
+	fs.StringVar(&c.Scheduler, "scheduler", "auto", "where jobs run: auto|none|slurm|lsf|pbs|windows_hpc")
+	fs.StringVar(&c.AnsysEDTPath, "ansys-edt-path", "", "the HFSS solver `path` (default: newest Ansys EM from ANSYSEM_ROOT* variables)")
+	allow := fs.String("allow-exec", "", "comma-separated extra executables jobs may run (`paths or names on PATH`)")
+	roots := fs.String("project-roots", "", "comma-separated `dirs` projects must live under (required with auth)")
+	fs.StringVar(&c.Auth, "auth", "none", "authentication: none|token|proxy")
+	fs.StringVar(&c.TokensFile, "tokens-file", "", "`file` of name:role:sha256-of-token lines (auth token)")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Minute, "how long a drain lets running jobs finish")
+	fs.DurationVar(&c.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a job is cancelled")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "server log format: text|json")
+	fs.BoolVar(&c.Insecure, "insecure", false, "allow listening beyond loopback without authentication")
+	fs.StringVar(&c.EnvFile, "env-file", ".env", "`file` of SIMJOBS_* defaults")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	dotenv, err := readDotenv(c.EnvFile, set["env-file"])
+	if err != nil {
+		return c, err
+	}
+	// Fill every flag not given on the command line from the environment,
+	// then from .env.
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || f.Name == "env-file" {
+			return
+		}
+		key := envName(f.Name)
+		v, ok := env(key)
+		if !ok {
+			v, ok = dotenv[key]
+		}
+		if !ok {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", key, v, err))
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	c.AllowExec = splitList(*allow)
+	c.ProjectRoots = splitList(*roots)
+	return c, c.validate()
+}
+
+func envName(flagName string) string {
+	return "SIMJOBS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func readDotenv(path string, explicit bool) (map[string]string, error) {
+	m, err := godotenv.Read(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("env file %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c serveConfig) validate() error {
+	switch {
+	case c.MaxConcurrent < 1:
+		return errors.New("--max-concurrent must be at least 1")
+	case c.MaxCPUPercent <= 0 || c.MaxCPUPercent > 100:
+		return errors.New("--max-cpu-percent must be in (0, 100]")
+	case c.MinMemoryGB < 0 || c.MinDiskGB < 0:
+		return errors.New("--min-memory-gb and --min-disk-gb must be >= 0")
+	case c.DrainTimeout < 0 || c.KillGrace < 0:
+		return errors.New("--drain-timeout and --kill-grace must be >= 0")
+	}
+	switch c.Scheduler {
+	case "auto", "none", "slurm", "lsf", "pbs", "windows_hpc":
+	default:
+		return fmt.Errorf("--scheduler must be auto, none, slurm, lsf, pbs or windows_hpc, got %q", c.Scheduler)
+	}
+	switch c.Auth {
+	case "none", "proxy":
+	case "token":
+		if c.TokensFile == "" {
+			return errors.New("--auth token needs --tokens-file")
+		}
+	default:
+		return fmt.Errorf("--auth must be none, token or proxy, got %q", c.Auth)
+	}
+	if c.Auth != "none" && len(c.ProjectRoots) == 0 {
+		return errors.New("with authentication on, --project-roots is required: it bounds which files users can make the solver open")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+// newestAnsys finds the newest Ansys Electronics Desktop from the
+// ANSYSEM_ROOT<version> variables the installer sets (ANSYSEM_ROOT252 for
+// 2025 R2), returning "" when there is none.
+func newestAnsys(environ []string, exe string) string {
+	type install struct {
+		version int
+		dir     string
+	}
+	var found []install
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || v == "" {
+			continue
+		}
+		ver, ok := strings.CutPrefix(strings.ToUpper(k), "ANSYSEM_ROOT")
+		n, err := strconv.Atoi(ver)
+		if !ok || err != nil {
+			continue
+		}
+		found = append(found, install{n, v})
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].version > found[j].version })
+	for _, in := range found {
+		p := filepath.Join(in.dir, exe)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	return ""
+}

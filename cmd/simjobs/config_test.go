@@ -1,0 +1,92 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func envOf(m map[string]string) lookupEnv {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestServeConfigPrecedence(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	dotenv := filepath.Join(dir, ".env")
+	os.WriteFile(dotenv, []byte("SIMJOBS_MAX_CONCURRENT=4\nSIMJOBS_MIN_DISK_GB=7\nSIMJOBS_DATA_DIR=/from/dotenv\n# comment\nSIMJOBS_DRAIN_TIMEOUT=1m\n"), 0o644)
+	env := envOf(map[string]string{"SIMJOBS_MAX_CONCURRENT": "3", "SIMJOBS_ALLOW_EXEC": "siwave, /opt/x/run", "SIMJOBS_MAX_CPU_PERCENT": "70"})
+	c, err := parseServe([]string{"--env-file", dotenv, "--max-concurrent", "2"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{"max": c.MaxConcurrent, "cpu": c.MaxCPUPercent, "disk": c.MinDiskGB, "data": c.DataDir, "drain": c.DrainTimeout, "allow": c.AllowExec, "mem": c.MinMemoryGB, "addr": c.Addr}
+	want := map[string]any{"max": 2, "cpu": 70.0, "disk": 7.0, "data": "/from/dotenv", "drain": time.Minute, "allow": []string{"siwave", "/opt/x/run"}, "mem": 2.0, "addr": "127.0.0.1:8080"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("flag > env > .env > default (-want +got):\n%s", diff)
+	}
+}
+
+func TestServeConfigErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--max-concurrent", "0"}, nil, "max-concurrent"},
+		{[]string{"--scheduler", "cron"}, nil, "scheduler"},
+		{[]string{"--auth", "token"}, nil, "tokens-file"},
+		{[]string{"--auth", "proxy"}, nil, "project-roots"},
+		{nil, map[string]string{"SIMJOBS_MAX_CPU_PERCENT": "lots"}, "SIMJOBS_MAX_CPU_PERCENT"},
+		{[]string{"--env-file", "/no/such/.env"}, nil, "env file"},
+		{[]string{"extra"}, nil, "no arguments"},
+		{[]string{"--log-format", "xml"}, nil, "log-format"},
+	}
+	for _, tc := range cases {
+		_, err := parseServe(tc.args, envOf(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: error %v, want it to mention %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestListenRefusesOpenAddressWithoutAuth(t *testing.T) {
+	t.Parallel()
+	_, err := listen(serveConfig{Addr: "0.0.0.0:0", Auth: "none"})
+	if err == nil || !strings.Contains(err.Error(), "without authentication") {
+		t.Fatalf("got %v", err)
+	}
+	ln, err := listen(serveConfig{Addr: "0.0.0.0:0", Auth: "none", Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	ln, err = listen(serveConfig{Addr: "127.0.0.1:0", Auth: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+}
+
+func TestNewestAnsys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, v := range []string{"v242", "v252"} {
+		os.MkdirAll(filepath.Join(dir, v), 0o755)
+		os.WriteFile(filepath.Join(dir, v, "ansysedt"), []byte("#!/bin/sh\n"), 0o755)
+	}
+	os.MkdirAll(filepath.Join(dir, "v261"), 0o755) // installed without the binary
+	env := []string{"ANSYSEM_ROOT242=" + filepath.Join(dir, "v242"), "ANSYSEM_ROOT252=" + filepath.Join(dir, "v252"), "ANSYSEM_ROOT261=" + filepath.Join(dir, "v261"), "PATH=/bin"}
+	if got, want := newestAnsys(env, "ansysedt"), filepath.Join(dir, "v252", "ansysedt"); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := newestAnsys([]string{"PATH=/bin"}, "ansysedt"); got != "" {
+		t.Errorf("no install: %q", got)
+	}
+}
