@@ -36,9 +36,13 @@ const Long = 5 * time.Minute
 // returns a fresh runner; the suite closes it. Two runners from newRunner
 // must be able to see the same jobs, as a server restarted on the same host
 // (or against the same scheduler) would.
-func RunConformance(t *testing.T, newRunner func(t *testing.T) runner.Runner, newSpec func(t *testing.T, job Job) runner.Spec) {
+func RunConformance(t *testing.T, newRunner func(t *testing.T) runner.Runner, newSpec func(t *testing.T, job Job) runner.Spec, opts ...Option) {
 	s := suite{newRunner: newRunner, newSpec: newSpec}
-	for _, tt := range []struct {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	tests := []struct {
 		name string
 		test func(*testing.T)
 	}{
@@ -51,13 +55,36 @@ func RunConformance(t *testing.T, newRunner func(t *testing.T) runner.Runner, ne
 		{"AdoptRunning", s.testAdoptRunning},
 		{"AdoptFinished", s.testAdoptFinished},
 		{"Close", s.testClose},
-	} {
+	}
+	if o.scheduler {
+		tests = append(tests, []struct {
+			name string
+			test func(*testing.T)
+		}{
+			{"RunningThenCompleted", s.testRunningThenCompleted},
+			{"ResumeAfterRestart", s.testResumeAfterRestart},
+			{"FindsEarlierSubmission", s.testFindsEarlierSubmission},
+		}...)
+	}
+	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.test(t)
 		})
 	}
 }
+
+// Option adds to what RunConformance checks.
+type Option func(*options)
+
+type options struct{ scheduler bool }
+
+// Scheduler adds the tests only a cluster-scheduler runner passes: it
+// reports "running" before the end; a job that runs on while the server
+// restarts is tracked by the next runner to its real exit code; and a
+// Start repeated after a crash (same job id and attempt) finds the job
+// submitted the first time instead of submitting it again.
+func Scheduler() Option { return func(o *options) { o.scheduler = true } }
 
 type suite struct {
 	newRunner func(t *testing.T) runner.Runner
@@ -295,4 +322,85 @@ func (s *suite) testClose(t *testing.T) {
 	if _, err := h.r.Start(context.Background(), s.newSpec(t, Job{JobID: jobID(t, "late"), Attempt: 1})); err == nil {
 		t.Error("Start after Close succeeded")
 	}
+}
+
+// until reads Updates until job rf reaches state, failing if it ends in
+// another state first.
+func (h *harness) until(rf runner.Ref, state runner.State) runner.Update {
+	h.t.Helper()
+	k := ref(rf.JobID, rf.Attempt)
+	timeout := time.NewTimer(Timeout)
+	defer timeout.Stop()
+	for {
+		for _, u := range h.seen[k] {
+			if u.State == state {
+				return u
+			}
+			if u.State.Terminal() {
+				h.t.Fatalf("%s ended (%s: %q) before reaching %s", k, u.State, u.Message, state)
+			}
+		}
+		select {
+		case u, ok := <-h.r.Updates():
+			if !ok {
+				h.t.Fatalf("Updates closed before %s reached %s", k, state)
+			}
+			uk := ref(u.JobID, u.Attempt)
+			h.seen[uk] = append(h.seen[uk], u)
+		case <-timeout.C:
+			h.t.Fatalf("%s did not reach %s within %v; seen %+v", k, state, Timeout, h.seen[k])
+		}
+	}
+}
+
+func (s *suite) testRunningThenCompleted(t *testing.T) {
+	h := s.open(t)
+	rf := h.start(s, Job{JobID: jobID(t, "run"), Attempt: 1, Duration: 2 * time.Second})
+	running := h.until(rf, runner.StateRunning)
+	u := h.terminal(rf)
+	checkExit(t, u, runner.StateCompleted, 0)
+	if u.Time.Before(running.Time) {
+		t.Errorf("ended at %v, before it started at %v", u.Time, running.Time)
+	}
+	h.onlyOneTerminal(rf)
+}
+
+// testResumeAfterRestart: the runner closes while the job runs (a server
+// restart); the next one adopts it and reports its real exit code.
+func (s *suite) testResumeAfterRestart(t *testing.T) {
+	first := s.open(t)
+	rf := first.start(s, Job{JobID: jobID(t, "resumed"), Attempt: 1, ExitCode: 4, Duration: 3 * time.Second})
+	first.until(rf, runner.StateRunning)
+	first.close()
+
+	second := s.open(t)
+	if err := second.r.Adopt(context.Background(), rf); err != nil {
+		t.Fatalf("Adopt: %v", err)
+	}
+	u := second.terminal(rf)
+	checkExit(t, u, runner.StateFailed, 4)
+	second.onlyOneTerminal(rf)
+}
+
+// testFindsEarlierSubmission: a crash after the scheduler accepted a job
+// but before the server recorded it; the restarted server's Start of the
+// same attempt must return that job, not submit a second one.
+func (s *suite) testFindsEarlierSubmission(t *testing.T) {
+	first := s.open(t)
+	job := Job{JobID: jobID(t, "once"), Attempt: 3, Duration: Long}
+	rf := first.start(s, job)
+	first.close()
+
+	second := s.open(t)
+	again := second.start(s, job)
+	if again.Handle.ExternalID != rf.Handle.ExternalID {
+		t.Errorf("second Start submitted job %q; want the first submission %q found by name", again.Handle.ExternalID, rf.Handle.ExternalID)
+	}
+	if err := second.r.Cancel(context.Background(), again); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if u := second.terminal(again); u.State != runner.StateCancelled {
+		t.Errorf("state = %s (%q), want cancelled", u.State, u.Message)
+	}
+	second.onlyOneTerminal(again)
 }

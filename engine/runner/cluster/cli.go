@@ -1,0 +1,246 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultTimeout bounds one call of a scheduler command when CLI.Timeout is
+// zero. Scheduler daemons that are busy answer slowly, but a command that
+// has not answered in this long is hung.
+const DefaultTimeout = 30 * time.Second
+
+// maxOutput bounds what one command may print: a listing of 10,000 jobs is
+// well under a megabyte, so anything near this is a runaway command.
+const maxOutput = 64 << 20
+
+// Errors a CLI call wraps, for errors.Is.
+var (
+	// ErrCommandNotFound: the command is not installed where it was looked for.
+	ErrCommandNotFound = errors.New("command not found")
+	// ErrTimeout: the command did not finish within the timeout and was killed.
+	ErrTimeout = errors.New("timed out")
+	// ErrExit: the command exited with a non-zero status.
+	ErrExit = errors.New("non-zero exit status")
+	// ErrOutput: the command's output could not be understood.
+	ErrOutput = errors.New("unexpected output")
+)
+
+// CLI runs the command-line tools of a scheduler (sbatch, bjobs, qstat, job).
+// It never goes through a shell: every argument reaches the tool as it is.
+// Its zero value looks commands up on PATH with DefaultTimeout.
+type CLI struct {
+	// Dir holds the commands; "" looks them up on PATH.
+	Dir string
+	// Env is added to the server's environment for every call.
+	Env []string
+	// Timeout bounds each call; zero means DefaultTimeout.
+	Timeout time.Duration
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+// Output is what a command printed.
+type Output struct {
+	Stdout []byte
+	Stderr []byte
+}
+
+// CommandError is a failed call of a scheduler command. Its text names the
+// command and says what went wrong in words a user can act on, with the
+// first lines of what the command printed on stderr.
+type CommandError struct {
+	Command  string // the command and its first arguments, for messages
+	ExitCode int    // -1 when it did not exit normally
+	Stdout   string
+	Stderr   string
+	Err      error // ErrCommandNotFound, ErrTimeout, ErrExit or the start error
+}
+
+func (e *CommandError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Command)
+	switch {
+	case errors.Is(e.Err, ErrExit):
+		fmt.Fprintf(&b, ": exit status %d", e.ExitCode)
+	default:
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	if msg := firstLines(e.Stderr, 3); msg != "" {
+		b.WriteString(": ")
+		b.WriteString(msg)
+	} else if msg := firstLines(e.Stdout, 2); msg != "" && errors.Is(e.Err, ErrExit) {
+		b.WriteString(": ")
+		b.WriteString(msg)
+	}
+	return b.String()
+}
+
+func (e *CommandError) Unwrap() error { return e.Err }
+
+// firstLines returns up to n non-empty lines of s joined by "; ", cut to a
+// length fit for an error message.
+func firstLines(s string, n int) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		out = append(out, line)
+		if len(out) == n {
+			break
+		}
+	}
+	msg := strings.Join(out, "; ")
+	const max = 400
+	if len(msg) > max {
+		msg = msg[:max] + "..."
+	}
+	return msg
+}
+
+// Path returns where the command name is run from, or an error wrapping
+// ErrCommandNotFound.
+func (c *CLI) Path(name string) (string, error) {
+	if c.Dir != "" {
+		p := filepath.Join(c.Dir, name)
+		if found, err := exec.LookPath(p); err == nil {
+			return found, nil
+		}
+		return "", fmt.Errorf("%s: %w in %s", name, ErrCommandNotFound, c.Dir)
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w on PATH", name, ErrCommandNotFound)
+	}
+	return p, nil
+}
+
+// Run runs name with args, stdin as its input (nil for none), and returns
+// its output. A command that is missing, exits non-zero or runs past the
+// timeout returns a *CommandError; the output is returned with it.
+func (c *CLI) Run(ctx context.Context, stdin []byte, name string, args ...string) (Output, error) {
+	c.count(name)
+	label := commandLabel(name, args)
+	path, err := c.Path(name)
+	if err != nil {
+		return Output{}, &CommandError{Command: label, ExitCode: -1, Err: err}
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = append(os.Environ(), c.Env...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr limitedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	setGroup(cmd)
+	// A hung command may have children holding its output open: once it
+	// is killed, stop waiting for them.
+	cmd.WaitDelay = time.Second
+	err = cmd.Run()
+	out := Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if err == nil && (stdout.over || stderr.over) {
+		return out, &CommandError{Command: label, ExitCode: 0, Err: fmt.Errorf("%w: more than %d bytes", ErrOutput, maxOutput)}
+	}
+	if err == nil {
+		return out, nil
+	}
+	ce := &CommandError{Command: label, ExitCode: -1, Stdout: string(out.Stdout), Stderr: string(out.Stderr)}
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		ce.Err = fmt.Errorf("%w after %v (killed)", ErrTimeout, timeout)
+	case ctx.Err() != nil:
+		ce.Err = ctx.Err()
+	case errors.As(err, &exit) && exit.ExitCode() >= 0:
+		ce.ExitCode = exit.ExitCode()
+		ce.Err = ErrExit
+	default:
+		ce.Err = err
+	}
+	return out, ce
+}
+
+// commandLabel names a call in messages: the command and its first few
+// arguments, which are enough to tell calls apart.
+func commandLabel(name string, args []string) string {
+	const maxArgs = 4
+	parts := append([]string{name}, args[:min(len(args), maxArgs)]...)
+	label := strings.Join(parts, " ")
+	if len(args) > maxArgs {
+		label += " ..."
+	}
+	return label
+}
+
+func (c *CLI) count(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls == nil {
+		c.calls = make(map[string]int)
+	}
+	c.calls[name]++
+}
+
+// Calls returns how many times each command has been run.
+func (c *CLI) Calls() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.calls))
+	for k, v := range c.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// CallSummary is Calls as "name=count" pairs in name order, for logs.
+func (c *CLI) CallSummary() string {
+	calls := c.Calls()
+	names := make([]string, 0, len(calls))
+	for n := range calls {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s=%d", n, calls[n])
+	}
+	return strings.Join(parts, " ")
+}
+
+// limitedBuffer keeps the first maxOutput bytes written to it and notes
+// whether more came.
+type limitedBuffer struct {
+	buf  bytes.Buffer
+	over bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := maxOutput - b.buf.Len(); len(p) > room {
+		b.over = true
+		b.buf.Write(p[:max(room, 0)])
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+func (b *limitedBuffer) Bytes() []byte { return b.buf.Bytes() }

@@ -1,0 +1,104 @@
+//go:build linux || darwin
+
+package cluster
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// script writes an executable shell script named name into dir.
+func script(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCLIFailures(t *testing.T) {
+	dir := t.TempDir()
+	script(t, dir, "ok", `printf 'out\n'; printf 'warning\n' >&2`)
+	script(t, dir, "fails", `printf 'squeue: error: Unable to contact slurm controller (connect failure)\n' >&2; exit 1`)
+	script(t, dir, "hangs", `sleep 30 & sleep 30; echo never`)
+	script(t, dir, "args", `printf '%s\n' "$@"`)
+	cli := &CLI{Dir: dir, Timeout: 300 * time.Millisecond}
+	ctx := context.Background()
+
+	tests := []struct {
+		name     string
+		cmd      string
+		args     []string
+		wantErr  error
+		wantText string
+	}{
+		{"missing", "sbatch", nil, ErrCommandNotFound, "sbatch: command not found in " + dir},
+		{"non-zero exit", "fails", nil, ErrExit, "fails: exit status 1: squeue: error: Unable to contact slurm controller"},
+		{"hang", "hangs", nil, ErrTimeout, "hangs: timed out after 300ms (killed)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := cli.Run(ctx, nil, tt.cmd, tt.args...)
+			var ce *CommandError
+			if !errors.As(err, &ce) || !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want a *CommandError wrapping %v", err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantText) {
+				t.Errorf("error %q does not say %q", err, tt.wantText)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v: the hung command's children kept it waiting", d)
+			}
+		})
+	}
+
+	out, err := cli.Run(ctx, nil, "ok")
+	if err != nil || string(out.Stdout) != "out\n" || string(out.Stderr) != "warning\n" {
+		t.Errorf("ok: %q %q %v", out.Stdout, out.Stderr, err)
+	}
+	weird := []string{"a b", "$(touch x)", `"`, "", "--x"}
+	out, err = cli.Run(ctx, nil, "args", weird...)
+	if err != nil || string(out.Stdout) != strings.Join(weird, "\n")+"\n" {
+		t.Errorf("arguments did not arrive as given: %q %v", out.Stdout, err)
+	}
+	if got := cli.Calls(); got["ok"] != 1 || got["args"] != 1 || got["sbatch"] != 1 {
+		t.Errorf("Calls = %v", got)
+	}
+}
+
+func TestJobName(t *testing.T) {
+	tests := []struct {
+		instance, id string
+		attempt, max int
+		want         string
+	}{
+		{"", "board_1", 1, 0, "simjobs.board_1.1"},
+		{"k3x9", "board_1", 12, 0, "simjobs.k3x9.board_1.12"},
+		{"k3x9", "JOB_20251110_174607_01f4bf99", 1, 40, "simjobs.k3x9.JOB_20251110_174~67af3fdb.1"},
+	}
+	for _, tt := range tests {
+		got, err := JobName(tt.instance, tt.id, tt.attempt, tt.max)
+		if err != nil || got != tt.want {
+			t.Errorf("JobName(%q, %q, %d, %d) = %q, %v; want %q", tt.instance, tt.id, tt.attempt, tt.max, got, err, tt.want)
+		}
+		if tt.max > 0 && len(got) > tt.max {
+			t.Errorf("%q is longer than %d", got, tt.max)
+		}
+		if !IsOurName(got) {
+			t.Errorf("IsOurName(%q) = false", got)
+		}
+	}
+	for _, bad := range []struct {
+		instance, id string
+		attempt      int
+	}{{"", "a.b", 1}, {"", "a b", 1}, {"", "ok", 0}, {"UPPER", "ok", 1}, {"a.b", "ok", 1}, {"", "", 1}} {
+		if _, err := JobName(bad.instance, bad.id, bad.attempt, 0); err == nil {
+			t.Errorf("JobName(%q, %q, %d) accepted", bad.instance, bad.id, bad.attempt)
+		}
+	}
+}

@@ -1,0 +1,142 @@
+// Package clustertest holds what the scheduler runners' tests share:
+// golden files, the hostile values of the injection tests, the directive
+// reader, and the rule that a missing scheduler skips a test locally but
+// fails it in CI.
+package clustertest
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/simjobs/simjobs/engine/runner"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// Golden compares got with testdata/golden/name.golden; -update rewrites it.
+func Golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".golden")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+// Unavailable skips the test with reason, except in CI (CI=true), where a
+// scheduler that should have been set up and is not fails the test.
+func Unavailable(t *testing.T, reason string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but %s", reason)
+	}
+	t.Skipf("skipped: %s", reason)
+}
+
+// Hostile are values that would change a batch script if pasted into it:
+// shell syntax, quotes, comment and directive starts, line breaks.
+var Hostile = []string{
+	"x\n#SBATCH --wrap=evil",
+	"x\n#BSUB -q evil",
+	"x\n#PBS -q evil",
+	"x\r\n#SBATCH --uid=0",
+	"q; touch /tmp/simjobs-pwned",
+	"$(touch /tmp/simjobs-pwned)",
+	"`touch /tmp/simjobs-pwned`",
+	`x" --partition=evil "`,
+	"x' --partition=evil '",
+	"x #SBATCH --partition=evil",
+	"x --partition=evil",
+	"-x",
+	"a|b&c>d<e",
+	"%j%u%x",
+	"x\x00y",
+	"x\\",
+}
+
+// Fields returns specs that each carry one hostile value in one field of
+// base, named by the field.
+func Fields(base runner.Spec, value string) map[string]runner.Spec {
+	out := map[string]runner.Spec{}
+	set := func(name string, edit func(*runner.Spec)) {
+		s := base
+		s.Resources = base.Resources
+		s.Argv = append([]string(nil), base.Argv...)
+		s.Env = append([]string(nil), base.Env...)
+		edit(&s)
+		out[name] = s
+	}
+	set("queue", func(s *runner.Spec) { s.Resources.Queue = value })
+	set("account", func(s *runner.Spec) { s.Resources.Account = value })
+	set("reservation", func(s *runner.Spec) { s.Resources.Reservation = value })
+	set("qos", func(s *runner.Spec) { s.Resources.QOS = value })
+	set("constraints", func(s *runner.Spec) { s.Resources.Constraints = value })
+	set("gpu_type", func(s *runner.Spec) { s.Resources.GPUType = value; s.Resources.GPUs = 1 })
+	set("email", func(s *runner.Spec) { s.Resources.Email = value })
+	set("memory", func(s *runner.Spec) { s.Resources.Memory = value })
+	set("time", func(s *runner.Spec) { s.WallTime = 0; s.Resources.Time = value })
+	set("priority", func(s *runner.Spec) { s.Resources.Priority = value })
+	set("dir", func(s *runner.Spec) { s.Dir = "/tmp/" + value })
+	set("stdout", func(s *runner.Spec) { s.Stdout = "/tmp/" + value + "/out.log" })
+	set("stderr", func(s *runner.Spec) { s.Stderr = "/tmp/" + value + "/err.log" })
+	set("env", func(s *runner.Spec) { s.Env = append(s.Env, "HOSTILE="+value) })
+	set("env_key", func(s *runner.Spec) { s.Env = append(s.Env, value+"=1") })
+	set("argv", func(s *runner.Spec) { s.Argv = append(s.Argv, value) })
+	return out
+}
+
+// Directives returns the directive lines (starting with prefix, such as
+// "#SBATCH") of a script's header: the comment block before the first
+// command, which is all a scheduler reads directives from.
+func Directives(script, prefix string) []string {
+	var out []string
+	for i, line := range strings.Split(script, "\n") {
+		if i == 0 && strings.HasPrefix(line, "#!") {
+			continue
+		}
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" {
+			continue
+		}
+		if !strings.HasPrefix(trimmed, "#") {
+			break
+		}
+		if strings.HasPrefix(trimmed, prefix) {
+			out = append(out, trimmed)
+		}
+	}
+	return out
+}
+
+// Options returns the option of each directive line ("--partition",
+// "-q"), in order.
+func Options(directives []string, prefix string) []string {
+	out := make([]string, len(directives))
+	for i, d := range directives {
+		rest := strings.TrimSpace(strings.TrimPrefix(d, prefix))
+		opt, _, _ := strings.Cut(rest, " ")
+		opt, _, _ = strings.Cut(opt, "=")
+		out[i] = opt
+	}
+	return out
+}
+
+// Describe is a short form of a hostile value for subtest names.
+func Describe(v string) string { return fmt.Sprintf("%.24q", v) }
