@@ -5,6 +5,7 @@
 package clustertest
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -136,6 +137,59 @@ func Options(directives []string, prefix string) []string {
 		out[i] = opt
 	}
 	return out
+}
+
+// benign is a harmless value for each field of Fields, the baseline the
+// hostile values are compared with.
+var benign = map[string]string{
+	"queue": "normal", "account": "acct", "reservation": "resv", "qos": "normal",
+	"constraints": "ib", "gpu_type": "a100", "email": "a@example.com", "memory": "4GB",
+	"time": "01:00:00", "priority": "Normal", "dir": "ok", "stdout": "ok", "stderr": "ok",
+	"env": "ok", "env_key": "OK", "argv": "ok",
+}
+
+// Generator is what a scheduler gets for a job: its batch script ("" when
+// there is none) and the submit command's arguments.
+type Generator func(runner.Spec) (script string, args []string, err error)
+
+// CheckInjection feeds every Hostile value through every field of base.
+// Each must be refused with an error wrapping invalid, or give exactly
+// the directives, the script lines and the number of arguments that a
+// harmless value in the same field gives: the value stayed inside its
+// quotes or its own argument and changed nothing else.
+func CheckInjection(t *testing.T, base runner.Spec, gen Generator, prefix string, invalid error) {
+	t.Helper()
+	accepted := 0
+	for field := range Fields(base, "ok") {
+		good := Fields(base, benign[field])[field]
+		wantScript, wantArgs, err := gen(good)
+		if err != nil {
+			t.Fatalf("%s=%q (harmless) refused: %v", field, benign[field], err)
+		}
+		wantOpts := Options(Directives(wantScript, prefix), prefix)
+		for _, v := range Hostile {
+			script, args, err := gen(Fields(base, v)[field])
+			if err != nil {
+				if !errors.Is(err, invalid) {
+					t.Errorf("%s=%s: error %v is not a validation error", field, Describe(v), err)
+				}
+				continue
+			}
+			accepted++
+			if diff := cmp.Diff(wantOpts, Options(Directives(script, prefix), prefix)); diff != "" {
+				t.Errorf("%s=%s changed the directives (-want +got):\n%s\n%s", field, Describe(v), diff, script)
+			}
+			if got, want := strings.Count(script, "\n"), strings.Count(wantScript, "\n"); got != want {
+				t.Errorf("%s=%s: script has %d lines, want %d:\n%s", field, Describe(v), got, want, script)
+			}
+			if len(args) != len(wantArgs) {
+				t.Errorf("%s=%s: %d arguments %q, want %d", field, Describe(v), len(args), args, len(wantArgs))
+			}
+		}
+	}
+	if accepted == 0 {
+		t.Error("every hostile value was refused: the quoting paths are untested")
+	}
 }
 
 // Describe is a short form of a hostile value for subtest names.
