@@ -50,7 +50,13 @@ fs_queue_ok() {
 	grep -qxF -- "$1" "$FS/queues" 2>/dev/null
 }
 
-fs_get() { cat "$FS/jobs/$1/$2" 2>/dev/null; }
+# fs_get N FIELD prints a job's field (read with a builtin: the listings
+# call this for every job, and forks are what makes a fake slow).
+fs_get() {
+	_v=
+	[ -r "$FS/jobs/$1/$2" ] && IFS= read -r _v <"$FS/jobs/$1/$2"
+	printf '%s\n' "$_v"
+}
 
 # fs_spawn N CMD...: run CMD for job N in the background, in its own
 # session, in the job's cwd, output to its stdout/stderr files.
