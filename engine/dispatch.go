@@ -186,6 +186,7 @@ func (m *Manager) submitCluster(id string, attempt int) {
 	if !ok || a.attempt != attempt {
 		return
 	}
+	defer m.submissionRecorded(a)
 	spec, err := m.specFor(ctx, a)
 	if err != nil {
 		m.mustEnd(a, StatusFailed, nil, "cannot submit to "+m.cluster.Name()+": "+err.Error())
@@ -223,6 +224,17 @@ func (m *Manager) submitCluster(id string, attempt int) {
 	}
 }
 
+// submissionRecorded lets the runner's updates for a cluster job through
+// once submitCluster has recorded the submission (or the job's end).
+func (m *Manager) submissionRecorded(a *activeJob) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a.submitted != nil {
+		close(a.submitted)
+		a.submitted = nil
+	}
+}
+
 // consume applies a runner's updates, one at a time, in order.
 func (m *Manager) consume(r runner.Runner) {
 	m.wg.Add(1)
@@ -235,6 +247,24 @@ func (m *Manager) consume(r runner.Runner) {
 }
 
 func (m *Manager) apply(u runner.Update) {
+	// A scheduler runner tracks a job from the moment the scheduler
+	// accepts it, so its first updates can come before submitCluster has
+	// recorded the job as scheduled (with its scheduler id). Applied
+	// then, they would end the job first and the record of the
+	// submission would be refused as stale, losing the scheduler id.
+	m.mu.Lock()
+	var wait chan struct{}
+	if a, ok := m.active[u.JobID]; ok && a.attempt == u.Attempt {
+		wait = a.submitted
+	}
+	m.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-m.ctx.Done():
+			return
+		}
+	}
 	m.mu.Lock()
 	a, ok := m.active[u.JobID]
 	if !ok || a.attempt != u.Attempt {
@@ -381,6 +411,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			}
 			m.active[a.id] = a
 			if j.SchedulerJobID == nil {
+				a.submitted = make(chan struct{})
 				r.submit = append(r.submit, a)
 				continue
 			}

@@ -113,6 +113,10 @@ type activeJob struct {
 	cancel     bool // a cancel was asked
 	cancelBy   string
 	handle     runner.Handle
+	// submitted, for a cluster job whose submission is under way, is
+	// closed once submitCluster has recorded the outcome: the runner's
+	// updates for the job wait for it (see apply).
+	submitted chan struct{}
 }
 
 // New recovers the jobs the store holds (queued jobs queue again in their
@@ -250,6 +254,9 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	}
 	cluster := m.cluster != nil
 	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, reserved: true, cluster: cluster}
+	if cluster {
+		a.submitted = make(chan struct{})
+	}
 	m.active[p.id] = a
 	m.mu.Unlock()
 
