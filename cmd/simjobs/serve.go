@@ -61,7 +61,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		}
 		solver = newestAnsys(os.Environ(), exe)
 	}
-	cluster, schedInfo, err := pickScheduler(ctx, cfg.Scheduler, log)
+	cluster, schedInfo, err := pickScheduler(ctx, cfg.Scheduler, dataDir, log)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 
 // pickScheduler chooses where jobs run. Cluster runners are registered in
 // schedulers.go.
-func pickScheduler(ctx context.Context, name string, log *slog.Logger) (runner.Runner, server.SchedulerInfo, error) {
+func pickScheduler(ctx context.Context, name, dataDir string, log *slog.Logger) (runner.Runner, server.SchedulerInfo, error) {
 	if name == "none" {
 		return nil, server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true}, nil
 	}
@@ -232,17 +232,17 @@ func pickScheduler(ctx context.Context, name string, log *slog.Logger) (runner.R
 		if found == "" {
 			return nil, server.SchedulerInfo{Active: "none", DetectedBy: "auto: " + by, BackendAvailable: true}, nil
 		}
-		r, err := newCluster(ctx, found, log)
+		r, err := newCluster(ctx, found, dataDir, log)
 		if err != nil {
 			return nil, server.SchedulerInfo{}, fmt.Errorf("scheduler %s (detected: %s): %w", found, by, err)
 		}
-		return r, server.SchedulerInfo{Active: found, DetectedBy: "auto: " + by, BackendAvailable: true}, nil
+		return r, server.SchedulerInfo{Active: found, DetectedBy: "auto: " + by, BackendAvailable: probeScheduler(ctx, r, log)}, nil
 	}
-	r, err := newCluster(ctx, name, log)
+	r, err := newCluster(ctx, name, dataDir, log)
 	if err != nil {
 		return nil, server.SchedulerInfo{}, fmt.Errorf("scheduler %s: %w", name, err)
 	}
-	return r, server.SchedulerInfo{Active: name, DetectedBy: "flag", BackendAvailable: true}, nil
+	return r, server.SchedulerInfo{Active: name, DetectedBy: "flag", BackendAvailable: probeScheduler(ctx, r, log)}, nil
 }
 
 var errNoScheduler = errors.New("not available in this build")

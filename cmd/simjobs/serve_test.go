@@ -71,7 +71,9 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 // start runs `simjobs serve` and waits until it listens.
 func start(t *testing.T, dataDir string, args ...string) *proc {
 	t.Helper()
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--kill-grace", "1s"}, args...)
+	// --scheduler none: these tests are about local jobs, and a host
+	// with a scheduler on PATH would otherwise hand the jobs to it.
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--kill-grace", "1s", "--scheduler", "none"}, args...)
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dataDir
 	stdout, _ := cmd.StdoutPipe()

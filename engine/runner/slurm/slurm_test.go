@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,36 +20,7 @@ import (
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
-var (
-	slurmOnce   sync.Once
-	slurmReason string
-)
-
-// requireSLURM skips the test (fails it in CI) unless a SLURM cluster
-// answers with a usable node: scripts/slurm-up.sh starts one.
-func requireSLURM(t *testing.T) {
-	t.Helper()
-	slurmOnce.Do(func() {
-		if _, err := exec.LookPath("sbatch"); err != nil {
-			slurmReason = "SLURM is not installed (no sbatch on PATH); as root, run scripts/slurm-up.sh"
-			return
-		}
-		out, err := exec.Command("sinfo", "-h", "-o", "%t").CombinedOutput()
-		if err != nil {
-			slurmReason = fmt.Sprintf("SLURM does not answer (sinfo: %v: %s); as root, run scripts/slurm-up.sh", err, strings.TrimSpace(string(out)))
-			return
-		}
-		for _, st := range strings.Fields(string(out)) {
-			if st == "idle" || st == "mix" || st == "alloc" {
-				return
-			}
-		}
-		slurmReason = fmt.Sprintf("SLURM has no usable node (states %q); run scripts/slurm-up.sh", strings.TrimSpace(string(out)))
-	})
-	if slurmReason != "" {
-		clustertest.Unavailable(t, slurmReason)
-	}
-}
+func requireSLURM(t *testing.T) { clustertest.RequireSLURM(t) }
 
 // testInstance keeps this test run's job names apart from earlier runs'
 // (the job ids repeat), as a server's data directory does.

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,6 +50,31 @@ func Unavailable(t *testing.T, reason string) {
 		t.Fatalf("CI=true but %s", reason)
 	}
 	t.Skipf("skipped: %s", reason)
+}
+
+// RequireSLURM skips the test (fails it in CI) unless a SLURM cluster
+// answers with a usable node; as root, scripts/slurm-up.sh starts one.
+func RequireSLURM(t *testing.T) {
+	t.Helper()
+	if reason := slurmMissing(); reason != "" {
+		Unavailable(t, reason)
+	}
+}
+
+func slurmMissing() string {
+	if _, err := exec.LookPath("sbatch"); err != nil {
+		return "SLURM is not installed (no sbatch on PATH); as root, run scripts/slurm-up.sh"
+	}
+	out, err := exec.Command("sinfo", "-h", "-o", "%t").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("SLURM does not answer (sinfo: %v: %s); as root, run scripts/slurm-up.sh", err, strings.TrimSpace(string(out)))
+	}
+	for _, st := range strings.Fields(string(out)) {
+		if st == "idle" || st == "mix" || st == "alloc" {
+			return ""
+		}
+	}
+	return fmt.Sprintf("SLURM has no usable node (states %q); run scripts/slurm-up.sh", strings.TrimSpace(string(out)))
 }
 
 // Hostile are values that would change a batch script if pasted into it:

@@ -1,0 +1,153 @@
+//go:build linux || darwin
+
+package slurm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simjobs/simjobs/engine/runner"
+	"github.com/simjobs/simjobs/engine/runner/cluster"
+)
+
+// scaleCLI is a fake squeue/sacct/scontrol that prints files the test
+// writes and logs every call: enough to track thousands of jobs without
+// a cluster.
+func scaleCLI(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, cmd := range []string{"squeue", "sacct", "scontrol", "sbatch", "scancel"} {
+		body := fmt.Sprintf("#!/bin/sh\necho %s >>\"$SCALE_DIR/calls\"\ncat \"$SCALE_DIR/%s.out\" 2>/dev/null\n", cmd, cmd)
+		if err := os.WriteFile(filepath.Join(dir, cmd), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// put replaces a fake command's output at once (rename), as a listing is
+// a snapshot.
+func put(t *testing.T, dir, cmd, out string) {
+	t.Helper()
+	tmp := filepath.Join(dir, cmd+".tmp")
+	if err := os.WriteFile(tmp, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, cmd+".out")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func calls(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(dir, "calls"))
+	n := map[string]int{}
+	for _, c := range strings.Fields(string(b)) {
+		n[c]++
+	}
+	return n
+}
+
+// TestTrackTenThousandJobs is the issue's benchmark: 10,000 tracked jobs
+// cost ONE squeue per poll cycle, and the 1,000 that end together cost
+// ONE sacct between them.
+func TestTrackTenThousandJobs(t *testing.T) {
+	const n, ending = 10000, 1000
+	dir := scaleCLI(t)
+	var sq strings.Builder
+	for i := range n {
+		fmt.Fprintf(&sq, "%d|RUNNING|2026-11-25T11:27:58|None\n", 1000+i)
+	}
+	put(t, dir, "squeue", sq.String())
+
+	b := NewBackend(Options{Dir: dir, Env: []string{"SCALE_DIR=" + dir}, User: "bench"})
+	r := cluster.New(b, cluster.Options{PollMin: 20 * time.Millisecond, PollMax: 20 * time.Millisecond})
+	t.Cleanup(func() { r.Close() })
+	for i := range n {
+		rf := runner.Ref{JobID: fmt.Sprint("bench_", i), Attempt: 1, Handle: runner.Handle{ExternalID: fmt.Sprint(1000 + i)}}
+		if err := r.Adopt(context.Background(), rf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		if u := <-r.Updates(); u.State != runner.StateRunning {
+			t.Fatalf("%+v", u)
+		}
+	}
+
+	// The first `ending` jobs end: the listing says so, sacct has the codes.
+	var sq2, sa strings.Builder
+	for i := range n {
+		id := 1000 + i
+		if i < ending {
+			fmt.Fprintf(&sq2, "%d|COMPLETED|2026-11-25T11:27:58|None\n", id)
+			fmt.Fprintf(&sa, "%d|FAILED|%d:0|2026-11-25T11:27:58|2026-11-25T11:30:00\n", id, 1+i%200)
+		} else {
+			fmt.Fprintf(&sq2, "%d|RUNNING|2026-11-25T11:27:58|None\n", id)
+		}
+	}
+	put(t, dir, "sacct", sa.String())
+	put(t, dir, "squeue", sq2.String())
+	start := time.Now()
+	for range ending {
+		u := <-r.Updates()
+		if u.State != runner.StateFailed || u.ExitCode == nil || *u.ExitCode < 1 {
+			t.Fatalf("%+v", u)
+		}
+	}
+	endLag := time.Since(start)
+
+	// A few more cycles with nothing changing.
+	before := r.Stats().Polls
+	deadline := time.Now().Add(30 * time.Second)
+	for r.Stats().Polls < before+5 {
+		if time.Now().After(deadline) {
+			t.Fatal("polling stopped")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.Close()
+	st := r.Stats()
+	got := calls(t, dir)
+	t.Logf("10,000 jobs tracked for %d cycles: squeue ran %d times, sacct %d, scontrol %d, sbatch %d; 1,000 ends reported %v after the listing changed",
+		st.Polls, got["squeue"], got["sacct"], got["scontrol"], got["sbatch"], endLag.Round(time.Millisecond))
+	if got["squeue"] != st.Polls {
+		t.Errorf("squeue ran %d times in %d cycles, want one per cycle", got["squeue"], st.Polls)
+	}
+	if got["sacct"] != 1 || got["scontrol"] != 0 || got["sbatch"] != 0 || got["scancel"] != 0 {
+		t.Errorf("calls %v: want one sacct for the 1,000 jobs that ended together, nothing else", got)
+	}
+	if st.Tracked != n-ending {
+		t.Errorf("tracked %d, want %d", st.Tracked, n-ending)
+	}
+}
+
+// BenchmarkListTenThousand is the cost of one cycle's listing of 10,000
+// jobs: the squeue call (here a cat of its output) and the parse.
+func BenchmarkListTenThousand(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "squeue"), []byte("#!/bin/sh\ncat \"$SCALE_DIR/squeue.out\"\n"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	var sq strings.Builder
+	ids := make([]string, 10000)
+	for i := range ids {
+		ids[i] = fmt.Sprint(1000 + i)
+		fmt.Fprintf(&sq, "%s|RUNNING|2026-11-25T11:27:58|None\n", ids[i])
+	}
+	if err := os.WriteFile(filepath.Join(dir, "squeue.out"), []byte(sq.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	be := NewBackend(Options{Dir: dir, Env: []string{"SCALE_DIR=" + dir}, User: "bench"})
+	for b.Loop() {
+		st, err := be.List(context.Background(), ids)
+		if err != nil || len(st) != len(ids) {
+			b.Fatal(err, len(st))
+		}
+	}
+}
