@@ -151,3 +151,64 @@ func BenchmarkListTenThousand(b *testing.B) {
 		}
 	}
 }
+
+// TestCLIFailuresReachTheCaller: a hung sbatch, a squeue printing
+// garbage, a missing sinfo and a failing scancel each give an error that
+// names the command and says what happened; no job is tracked on a
+// failed submission.
+func TestCLIFailuresReachTheCaller(t *testing.T) {
+	dir := t.TempDir()
+	scripts := map[string]string{
+		"sbatch":  "sleep 30",
+		"squeue":  "echo '<html><body>502 Bad Gateway</body></html>'",
+		"sacct":   "echo 'sacct: error: Problem talking to the database: Connection refused' >&2; exit 1",
+		"scancel": "echo 'scancel: error: Kill job error on job id 7: Access/permission denied' >&2; exit 1",
+	}
+	for name, body := range scripts {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := NewBackend(Options{Dir: dir, Timeout: 300 * time.Millisecond, User: "u"})
+	ctx := context.Background()
+	spec := runner.Spec{JobID: "x", Attempt: 1, Argv: []string{"/bin/true"}}
+
+	tests := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"sbatch hangs", func() error { _, err := b.Submit(ctx, spec, "simjobs.x.1"); return err }(),
+			[]string{"sbatch --parsable", "timed out after 300ms"}},
+		{"squeue prints garbage", func() error { _, err := b.List(ctx, []string{"7"}); return err }(),
+			[]string{"unexpected output", "squeue line 1"}},
+		{"sacct fails", func() error { _, err := b.Final(ctx, []string{"7"}); return err }(),
+			[]string{"sacct", "exit status 1", "Connection refused"}},
+		{"scancel refused", b.Cancel(ctx, "7"), []string{"scancel 7: exit status 1", "Access/permission denied"}},
+		{"sinfo missing", func() error { _, err := b.Partitions(ctx); return err }(),
+			[]string{"sinfo", "command not found"}},
+	}
+	for _, tt := range tests {
+		if tt.err == nil {
+			t.Errorf("%s: no error", tt.name)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(tt.err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", tt.name, tt.err, w)
+			}
+		}
+	}
+
+	// Through the runner: the failed submission is looked for again (a
+	// hung sbatch may have submitted), which fails too: Start reports the
+	// submission's error and tracks nothing.
+	r := cluster.New(b, cluster.Options{})
+	t.Cleanup(func() { r.Close() })
+	if _, err := r.Start(ctx, spec); err == nil || !strings.Contains(err.Error(), "squeue") {
+		t.Errorf("Start = %v, want the lookup's squeue error (no submission without a lookup)", err)
+	}
+	if st := r.Stats(); st.Tracked != 0 {
+		t.Errorf("tracked %d jobs after failed Starts", st.Tracked)
+	}
+}
