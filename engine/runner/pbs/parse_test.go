@@ -187,3 +187,12 @@ func FuzzParseQselect(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseQsub(f *testing.F) {
+	f.Add([]byte("123.pbs01\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if id, err := parseQsub(b); err == nil && !digits(seq(id)) {
+			t.Fatalf("parsed %q into %q", b, id)
+		}
+	})
+}

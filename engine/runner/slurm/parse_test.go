@@ -225,3 +225,18 @@ func FuzzParseSbatch(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseSacctNamed(f *testing.F) {
+	f.Add([]byte("1|FAILED|simjobs.k3.a.1\n2|COMPLETED|other|name\n"), "simjobs.k3.a.1")
+	f.Fuzz(func(t *testing.T, b []byte, name string) {
+		ids, err := parseSacctNamed(b, name)
+		if err != nil {
+			return
+		}
+		for _, id := range ids {
+			if !isJobID(id) {
+				t.Fatalf("parsed %q into %q", b, id)
+			}
+		}
+	})
+}

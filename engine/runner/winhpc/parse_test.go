@@ -142,3 +142,12 @@ func FuzzParseNodes(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseSubmit(f *testing.F) {
+	f.Add([]byte("Job has been submitted. ID: 1234.\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if id, err := parseSubmit(b); err == nil && !digits(id) {
+			t.Fatalf("parsed %q into %q", b, id)
+		}
+	})
+}
