@@ -47,6 +47,7 @@ func main() {
 	out := flag.String("out", "", "write the results table (markdown) to this file too")
 	dur := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
 	jobs := flag.Int("jobs", 400, "no-op jobs per run of the job throughput test")
+	only := flag.String("only", "", "run only this part: submit, jobs or latency")
 	flag.StringVar(&syncMode, "sync", syncMode, "SQLite synchronous mode of the store: FULL or NORMAL")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -59,7 +60,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*out, *dur, *jobs); err != nil {
+	if err := run(*out, *only, *dur, *jobs); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -70,25 +71,31 @@ type result struct {
 	name, ours, base, ratio, target, verdict string
 }
 
-func run(out string, dur time.Duration, nJobs int) error {
+func run(out, only string, dur time.Duration, nJobs int) error {
 	var rows []result
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	sub, err := submissions(dur, log)
-	if err != nil {
-		return fmt.Errorf("submissions: %w", err)
+	if only == "" || only == "submit" {
+		sub, err := submissions(dur, log)
+		if err != nil {
+			return fmt.Errorf("submissions: %w", err)
+		}
+		rows = append(rows, sub)
 	}
-	rows = append(rows, sub)
-	jr, err := jobThroughput(nJobs, log)
-	if err != nil {
-		return fmt.Errorf("job throughput: %w", err)
+	if only == "" || only == "jobs" {
+		jr, err := jobThroughput(nJobs, log)
+		if err != nil {
+			return fmt.Errorf("job throughput: %w", err)
+		}
+		rows = append(rows, jr)
 	}
-	rows = append(rows, jr)
-	lat, err := startLatency(200, log)
-	if err != nil {
-		return fmt.Errorf("latency: %w", err)
+	if only == "" || only == "latency" {
+		lat, err := startLatency(200, log)
+		if err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+		rows = append(rows, lat...)
 	}
-	rows = append(rows, lat...)
 
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s (`make bench`).\n\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())

@@ -259,7 +259,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	}
 	job, err := m.store.JobInsert(ctx, JobInsertParams{
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
-		Config: p.config, SubmitTime: now, Message: "submitted",
+		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
 	})
 	if err != nil {
 		m.mu.Lock()
@@ -281,7 +281,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	pos := 0
 	if !cluster {
 		m.queue.push(a.id, a.priority, a.seq)
-		pos = m.queue.position(a.id)
+		pos = m.queue.arrival(a.id)
 	}
 	m.mu.Unlock()
 

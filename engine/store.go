@@ -65,6 +65,9 @@ type JobInsertParams struct {
 	Config     json.RawMessage
 	SubmitTime time.Time
 	Message    string // recorded with the first transition
+	// ProjectPath is what searches match besides the id and the user; when
+	// empty the store reads config.project_path itself.
+	ProjectPath string
 }
 
 // JobListParams filters and pages JobList and JobCount.

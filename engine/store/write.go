@@ -70,6 +70,8 @@ func checkInsert(p *engine.JobInsertParams) (projectPath string, err error) {
 		return "", fmt.Errorf("store: insert %q: invalid status %q", p.ID, p.Status)
 	case len(p.Config) == 0:
 		return "", nil
+	case p.ProjectPath != "":
+		return p.ProjectPath, nil
 	}
 	// Unmarshal checks the whole document, so this also rejects invalid JSON.
 	// A config that is not an object (a plain command's argv, say) has no
