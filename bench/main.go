@@ -38,6 +38,7 @@ import (
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
+	"github.com/simjobs/simjobs/testdata/pyedb"
 )
 
 // syncMode is the store's synchronous setting for the run (-sync).
@@ -119,30 +120,16 @@ type stack struct {
 	dir   string
 	stop  func()
 	hfss  []byte // a submit body with a PyEDB HFSS config
-	busy  *fixed
+	busy  *host.FakeSource
 	local *local.Runner
 }
-
-// fixed is telemetry the harness sets.
-type fixed struct {
-	mu sync.Mutex
-	s  host.Sample
-}
-
-func (f *fixed) Latest() (host.Sample, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.s, true
-}
-func (f *fixed) History(time.Time) []host.Sample { s, _ := f.Latest(); return []host.Sample{s} }
-func (f *fixed) SampleNow() {}
 
 func newStack(limits engine.Limits, cpu float64, log *slog.Logger) (*stack, error) {
 	dir, err := os.MkdirTemp("", "simjobs-bench-")
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{dir: dir, busy: &fixed{s: host.Sample{Time: time.Now(), CPUPercent: cpu, MemoryFreeGB: 64, DiskFreeGB: 500}}}
+	s := &stack{dir: dir, busy: host.NewFakeSource(host.Sample{CPUPercent: cpu, MemoryFreeGB: 64, DiskFreeGB: 500})}
 	project := filepath.Join(dir, "board.aedt")
 	if err := os.WriteFile(project, []byte("x"), 0o644); err != nil {
 		return nil, err
@@ -183,19 +170,8 @@ func newStack(limits engine.Limits, cpu float64, log *slog.Logger) (*stack, erro
 
 // pyedbBody is a submission as PyEDB serialises it.
 func pyedbBody(project string) []byte {
-	cfg := map[string]any{
-		"ansys_edt_path": "/opt/AnsysEM/v252/Linux64/ansysedt", "solver": "Hfss3DLayout", "jobid": "JOBID",
-		"distributed": true, "machine_nodes": []any{map[string]any{"hostname": "localhost", "cores": -1, "max_cores": 20, "utilization": 90}},
-		"auto": true, "non_graphical": true, "monitor": true,
-		"layout_options": map[string]any{"create_starting_mesh": false, "default_process_priority": "Normal", "enable_gpu": false,
-			"mpi_vendor": "Intel", "mpi_version": "Default", "remote_spawn_command": "Scheduler", "solve_adaptive_only": false,
-			"validate_only": false, "temp_directory": "/tmp"},
-		"project_path": project, "design_name": "board", "design_mode": "", "setup_name": "Setup1", "scheduler_type": "none",
-		"scheduler_options": map[string]any{"queue": "default", "time": "24:00:00", "nodes": 1, "tasks_per_node": 1, "cores_per_node": 0,
-			"memory": "4GB", "account": nil, "reservation": nil, "qos": nil, "constraints": nil, "exclusive": false, "gpus": 0,
-			"gpu_type": nil, "priority": "Normal", "email_notification": nil, "run_as_administrator": false},
-		"platform": "Linux", "timestamp": "2025-10-12T11:55:28.123456", "version": "1.0.0",
-	}
+	cfg := pyedb.Config("JOBID", project)
+	cfg["design_name"], cfg["setup_name"] = "board", "Setup1"
 	b, _ := json.Marshal(map[string]any{"config": cfg, "priority": 0})
 	return b
 }

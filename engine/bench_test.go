@@ -15,6 +15,7 @@ import (
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/testdata/pyedb"
 )
 
 // BenchmarkSubmit measures accepting a PyEDB HFSS submission end to end in
@@ -30,8 +31,7 @@ func BenchmarkSubmit(b *testing.B) {
 	}
 	defer st.Close()
 	policy, _ := engine.NewPolicy("/bin/true", nil, nil, "none")
-	tel := &telemetry{}
-	tel.set(host.Sample{CPUPercent: 100, MemoryFreeGB: 64, DiskFreeGB: 64})
+	tel := host.NewFakeSource(host.Sample{CPUPercent: 100, MemoryFreeGB: 64, DiskFreeGB: 64})
 	m, err := engine.New(context.Background(), engine.Options{Store: st, Runner: local.New(local.Options{}), Telemetry: tel,
 		Policy: policy, DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -39,15 +39,9 @@ func BenchmarkSubmit(b *testing.B) {
 	}
 	defer m.Close(context.Background())
 	cfg := func(id string) json.RawMessage {
-		js, _ := json.Marshal(map[string]any{
-			"ansys_edt_path": "/opt/AnsysEM/v252/Linux64/ansysedt", "jobid": id, "distributed": true,
-			"machine_nodes":  []any{map[string]any{"hostname": "localhost", "cores": -1, "max_cores": 20, "utilization": 90}},
-			"auto":           true, "non_graphical": true, "monitor": true,
-			"layout_options": map[string]any{"create_starting_mesh": false, "default_process_priority": "Normal", "enable_gpu": false, "mpi_vendor": "Intel", "mpi_version": "Default", "remote_spawn_command": "Scheduler", "solve_adaptive_only": false, "validate_only": false, "temp_directory": "/tmp"},
-			"project_path":   project, "design_name": "board", "design_mode": "", "setup_name": "Setup1", "scheduler_type": "none",
-			"scheduler_options": map[string]any{"queue": "default", "time": "24:00:00", "nodes": 1, "tasks_per_node": 1, "cores_per_node": 0, "memory": "4GB", "account": nil, "reservation": nil, "qos": nil, "constraints": nil, "exclusive": false, "gpus": 0, "gpu_type": nil, "priority": "Normal", "email_notification": nil, "run_as_administrator": false},
-			"platform": "Linux", "timestamp": "2025-10-12T11:55:28.123456", "version": "1.0.0",
-		})
+		c := pyedb.Config(id, project)
+		c["design_name"], c["setup_name"] = "board", "Setup1"
+		js, _ := json.Marshal(c)
 		return js
 	}
 	var n atomic.Int64
