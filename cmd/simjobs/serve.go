@@ -98,7 +98,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	})
 	mgr, err = engine.New(ctx, engine.Options{
 		Store:     st,
-		Runner:    local.New(local.Options{KillGrace: cfg.KillGrace, Logger: log}),
+		Runner:    local.New(local.Options{KillGrace: cfg.KillGrace, Logger: log, ExitRecords: filepath.Join(dataDir, "exits")}),
 		Cluster:   cluster,
 		Telemetry: sampler,
 		Policy:    policy,

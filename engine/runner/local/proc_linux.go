@@ -92,3 +92,8 @@ func groupAlive(pgid int) bool {
 	}
 	return false
 }
+
+// ProcessStart returns the start time of process pid (a zombie too) in
+// clock ticks since boot, as Handle.PIDStart records it, or 0 when it
+// cannot be read.
+func ProcessStart(pid int) uint64 { return startTime(pid) }

@@ -44,3 +44,6 @@ func exitOutcome(ps *os.ProcessState) (*int, string) {
 	}
 	return &code, fmt.Sprintf("exit code %d", code)
 }
+
+// signalName names signal n; only Unix reapers record signals.
+func signalName(n int) string { return fmt.Sprintf("signal %d", n) }
