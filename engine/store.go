@@ -104,4 +104,10 @@ type JobUpdateParams struct {
 	SchedulerJobID *string
 	Process        *ProcessRef
 	Progress       json.RawMessage
+
+	// NoSync lets the change commit without waiting for the disk: it
+	// survives a crash of the process but may be lost if the machine
+	// crashes. The engine uses it for what such a crash makes moot: that a
+	// job runs here, and its pid (the process died with the machine).
+	NoSync bool
 }

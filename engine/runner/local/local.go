@@ -148,6 +148,7 @@ func (r *Runner) Start(ctx context.Context, spec runner.Spec) (runner.Handle, er
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Dir
 	cmd.Env = append(os.Environ(), spec.Env...)
+	cmd.Env = append(cmd.Env, runner.EnvJobID+"="+spec.JobID, fmt.Sprintf("%s=%d", runner.EnvAttempt, spec.Attempt))
 	stdout, stderr, err := openLogs(spec.Stdout, spec.Stderr)
 	if err != nil {
 		return runner.Handle{}, fmt.Errorf("local: job %s: %w", spec.JobID, err)
@@ -277,6 +278,13 @@ func (r *Runner) Adopt(ctx context.Context, ref runner.Ref) error {
 	}
 	if r.jobs[k] != nil {
 		return nil // already tracked: adopting twice is harmless
+	}
+	if ref.Handle.PID == 0 {
+		// The server died between starting the process and recording its
+		// pid: find it by the job's name in its environment.
+		if pid, start, ok := findJobProcess(ref.JobID, ref.Attempt); ok {
+			ref.Handle.PID, ref.Handle.PIDStart = pid, start
+		}
 	}
 	g, err := adopt(ref.Handle)
 	if err != nil {

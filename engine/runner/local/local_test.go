@@ -627,3 +627,33 @@ func TestAdoptWithExitRecords(t *testing.T) {
 		})
 	}
 }
+
+// A server that died before recording the pid leaves a Ref without one:
+// the job's process is found by the job's name in its environment.
+func TestAdoptFindsProcessWithoutPID(t *testing.T) {
+	t.Parallel()
+	first := New(Options{KillGrace: testGrace})
+	spec := fakeSpec(t, "nameless", "FAKE_SOLVER_SLEEP=60")
+	h, err := first.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-h.PID, syscall.SIGKILL) })
+	first.Close()
+
+	second := newRunner(t, Options{})
+	ref := runner.Ref{JobID: "nameless", Attempt: spec.Attempt}
+	if err := second.Adopt(t.Context(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Cancel(t.Context(), ref); err != nil {
+		t.Fatalf("cancel the found process: %v", err)
+	}
+	u := next(t, second)
+	if u.State != runner.StateCancelled {
+		t.Fatalf("update %+v, want cancelled: the process was not found", u)
+	}
+	if processAlive(h.PID, 0) {
+		t.Error("the found process still runs")
+	}
+}
