@@ -63,14 +63,6 @@ func (q *queue) push(id string, priority int, seq int64) {
 	q.counts[priority]++
 }
 
-// peek returns the next job without removing it.
-func (q *queue) peek() (id string, ok bool) {
-	if q.h.Len() == 0 {
-		return "", false
-	}
-	return q.h[0].id, true
-}
-
 // pop removes and returns the next job.
 func (q *queue) pop() (id string, ok bool) {
 	if q.h.Len() == 0 {
@@ -149,12 +141,6 @@ func (q *queue) arrival(id string) int {
 		}
 	}
 	return pos
-}
-
-// has reports whether id is waiting.
-func (q *queue) has(id string) bool {
-	_, ok := q.byID[id]
-	return ok
 }
 
 // byPriority returns how many jobs wait at each priority.
