@@ -132,3 +132,10 @@ func (e *Env) SubmitUser(who server.Identity) string {
 	}
 	return who.Name
 }
+
+// Router is where a page registers its routes: the dashboard wraps the
+// fiber app so that every page route demands a signed-in caller.
+type Router interface {
+	Get(path string, handlers ...fiber.Handler) fiber.Router
+	Post(path string, handlers ...fiber.Handler) fiber.Router
+}

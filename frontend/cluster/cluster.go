@@ -53,7 +53,7 @@ func Load(ctx context.Context, m *engine.Manager) (Model, error) {
 type Handler struct{ Env *frontend.Env }
 
 // Register adds the page's routes.
-func (h Handler) Register(r fiber.Router) { r.Get("/ui/cluster", h.page) }
+func (h Handler) Register(r frontend.Router) { r.Get("/ui/cluster", h.page) }
 
 func (h Handler) page(c *fiber.Ctx) error {
 	p := h.Env.Page(c, "Cluster", frontend.NavCluster, url.Values{"page": {"cluster"}})

@@ -18,7 +18,7 @@ import (
 type Handler struct{ Env *frontend.Env }
 
 // Register adds the page's routes.
-func (h Handler) Register(r fiber.Router) {
+func (h Handler) Register(r frontend.Router) {
 	r.Get("/ui/jobs/:id", h.page)
 	r.Post("/ui/jobs/:id/cancel", h.cancel)
 	r.Post("/ui/jobs/:id/priority", h.priority)
@@ -35,13 +35,18 @@ func jobID(c *fiber.Ctx) string {
 }
 
 // LiveQuery is the live-feed query of a job's page.
-func LiveQuery(id string) url.Values { return url.Values{"page": {"job"}, "id": {id}} }
+func LiveQuery(id string, attempt int) url.Values {
+	return url.Values{"page": {"job"}, "id": {id}, "attempt": {strconv.Itoa(attempt)}}
+}
 
 func (h Handler) page(c *fiber.Ctx) error {
 	id := jobID(c)
-	p := h.Env.Page(c, id, frontend.NavJobs, LiveQuery(id))
+	p := h.Env.Page(c, id, frontend.NavJobs, nil)
 	who, _ := server.Caller(c)
 	m, err := Load(c.UserContext(), h.Env.Manager, id, who)
+	if err == nil {
+		p.Live = LiveQuery(id, m.Job.Attempt).Encode()
+	}
 	if errors.Is(err, engine.ErrNotFound) {
 		p.Live = ""
 		return frontend.RenderStatus(c, fiber.StatusNotFound, frontend.ErrorPage(p, "No such job", fmt.Sprintf("There is no job %q.", id)))

@@ -16,7 +16,7 @@ import (
 type Handler struct{ Env *frontend.Env }
 
 // Register adds the page's routes.
-func (h Handler) Register(r fiber.Router) {
+func (h Handler) Register(r frontend.Router) {
 	r.Get("/ui/jobs", h.page)
 	r.Post("/ui/jobs/cancel", h.cancel)
 }

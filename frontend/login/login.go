@@ -17,7 +17,7 @@ import (
 type Handler struct{ Env *frontend.Env }
 
 // Register adds the routes; they are open to everyone.
-func (h Handler) Register(r fiber.Router) {
+func (h Handler) Register(r frontend.Router) {
 	r.Get("/ui/login", h.page)
 	r.Post("/ui/login", h.login)
 	r.Post("/ui/logout", h.logout)

@@ -12,7 +12,7 @@ import (
 type Handler struct{ Env *frontend.Env }
 
 // Register adds the page's routes.
-func (h Handler) Register(r fiber.Router) {
+func (h Handler) Register(r frontend.Router) {
 	r.Get("/", h.page)
 }
 

@@ -64,7 +64,7 @@ func (f *Form) Patch() engine.LimitsPatch {
 type Handler struct{ Env *frontend.Env }
 
 // Register adds the page's routes.
-func (h Handler) Register(r fiber.Router) {
+func (h Handler) Register(r frontend.Router) {
 	r.Get("/ui/settings", h.page)
 	r.Post("/ui/settings", h.save)
 }

@@ -20,7 +20,7 @@ import (
 type Handler struct{ Env *frontend.Env }
 
 // Register adds the page's routes.
-func (h Handler) Register(r fiber.Router) {
+func (h Handler) Register(r frontend.Router) {
 	r.Get("/ui/submit", h.page)
 	r.Post("/ui/submit", h.hfss)
 	r.Post("/ui/submit/command", h.command)
