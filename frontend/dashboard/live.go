@@ -214,7 +214,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 // quietView is a page with nothing live but the connection indicator.
 type quietView struct{}
 
-func (quietView) start(context.Context, *bytes.Buffer, bool) error { return nil }
+func (quietView) start(context.Context, *bytes.Buffer, bool) error   { return nil }
 func (quietView) event(context.Context, engine.Event, *bytes.Buffer) {}
 func (quietView) flush(context.Context, int64, *bytes.Buffer)        {}
 func (quietView) tick() <-chan time.Time                             { return nil }

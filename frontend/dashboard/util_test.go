@@ -48,7 +48,6 @@ func between(s, start, end string) string {
 	return s[:j]
 }
 
-
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])

@@ -52,7 +52,7 @@ func (v *overviewView) flush(ctx context.Context, seq int64, out *bytes.Buffer) 
 	v.jobs, v.host = false, false
 }
 
-func (v *overviewView) tick() <-chan time.Time             { return nil }
+func (v *overviewView) tick() <-chan time.Time              { return nil }
 func (v *overviewView) poll(context.Context, *bytes.Buffer) {}
 func (v *overviewView) stop()                               {}
 
@@ -80,7 +80,7 @@ func (v *settingsView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 	v.dirty = false
 }
 
-func (v *settingsView) tick() <-chan time.Time             { return nil }
+func (v *settingsView) tick() <-chan time.Time              { return nil }
 func (v *settingsView) poll(context.Context, *bytes.Buffer) {}
 func (v *settingsView) stop()                               {}
 
@@ -152,7 +152,7 @@ func (v *jobsView) flush(ctx context.Context, seq int64, out *bytes.Buffer) {
 	clear(v.seen)
 }
 
-func (v *jobsView) tick() <-chan time.Time             { return nil }
+func (v *jobsView) tick() <-chan time.Time              { return nil }
 func (v *jobsView) poll(context.Context, *bytes.Buffer) {}
 func (v *jobsView) stop()                               {}
 

@@ -42,19 +42,19 @@ var options = map[string][]string{
 }
 
 var help = map[string]string{
-	"project_path":                       "An .aedt file or .aedb folder on this server.",
-	"design_name":                        "Empty solves the active design.",
-	"design_mode":                        "Usually empty.",
-	"setup_name":                         "Empty solves every setup.",
-	"jobid":                              "Empty: generated. Resubmitting an ended job id starts its next attempt.",
-	"user":                               "Empty: the server's user.",
-	"priority":                           "Higher runs first; negative is low, 0 normal.",
-	"scheduler_options.time":             "Wall-time limit: HH:MM:SS, D.HH:MM:SS or minutes. Also applies to local runs.",
-	"scheduler_options.memory":           "Per node, e.g. 4GB.",
-	"machine_nodes.cores":                "-1 uses every core.",
-	"machine_nodes.utilization":          "Percent of RAM, 1 to 100.",
-	"layout_options.temp_directory":      "Kept for PyEDB compatibility.",
-	"scheduler_options.cores_per_node":   "0 uses tasks per node.",
+	"project_path":                         "An .aedt file or .aedb folder on this server.",
+	"design_name":                          "Empty solves the active design.",
+	"design_mode":                          "Usually empty.",
+	"setup_name":                           "Empty solves every setup.",
+	"jobid":                                "Empty: generated. Resubmitting an ended job id starts its next attempt.",
+	"user":                                 "Empty: the server's user.",
+	"priority":                             "Higher runs first; negative is low, 0 normal.",
+	"scheduler_options.time":               "Wall-time limit: HH:MM:SS, D.HH:MM:SS or minutes. Also applies to local runs.",
+	"scheduler_options.memory":             "Per node, e.g. 4GB.",
+	"machine_nodes.cores":                  "-1 uses every core.",
+	"machine_nodes.utilization":            "Percent of RAM, 1 to 100.",
+	"layout_options.temp_directory":        "Kept for PyEDB compatibility.",
+	"scheduler_options.cores_per_node":     "0 uses tasks per node.",
 	"scheduler_options.email_notification": "An address to notify, if the scheduler mails.",
 }
 
