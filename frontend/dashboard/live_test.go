@@ -16,8 +16,9 @@ import (
 
 // page is an open page's live feed, as htmx-ext-ws would hold it.
 type page struct {
-	t    *testing.T
-	conn *websocket.Conn
+	t     *testing.T
+	conn  *websocket.Conn
+	first string // the first message, read by dial
 }
 
 // open renders path like a browser and connects its live feed with the
@@ -46,7 +47,7 @@ func (h *harness) dial(t *testing.T, path string) *page {
 	}
 	t.Cleanup(func() { conn.Close() })
 	p := &page{t: t, conn: conn}
-	p.next() // the first message: the page's state as of now
+	p.first = p.next() // the page's state as of now
 	return p
 }
 
@@ -66,9 +67,9 @@ func (p *page) next() string {
 func (p *page) until(want ...string) string {
 	p.t.Helper()
 	var all strings.Builder
+	all.WriteString(p.first)
+	p.first = ""
 	for {
-		m := p.next()
-		all.WriteString(m)
 		ok := true
 		for _, w := range want {
 			ok = ok && strings.Contains(all.String(), w)
@@ -76,6 +77,7 @@ func (p *page) until(want ...string) string {
 		if ok {
 			return all.String()
 		}
+		all.WriteString(p.next())
 	}
 }
 
