@@ -139,3 +139,11 @@ type Router interface {
 	Get(path string, handlers ...fiber.Handler) fiber.Router
 	Post(path string, handlers ...fiber.Handler) fiber.Router
 }
+
+// Invalid marks an input whose value was refused (aria-invalid="true").
+func Invalid(err string) templ.Attributes {
+	if err != "" {
+		return templ.Attributes{"aria-invalid": "true"}
+	}
+	return templ.Attributes{}
+}
