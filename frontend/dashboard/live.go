@@ -141,7 +141,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 
 	var out bytes.Buffer
 	write := func() bool {
-		frontend.LiveSeqOOB(last, d.env.Boot, false).Render(ctx, &out)
+		out.Write(d.memo.mark(ctx, last))
 		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteTimeout))
 		err := conn.WriteMessage(websocket.TextMessage, out.Bytes())
 		out.Reset()

@@ -37,6 +37,9 @@ func newMemo(env *frontend.Env) *memo {
 type rendered struct {
 	seq int64
 
+	markOnce sync.Once
+	mark     []byte // the page's record of this event number
+
 	ovOnce sync.Once
 	ov     []byte // overview: counts, queue, mode, running
 
@@ -138,4 +141,13 @@ func (m *memo) job(ctx context.Context, seq int64, id string) *jobRender {
 		j.insert = render(ctx, jobs.Inserted(j.job, now))
 	})
 	return j
+}
+
+// mark is the live-seq marker for event seq, which every message ends with.
+func (m *memo) mark(ctx context.Context, seq int64) []byte {
+	r := m.at(seq)
+	r.markOnce.Do(func() {
+		r.mark = render(ctx, frontend.LiveSeqOOB(seq, m.env.Boot, false))
+	})
+	return r.mark
 }
