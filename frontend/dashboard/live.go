@@ -128,10 +128,17 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 		last = bus.Seq()
 	}
 
+	// A reader notices the page leaving. The connection goes back to a
+	// pool when this function returns, so the reader must be gone by then:
+	// closing the connection ends its read.
 	gone := make(chan struct{})
+	conn.SetReadLimit(4096)
+	defer func() {
+		conn.Close()
+		<-gone
+	}()
 	go func() {
 		defer close(gone)
-		conn.SetReadLimit(4096)
 		for {
 			if _, _, err := conn.ReadMessage(); err != nil {
 				return

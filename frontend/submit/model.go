@@ -43,6 +43,7 @@ var options = map[string][]string{
 
 var help = map[string]string{
 	"project_path":                         "An .aedt file or .aedb folder on this server.",
+	"ansys_edt_path":                       "Empty: the server's solver. Another path runs only if the server allows it.",
 	"design_name":                          "Empty solves the active design.",
 	"design_mode":                          "Usually empty.",
 	"setup_name":                           "Empty solves every setup.",
@@ -60,7 +61,7 @@ var help = map[string]string{
 
 var labels = map[string]string{
 	"jobid": "Job id", "mpi_vendor": "MPI vendor", "mpi_version": "MPI version", "qos": "QOS",
-	"gpus": "GPUs", "gpu_type": "GPU type", "enable_gpu": "Enable GPU", "ansys_edt_path": "Solver",
+	"gpus": "GPUs", "gpu_type": "GPU type", "enable_gpu": "Enable GPU", "ansys_edt_path": "Solver executable", "solver": "Solver (design type)",
 	"non_graphical": "Non-graphical", "tasks_per_node": "Tasks per node", "cores_per_node": "Cores per node",
 }
 
@@ -107,7 +108,7 @@ func Groups(nodes int, showUser bool) []Group {
 	}
 	basic.Fields = append(basic.Fields, Field{Name: "priority", Label: "Priority", Kind: "int", Help: help["priority"]})
 	run := Group{Title: "Solve", Folded: true}
-	for _, n := range []string{"solver", "distributed", "auto", "non_graphical", "monitor"} {
+	for _, n := range []string{"ansys_edt_path", "solver", "distributed", "auto", "non_graphical", "monitor"} {
 		run.Fields = append(run.Fields, f(n))
 	}
 	layout := Group{Title: "Layout options", Folded: true}
