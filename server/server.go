@@ -52,6 +52,9 @@ type Options struct {
 	Version string
 	// Mount adds more routes (the dashboard) to the app after the API's.
 	Mount func(app *fiber.App)
+	// Sessions, when set, lets browsers that logged in (token auth) use
+	// their session cookie instead of a Bearer token; see session.go.
+	Sessions *Sessions
 }
 
 // Server serves the API on one fiber app.
@@ -147,6 +150,21 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if id, ok := s.opts.Auth.Authenticate(c); ok {
 		c.Locals(identityKey{}, id)
 		c.Locals(authenticatedKey{}, true)
+		return c.Next()
+	}
+	if s.opts.Sessions != nil {
+		if sess, ok := s.opts.Sessions.lookup(c); ok {
+			c.Locals(csrfKey{}, sess.csrf)
+			// A cookie is sent by the browser on its own: a state-changing
+			// request must prove it comes from our page.
+			if unsafeMethod(c.Method()) {
+				if err := CheckCSRF(c); err != nil {
+					return err
+				}
+			}
+			c.Locals(identityKey{}, sess.who)
+			c.Locals(authenticatedKey{}, true)
+		}
 	}
 	return c.Next()
 }
