@@ -265,6 +265,18 @@ func TestCrashedServerRestartsAndJobKeepsExitCode(t *testing.T) {
 		t.Fatalf("submit: %d %v", code, r)
 	}
 	p.waitStatus(t, "survivor", "running")
+	// "running" is recorded before the process starts: wait for the solver
+	// itself, or the kill may come before there is anything to adopt.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if runs, _ := fakesolver.ReadRecord(record); len(runs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the solver never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	_, st := p.get(t, "/system/status")
 	pid, ok := st["pid"].(float64)
 	if !ok || int(pid) == p.cmd.Process.Pid {
@@ -281,7 +293,7 @@ func TestCrashedServerRestartsAndJobKeepsExitCode(t *testing.T) {
 	p.waitStatus(t, "survivor", "failed")
 	_, j := p.get(t, "/jobs/survivor")
 	if rc, _ := j["return_code"].(float64); j["return_code"] == nil || rc != 3 {
-		t.Fatalf("return code %v (error %v), want the real exit code 3", j["return_code"], j["error"])
+		t.Fatalf("return code %v (error %v), want the real exit code 3\n%s", j["return_code"], j["error"], p.logs)
 	}
 	runs, err := fakesolver.ReadRecord(record)
 	if err != nil || len(runs) != 1 {
