@@ -52,6 +52,8 @@ type Options struct {
 	Version string
 	// Mount adds more routes (the dashboard) to the app after the API's.
 	Mount func(app *fiber.App)
+	// SocketIO tunes the Socket.IO endpoint (ping timing).
+	SocketIO SocketIOOptions
 }
 
 // Server serves the API on one fiber app.
@@ -62,6 +64,7 @@ type Server struct {
 	log  *slog.Logger
 
 	wsHandler fiber.Handler
+	sio       *sioHub
 	closing   chan struct{} // closed when Serve stops: ends WebSockets
 	wsClients atomic.Int64
 	draining  atomic.Bool
@@ -82,6 +85,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{m: o.Manager, opts: o, log: o.Logger, started: time.Now(), closing: make(chan struct{})}
 	s.wsHandler = websocket.New(s.serveWS, websocket.Config{HandshakeTimeout: 10 * time.Second})
+	s.sio = newSIOHub(s, o.SocketIO)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "simjobs",
 		BodyLimit:             MaxBody,
