@@ -41,8 +41,9 @@ func runScript(t *testing.T, name string, args ...string) {
 
 // TestPyEDBClients runs compat/pyedb_client.py with each Socket.IO
 // transport: default (polling, then the upgrade), polling only, and
-// websocket only. Pings are fast here, and each client stays idle over
-// several ping intervals, so a server that did not ping would lose it.
+// websocket only. Pings are fast here (every 0.4 s, 2 s timeout), and each
+// client stays idle for 3 s: longer than the 2.4 s after which a websocket
+// client that got no ping gives up, so a server that did not ping fails.
 func TestPyEDBClients(t *testing.T) {
 	t.Parallel()
 	if _, err := os.Stat(python); err != nil {
@@ -54,8 +55,8 @@ func TestPyEDBClients(t *testing.T) {
 	for _, transport := range []string{"default", "polling", "websocket"} {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel()
-			srv := servertest.Start(t, servertest.Options{SocketIO: server.SocketIOOptions{PingInterval: 250 * time.Millisecond, PingTimeout: 500 * time.Millisecond}})
-			args := []string{"pyedb_client.py", "--url", srv.URL, "--project", srv.Project, "--hold", "1.5"}
+			srv := servertest.Start(t, servertest.Options{SocketIO: server.SocketIOOptions{PingInterval: 400 * time.Millisecond, PingTimeout: 2 * time.Second}})
+			args := []string{"pyedb_client.py", "--url", srv.URL, "--project", srv.Project, "--hold", "3"}
 			if transport != "default" {
 				args = append(args, "--transport", transport)
 			}

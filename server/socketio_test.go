@@ -139,9 +139,9 @@ func eventData(t *testing.T, p string) (string, map[string]any) {
 
 func TestSocketIOPollingHandshakeEventsAndPings(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t, servertest.Options{SocketIO: server.SocketIOOptions{PingInterval: 200 * time.Millisecond, PingTimeout: 300 * time.Millisecond}})
+	srv := servertest.Start(t, servertest.Options{SocketIO: server.SocketIOOptions{PingInterval: 200 * time.Millisecond, PingTimeout: time.Second}})
 	c := handshake(t, srv.URL, nil)
-	want := map[string]any{"sid": c.sid, "upgrades": []any{"websocket"}, "pingInterval": 200.0, "pingTimeout": 300.0, "maxPayload": 1e6}
+	want := map[string]any{"sid": c.sid, "upgrades": []any{"websocket"}, "pingInterval": 200.0, "pingTimeout": 1000.0, "maxPayload": 1e6}
 	if diff := cmp.Diff(want, c.open); diff != "" || len(c.sid) < 16 {
 		t.Fatalf("open packet (-want +got):\n%s", diff)
 	}
