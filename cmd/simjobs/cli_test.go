@@ -404,8 +404,16 @@ func TestCLIWaitInterrupted(t *testing.T) {
 	if r := (cliRun{t: t, env: env}).run("submit", "--jobid", "held", "--", srv.Env, srv.Solver); r.code != 0 {
 		t.Fatalf("submit: %+v", r)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	// Ctrl-C (the context ends) once the command follows the event stream.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go func() {
+		defer cancel()
+		deadline := time.Now().Add(30 * time.Second)
+		for srv.Manager.Events().Subscribers() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	r := cliRun{t: t, env: env, ctx: ctx}.run("submit", "--jobid", "held", "--wait", "--", srv.Env, srv.Solver)
 	if r.code != exitInterrupted || !strings.Contains(r.stderr, "stopped waiting; job held keeps running on the server") {
 		t.Fatalf("interrupted wait: %+v", r)
