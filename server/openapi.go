@@ -73,6 +73,8 @@ func schemas() obj {
 		"SchedulerType": object(obj{"scheduler_type": obj{"type": "string", "enum": []string{"none", "slurm", "lsf", "pbs", "windows_hpc"}}}, "scheduler_type"),
 		"Me":            object(obj{"username": str(), "role": obj{"type": "string", "enum": []string{"admin", "user"}}}, "username", "role"),
 		"Health":        object(obj{"status": str()}, "status"),
+		"EngineIOError": object(obj{"code": integer(), "message": str()}, "code", "message"),
+		"NotReady":      object(obj{"success": obj{"type": "boolean", "const": false}, "error": str(), "status": obj{"type": "string", "const": "draining"}}, "success", "error", "status"),
 	}
 }
 

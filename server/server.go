@@ -55,6 +55,8 @@ type Options struct {
 	// Sessions, when set, lets browsers that logged in (token auth) use
 	// their session cookie instead of a Bearer token; see session.go.
 	Sessions *Sessions
+	// SocketIO tunes the Socket.IO endpoint (ping timing).
+	SocketIO SocketIOOptions
 }
 
 // Server serves the API on one fiber app.
@@ -65,6 +67,7 @@ type Server struct {
 	log  *slog.Logger
 
 	wsHandler fiber.Handler
+	sio       *sioHub
 	closing   chan struct{} // closed when Serve stops: ends WebSockets
 	wsClients atomic.Int64
 	draining  atomic.Bool
@@ -85,6 +88,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{m: o.Manager, opts: o, log: o.Logger, started: time.Now(), closing: make(chan struct{})}
 	s.wsHandler = websocket.New(s.serveWS, websocket.Config{HandshakeTimeout: 10 * time.Second})
+	s.sio = newSIOHub(s, o.SocketIO)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "simjobs",
 		BodyLimit:             MaxBody,

@@ -51,8 +51,8 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 	case "help", "-h", "--help":
 		usage(stdout)
 	default:
-		if c, ok := clientCommands[cmd]; ok {
-			return c(ctx, rest, env, stdin, stdout, stderr)
+		if c, ok := findClientCommand(cmd); ok {
+			return runClient(ctx, c, rest, env, stdin, stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "simjobs: unknown command %q\n", cmd)
 		usage(stderr)
@@ -68,12 +68,6 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 	return 0
 }
 
-// clientCommand is a command that talks to a server.
-type clientCommand func(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, stdout, stderr io.Writer) int
-
-// clientCommands are the client commands, by name; see client.go.
-var clientCommands = map[string]clientCommand{}
-
 func usage(w io.Writer) {
 	fmt.Fprint(w, `simjobs: a job manager for simulation runs
 
@@ -85,4 +79,5 @@ Usage:
 Every serve flag can also be set as SIMJOBS_<FLAG> in the environment or
 in a .env file (flag > environment > .env > default).
 `)
+	clientUsage(w)
 }
