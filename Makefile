@@ -35,9 +35,13 @@ test-short: ## the tests without the race detector
 bench: ## Go benchmarks and the load harness; results as ratios in bench/results.md
 	$(GO) run ./bench -out bench/results.md
 
-generate: ## regenerate templ components and built assets (committed; CI checks they are current)
+generate: node_modules/.package-lock.json ## regenerate templ components and built assets (committed; CI checks they are current)
 	$(GO) tool templ generate
 	npm run --silent build
+
+# The pinned npm packages the assets are built from (npm ci writes the marker).
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
 
 check-generated: generate ## fail if generated files differ from the committed ones
 	@git diff --exit-code -- '*_templ.go' static/ || { echo "generated files are stale: run make generate and commit"; exit 1; }

@@ -38,6 +38,7 @@ import (
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
+	"github.com/simjobs/simjobs/testdata/pyedb"
 )
 
 // syncMode is the store's synchronous setting for the run (-sync).
@@ -47,6 +48,7 @@ func main() {
 	out := flag.String("out", "", "write the results table (markdown) to this file too")
 	dur := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
 	jobs := flag.Int("jobs", 400, "no-op jobs per run of the job throughput test")
+	only := flag.String("only", "", "run only this part: submit, jobs or latency")
 	flag.StringVar(&syncMode, "sync", syncMode, "SQLite synchronous mode of the store: FULL or NORMAL")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -59,7 +61,7 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*out, *dur, *jobs); err != nil {
+	if err := run(*out, *only, *dur, *jobs); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -70,25 +72,31 @@ type result struct {
 	name, ours, base, ratio, target, verdict string
 }
 
-func run(out string, dur time.Duration, nJobs int) error {
+func run(out, only string, dur time.Duration, nJobs int) error {
 	var rows []result
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	sub, err := submissions(dur, log)
-	if err != nil {
-		return fmt.Errorf("submissions: %w", err)
+	if only == "" || only == "submit" {
+		sub, err := submissions(dur, log)
+		if err != nil {
+			return fmt.Errorf("submissions: %w", err)
+		}
+		rows = append(rows, sub)
 	}
-	rows = append(rows, sub)
-	jr, err := jobThroughput(nJobs, log)
-	if err != nil {
-		return fmt.Errorf("job throughput: %w", err)
+	if only == "" || only == "jobs" {
+		jr, err := jobThroughput(nJobs, log)
+		if err != nil {
+			return fmt.Errorf("job throughput: %w", err)
+		}
+		rows = append(rows, jr)
 	}
-	rows = append(rows, jr)
-	lat, err := startLatency(200, log)
-	if err != nil {
-		return fmt.Errorf("latency: %w", err)
+	if only == "" || only == "latency" {
+		lat, err := startLatency(200, log)
+		if err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+		rows = append(rows, lat...)
 	}
-	rows = append(rows, lat...)
 
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s (`make bench`).\n\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
@@ -112,30 +120,16 @@ type stack struct {
 	dir   string
 	stop  func()
 	hfss  []byte // a submit body with a PyEDB HFSS config
-	busy  *fixed
+	busy  *host.FakeSource
 	local *local.Runner
 }
-
-// fixed is telemetry the harness sets.
-type fixed struct {
-	mu sync.Mutex
-	s  host.Sample
-}
-
-func (f *fixed) Latest() (host.Sample, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.s, true
-}
-func (f *fixed) History(time.Time) []host.Sample { s, _ := f.Latest(); return []host.Sample{s} }
-func (f *fixed) SampleNow() {}
 
 func newStack(limits engine.Limits, cpu float64, log *slog.Logger) (*stack, error) {
 	dir, err := os.MkdirTemp("", "simjobs-bench-")
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{dir: dir, busy: &fixed{s: host.Sample{Time: time.Now(), CPUPercent: cpu, MemoryFreeGB: 64, DiskFreeGB: 500}}}
+	s := &stack{dir: dir, busy: host.NewFakeSource(host.Sample{CPUPercent: cpu, MemoryFreeGB: 64, DiskFreeGB: 500})}
 	project := filepath.Join(dir, "board.aedt")
 	if err := os.WriteFile(project, []byte("x"), 0o644); err != nil {
 		return nil, err
@@ -176,19 +170,8 @@ func newStack(limits engine.Limits, cpu float64, log *slog.Logger) (*stack, erro
 
 // pyedbBody is a submission as PyEDB serialises it.
 func pyedbBody(project string) []byte {
-	cfg := map[string]any{
-		"ansys_edt_path": "/opt/AnsysEM/v252/Linux64/ansysedt", "solver": "Hfss3DLayout", "jobid": "JOBID",
-		"distributed": true, "machine_nodes": []any{map[string]any{"hostname": "localhost", "cores": -1, "max_cores": 20, "utilization": 90}},
-		"auto": true, "non_graphical": true, "monitor": true,
-		"layout_options": map[string]any{"create_starting_mesh": false, "default_process_priority": "Normal", "enable_gpu": false,
-			"mpi_vendor": "Intel", "mpi_version": "Default", "remote_spawn_command": "Scheduler", "solve_adaptive_only": false,
-			"validate_only": false, "temp_directory": "/tmp"},
-		"project_path": project, "design_name": "board", "design_mode": "", "setup_name": "Setup1", "scheduler_type": "none",
-		"scheduler_options": map[string]any{"queue": "default", "time": "24:00:00", "nodes": 1, "tasks_per_node": 1, "cores_per_node": 0,
-			"memory": "4GB", "account": nil, "reservation": nil, "qos": nil, "constraints": nil, "exclusive": false, "gpus": 0,
-			"gpu_type": nil, "priority": "Normal", "email_notification": nil, "run_as_administrator": false},
-		"platform": "Linux", "timestamp": "2025-10-12T11:55:28.123456", "version": "1.0.0",
-	}
+	cfg := pyedb.Config("JOBID", project)
+	cfg["design_name"], cfg["setup_name"] = "board", "Setup1"
 	b, _ := json.Marshal(map[string]any{"config": cfg, "priority": 0})
 	return b
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/cluster"
 	"github.com/simjobs/simjobs/engine/runner/local"
@@ -54,9 +55,8 @@ func (c fakePBS) calls(t *testing.T, cmd string) int {
 // dataDir (reused across restarts). wrap, if not nil, wraps the store.
 func clusterSetup(t *testing.T, c fakePBS, dataDir string, pollMin time.Duration, wrap func(engine.Store) engine.Store) *bundle {
 	t.Helper()
-	b := &bundle{dataDir: dataDir, tel: &telemetry{}}
+	b := &bundle{dataDir: dataDir, tel: host.NewFakeSource(idleHost())}
 	b.record = filepath.Join(dataDir, "record.txt")
-	b.tel.set(idleHost())
 	envExe, err := exec.LookPath("env")
 	if err != nil {
 		t.Skip("no env(1) on PATH:", err)

@@ -184,12 +184,13 @@ var jobIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // prepared is a validated submission, ready to store and to run.
 type prepared struct {
-	kind   Kind
-	id     string
-	user   string
-	config json.RawMessage
-	spec   runner.Spec // without the per-attempt fields
-	notes  []string
+	kind    Kind
+	id      string
+	user    string
+	project string // what searches match: the project, or the working directory
+	config  json.RawMessage
+	spec    runner.Spec // without the per-attempt fields
+	notes   []string
 }
 
 // prepare decodes, normalises and validates a submitted config against the
@@ -199,12 +200,17 @@ func (p Policy) prepare(raw json.RawMessage, user string, now time.Time) (prepar
 	if len(raw) == 0 || raw[0] != '{' {
 		return prepared{}, &ValidationError{Field: "config", Message: "must be a JSON object"}
 	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return prepared{}, &ValidationError{Field: "config", Message: "is not valid JSON: " + err.Error()}
-	}
-	if _, ok := probe["command"]; ok {
-		return p.prepareCommand(raw, user, now)
+	// Only a config holding the text "command" can be a plain command; the
+	// full look at its keys is skipped for every other (HFSS) config, which
+	// is most of them: this path runs on every submission.
+	if bytes.Contains(raw, []byte(`"command"`)) {
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &probe); err != nil {
+			return prepared{}, &ValidationError{Field: "config", Message: "is not valid JSON: " + err.Error()}
+		}
+		if _, ok := probe["command"]; ok {
+			return p.prepareCommand(raw, user, now)
+		}
 	}
 	return p.prepareHFSS(raw, user, now)
 }
@@ -255,11 +261,12 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time) (pr
 	}
 	o := cfg.SchedulerOptions
 	return prepared{
-		kind:   KindHFSS,
-		id:     cfg.JobID,
-		user:   user,
-		config: js,
-		notes:  notes,
+		kind:    KindHFSS,
+		id:      cfg.JobID,
+		user:    user,
+		project: cfg.ProjectPath,
+		config:  js,
+		notes:   notes,
 		spec: runner.Spec{
 			JobID:    cfg.JobID,
 			Argv:     argv,
@@ -336,11 +343,12 @@ func (p Policy) prepareCommand(raw json.RawMessage, user string, now time.Time) 
 		return prepared{}, fmt.Errorf("encode config: %w", err)
 	}
 	return prepared{
-		kind:   KindCommand,
-		id:     cfg.JobID,
-		user:   user,
-		config: js,
-		spec:   runner.Spec{JobID: cfg.JobID, Argv: argv, Dir: cfg.WorkingDirectory, WallTime: wall},
+		kind:    KindCommand,
+		id:      cfg.JobID,
+		user:    user,
+		project: cfg.WorkingDirectory,
+		config:  js,
+		spec:    runner.Spec{JobID: cfg.JobID, Argv: argv, Dir: cfg.WorkingDirectory, WallTime: wall},
 	}, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -74,7 +73,11 @@ func (m *Manager) startLocal(a *activeJob) {
 		return
 	}
 	start := m.now().UTC()
-	err = m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, FromStatus: StatusQueued, Status: StatusRunning, StartTime: &start, Time: start, Message: "started on this host"})
+	// NoSync: this must survive a crash of the server (so the job is never
+	// started twice), which the WAL gives without waiting for the disk; a
+	// crash of the machine kills the job too, and the job then rightly
+	// runs again.
+	err = m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, FromStatus: StatusQueued, Status: StatusRunning, StartTime: &start, Time: start, Message: "started on this host", NoSync: true})
 	if err != nil {
 		// The job stays queued in the store; give its slot back and let it
 		// be retried at the next wake-up.
@@ -105,7 +108,7 @@ func (m *Manager) startLocal(a *activeJob) {
 	cancel := a.cancel
 	m.mu.Unlock()
 	m.bus.Publish(EventJobStarted, JobStartedData{JobID: a.id, StartTime: start, Attempt: a.attempt, PID: h.PID})
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Process: &ProcessRef{PID: h.PID, StartTime: h.PIDStart}, Time: start}); err != nil && !errors.Is(err, ErrStale) {
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Process: &ProcessRef{PID: h.PID, StartTime: h.PIDStart}, Time: start, NoSync: true}); err != nil && !errors.Is(err, ErrStale) {
 		m.log.Error("persist process of job", "job", a.id, "err", err)
 	}
 	if cancel {
@@ -163,16 +166,13 @@ func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error
 	}
 	spec := p.spec
 	spec.Attempt = a.attempt
+	// The runner creates the job's folder with its log files.
 	dir := m.jobDir(a.id, a.attempt)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return runner.Spec{}, fmt.Errorf("job directory: %w", err)
-	}
 	spec.Stdout = filepath.Join(dir, "stdout.log")
 	spec.Stderr = filepath.Join(dir, "stderr.log")
 	if spec.Dir == "" {
 		spec.Dir = dir
 	}
-	spec.Env = append(spec.Env, "SIMJOBS_JOB_ID="+a.id, fmt.Sprintf("SIMJOBS_ATTEMPT=%d", a.attempt))
 	return spec, nil
 }
 
@@ -280,14 +280,17 @@ func (m *Manager) apply(u runner.Update) {
 	case runner.StateScheduled:
 		// Nothing new: the job was scheduled when Start returned.
 	case runner.StateCompleted:
+		m.freeSlot(a)
 		m.mustEnd(a, StatusCompleted, u.ExitCode, u.Message)
 	case runner.StateCancelled:
+		m.freeSlot(a)
 		if by == shutdownActor {
 			m.mustEnd(a, StatusFailed, u.ExitCode, "interrupted: the server shut down while the job ran")
 			return
 		}
 		m.mustEnd(a, StatusCancelled, u.ExitCode, cancelMessage(by, "while running"))
 	case runner.StateFailed:
+		m.freeSlot(a)
 		msg := u.Message
 		if cancel && by == shutdownActor {
 			msg = "interrupted: the server shut down while the job ran (" + msg + ")"
@@ -361,20 +364,53 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	return nil
 }
 
+// freeSlot gives back the local slot of a job whose process has ended, at
+// once: the next job may start while the end is being recorded.
+func (m *Manager) freeSlot(a *activeJob) {
+	m.mu.Lock()
+	idle := m.freeSlotLocked(a)
+	m.mu.Unlock()
+	for _, ch := range idle {
+		close(ch)
+	}
+	m.kick()
+}
+
+// freeSlotLocked frees a's slot if it holds one; the job then counts as
+// ending until release. It returns the drain waiters to wake.
+func (m *Manager) freeSlotLocked(a *activeJob) []chan struct{} {
+	if a.slot {
+		a.slot = false
+		a.ending = true
+		m.running--
+		m.ending++
+	}
+	return m.idleWaitersLocked()
+}
+
+// idleWaitersLocked takes the drain waiters when no local job runs or is
+// still having its end recorded.
+func (m *Manager) idleWaitersLocked() []chan struct{} {
+	if m.running > 0 || m.ending > 0 {
+		return nil
+	}
+	idle := m.idle
+	m.idle = nil
+	return idle
+}
+
 // release forgets an ended job: its slot, its waiters.
 func (m *Manager) release(a *activeJob) {
 	m.mu.Lock()
 	if cur, ok := m.active[a.id]; ok && cur == a {
 		delete(m.active, a.id)
 	}
-	if a.slot {
-		a.slot = false
-		m.running--
+	m.freeSlotLocked(a)
+	if a.ending {
+		a.ending = false
+		m.ending--
 	}
-	var idle []chan struct{}
-	if m.running == 0 {
-		idle, m.idle = m.idle, nil
-	}
+	idle := m.idleWaitersLocked()
 	waiters := m.waiters[a.id]
 	delete(m.waiters, a.id)
 	m.mu.Unlock()
@@ -428,15 +464,15 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			m.active[a.id] = a
 			m.queue.push(a.id, a.priority, a.seq)
 		case j.Status == StatusRunning:
+			// Without a pid on record the server stopped between marking
+			// the job running and recording its process: the runner looks
+			// for the process by the job's name, and reports it lost if it
+			// never started. Either way it is not started again.
 			m.active[a.id] = a
-			if j.Process == nil || j.Process.PID == 0 {
-				if err := m.end(ctx, a, StatusFailed, nil, "lost: the server stopped while starting the job; it was not started again"); err != nil {
-					return r, fmt.Errorf("engine: end lost job %s: %w", j.ID, err)
-				}
-				continue
-			}
 			a.slot, a.started = true, true
-			a.handle = runner.Handle{PID: j.Process.PID, PIDStart: j.Process.StartTime}
+			if j.Process != nil {
+				a.handle = runner.Handle{PID: j.Process.PID, PIDStart: j.Process.StartTime}
+			}
 			m.running++
 			r.adoptLocal = append(r.adoptLocal, a)
 		}

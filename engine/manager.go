@@ -90,6 +90,7 @@ type Manager struct {
 	queue    *queue
 	active   map[string]*activeJob // every job of this process not yet terminal
 	running  int                   // local jobs holding a slot
+	ending   int                   // local jobs that ended, their end not yet recorded
 	blocked  string                // why the head of the queue waits, "" if it does not
 	draining bool
 	closed   bool
@@ -110,6 +111,7 @@ type activeJob struct {
 	cluster    bool // handed to the Cluster runner
 	slot       bool // holds a local slot
 	started    bool // the runner has it (handle valid)
+	ending     bool // its process ended and freed the slot; the end is being recorded
 	cancel     bool // a cancel was asked
 	cancelBy   string
 	handle     runner.Handle
@@ -266,7 +268,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	}
 	job, err := m.store.JobInsert(ctx, JobInsertParams{
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
-		Config: p.config, SubmitTime: now, Message: "submitted",
+		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
 	})
 	if err != nil {
 		m.mu.Lock()
@@ -288,7 +290,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	pos := 0
 	if !cluster {
 		m.queue.push(a.id, a.priority, a.seq)
-		pos = m.queue.position(a.id)
+		pos = m.queue.arrival(a.id)
 	}
 	m.mu.Unlock()
 
@@ -600,7 +602,7 @@ func (m *Manager) Drain(ctx context.Context) error {
 	m.mu.Lock()
 	m.draining = true
 	var ch chan struct{}
-	if m.running > 0 {
+	if m.running > 0 || m.ending > 0 {
 		ch = make(chan struct{})
 		m.idle = append(m.idle, ch)
 	}
@@ -642,7 +644,7 @@ func (m *Manager) Close(ctx context.Context) error {
 		}
 	}
 	var ch chan struct{}
-	if m.running > 0 {
+	if m.running > 0 || m.ending > 0 {
 		ch = make(chan struct{})
 		m.idle = append(m.idle, ch)
 	}

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,25 +23,6 @@ import (
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
-// telemetry is a host sample tests can change while the manager runs.
-type telemetry struct {
-	mu sync.Mutex
-	s  host.Sample
-	ok bool
-}
-
-func (t *telemetry) Latest() (host.Sample, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.s, t.ok
-}
-
-func (t *telemetry) set(s host.Sample) {
-	t.mu.Lock()
-	t.s, t.ok = s, true
-	t.mu.Unlock()
-}
-
 func idleHost() host.Sample {
 	return host.Sample{CPUPercent: 5, MemoryFreeGB: 64, MemoryTotalGB: 128, DiskFreeGB: 500}
 }
@@ -54,7 +34,7 @@ type bundle struct {
 	dataDir string
 	record  string // the fake solver's record file
 	project string // an existing .aedt file
-	tel     *telemetry
+	tel     *host.FakeSource
 	envExe  string
 	opts    engine.Options
 }
@@ -70,7 +50,7 @@ type setupOpts struct {
 // the configured solver is the fake solver.
 func setup(t *testing.T, so setupOpts) *bundle {
 	t.Helper()
-	b := &bundle{dataDir: so.dataDir, tel: &telemetry{}}
+	b := &bundle{dataDir: so.dataDir, tel: host.NewFakeSource(idleHost())}
 	if b.dataDir == "" {
 		b.dataDir = t.TempDir()
 	}
@@ -79,7 +59,7 @@ func setup(t *testing.T, so setupOpts) *bundle {
 	if err := os.WriteFile(b.project, []byte("fake project"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b.tel.set(idleHost())
+	b.tel.Set(idleHost())
 	envExe, err := exec.LookPath("env")
 	if err != nil {
 		t.Skip("no env(1) on PATH:", err)
@@ -226,7 +206,7 @@ func TestPriorityOrderAndFIFO(t *testing.T) {
 	// Hold every job back until all are queued: the CPU gate is closed.
 	busy := idleHost()
 	busy.CPUPercent = 99
-	b.tel.set(busy)
+	b.tel.Set(busy)
 	subs := []struct {
 		id   string
 		prio int
@@ -236,7 +216,7 @@ func TestPriorityOrderAndFIFO(t *testing.T) {
 	}
 	sub := b.m.Events().Subscribe(-1, 100)
 	defer sub.Close()
-	b.tel.set(idleHost())
+	b.tel.Set(idleHost())
 	b.m.TelemetryUpdated()
 	for _, s := range subs {
 		if j := b.wait(t, s.id); j.Status != engine.StatusCompleted {
@@ -321,7 +301,7 @@ func TestResourceGatesHoldJobsBack(t *testing.T) {
 			b := setup(t, setupOpts{})
 			s := idleHost()
 			tc.sample(&s)
-			b.tel.set(s)
+			b.tel.Set(s)
 			sub := b.m.Events().Subscribe(-1, 100)
 			defer sub.Close()
 			b.submit(t, "gated", 0)
@@ -337,7 +317,7 @@ func TestResourceGatesHoldJobsBack(t *testing.T) {
 			if j, _ := b.m.Job(context.Background(), "gated"); j.Status != engine.StatusQueued {
 				t.Fatalf("gated job is %s, want queued", j.Status)
 			}
-			b.tel.set(idleHost())
+			b.tel.Set(idleHost())
 			b.m.TelemetryUpdated()
 			waitFor(t, sub, engine.EventJobStarted, "gated")
 			b.wait(t, "gated")
@@ -488,7 +468,7 @@ func TestPriorityChange(t *testing.T) {
 	b := setup(t, setupOpts{})
 	busy := idleHost()
 	busy.CPUPercent = 99
-	b.tel.set(busy)
+	b.tel.Set(busy)
 	b.submit(t, "a", 0)
 	b.submit(t, "b", 0)
 	if err := b.m.SetPriority(context.Background(), "b", 9); err != nil {
@@ -497,7 +477,7 @@ func TestPriorityChange(t *testing.T) {
 	if j, _ := b.m.Job(context.Background(), "b"); j.Priority != 9 {
 		t.Fatalf("stored priority = %d", j.Priority)
 	}
-	b.tel.set(idleHost())
+	b.tel.Set(idleHost())
 	b.m.TelemetryUpdated()
 	b.wait(t, "a")
 	b.wait(t, "b")
@@ -597,7 +577,7 @@ func TestRestartKeepsQueueAndHistory(t *testing.T) {
 	b.wait(t, "done")
 	busy := idleHost()
 	busy.CPUPercent = 99
-	b.tel.set(busy)
+	b.tel.Set(busy)
 	for i, p := range []int{0, 2, 0, 1} {
 		b.submit(t, fmt.Sprintf("q%d", i), p)
 	}

@@ -8,7 +8,6 @@ type queue struct {
 	h      jobHeap
 	byID   map[string]*queued
 	counts map[int]int // waiting jobs per priority
-	maxSeq int64       // the highest Seq ever pushed
 }
 
 type queued struct {
@@ -59,20 +58,9 @@ func (q *queue) push(id string, priority int, seq int64) {
 		return
 	}
 	e := &queued{id: id, priority: priority, seq: seq}
-	if seq > q.maxSeq {
-		q.maxSeq = seq
-	}
 	heap.Push(&q.h, e)
 	q.byID[id] = e
 	q.counts[priority]++
-}
-
-// peek returns the next job without removing it.
-func (q *queue) peek() (id string, ok bool) {
-	if q.h.Len() == 0 {
-		return "", false
-	}
-	return q.h[0].id, true
 }
 
 // pop removes and returns the next job.
@@ -122,34 +110,37 @@ func (q *queue) setPriority(id string, priority int) bool {
 }
 
 // position is the 1-based place of a queued job: how many would start
-// before it, plus one. For the newest job (the usual question, asked at
-// submission) it costs one step per distinct priority; otherwise it scans.
+// before it, plus one. It scans the queue; see arrival for the cheap form.
 func (q *queue) position(id string) int {
 	e, ok := q.byID[id]
 	if !ok {
 		return 0
 	}
 	pos := 1
-	for p, n := range q.counts {
-		if p > e.priority {
-			pos += n
-		}
-	}
-	if e.seq >= q.maxSeq {
-		return pos + q.counts[e.priority] - 1
-	}
 	for _, o := range q.h {
-		if o.priority == e.priority && o.seq < e.seq {
+		if o.priority > e.priority || (o.priority == e.priority && o.seq < e.seq) {
 			pos++
 		}
 	}
 	return pos
 }
 
-// has reports whether id is waiting.
-func (q *queue) has(id string) bool {
-	_, ok := q.byID[id]
-	return ok
+// arrival is the place of a job just queued, in one step per distinct
+// priority: it assumes every waiting job of its priority is ahead of it,
+// which holds but for the few submitted at the same instant (their order is
+// the store's commit order, and they may be queued in another).
+func (q *queue) arrival(id string) int {
+	e, ok := q.byID[id]
+	if !ok {
+		return 0
+	}
+	pos := 0
+	for p, n := range q.counts {
+		if p >= e.priority {
+			pos += n
+		}
+	}
+	return pos
 }
 
 // byPriority returns how many jobs wait at each priority.

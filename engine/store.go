@@ -65,6 +65,9 @@ type JobInsertParams struct {
 	Config     json.RawMessage
 	SubmitTime time.Time
 	Message    string // recorded with the first transition
+	// ProjectPath is what searches match besides the id and the user; when
+	// empty the store reads config.project_path itself.
+	ProjectPath string
 }
 
 // JobListParams filters and pages JobList and JobCount.
@@ -101,4 +104,10 @@ type JobUpdateParams struct {
 	SchedulerJobID *string
 	Process        *ProcessRef
 	Progress       json.RawMessage
+
+	// NoSync lets the change commit without waiting for the disk: it
+	// survives a crash of the process but may be lost if the machine
+	// crashes. The engine uses it for what such a crash makes moot: that a
+	// job runs here, and its pid (the process died with the machine).
+	NoSync bool
 }

@@ -421,6 +421,7 @@ func (s *Server) getLimits(c *fiber.Ctx) error {
 // StatusReply answers GET /system/status.
 type StatusReply struct {
 	Mode               string             `json:"mode"`
+	PID                int                `json:"pid"`
 	Version            string             `json:"version"`
 	Uptime             float64            `json:"uptime_seconds"`
 	Draining           bool               `json:"draining"`
@@ -463,7 +464,7 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp}
 	}
 	return c.JSON(StatusReply{
-		Mode: mode, Version: s.opts.Version, Uptime: time.Since(s.started).Seconds(), Draining: st.Draining,
+		Mode: mode, PID: os.Getpid(), Version: s.opts.Version, Uptime: time.Since(s.started).Seconds(), Draining: st.Draining,
 		SchedulerDetection: SchedulerDetection{ActiveScheduler: s.opts.Scheduler.Active, DetectedBy: s.opts.Scheduler.DetectedBy, BackendAvailable: s.opts.Scheduler.BackendAvailable},
 		ResourceMonitoring: rm,
 		LocalPool:          LocalPool{RunningJobs: st.Running, QueuedJobs: st.TotalQueued, MaxConcurrent: st.MaxConcurrent},

@@ -62,7 +62,7 @@ func schemas() obj {
 		"Limits":      limits,
 		"LimitsReply": object(obj{"success": boolean(), "message": str(), "limits": limits}, "success", "message", "limits"),
 		"SystemStatus": object(obj{
-			"mode": obj{"type": "string", "enum": []string{"local", "scheduler"}}, "version": str(), "uptime_seconds": number(), "draining": boolean(),
+			"mode": obj{"type": "string", "enum": []string{"local", "scheduler"}}, "pid": integer(), "version": str(), "uptime_seconds": number(), "draining": boolean(),
 			"scheduler_detection": object(obj{"active_scheduler": str(), "detected_by": str(), "backend_available": boolean()}, "active_scheduler", "detected_by", "backend_available"),
 			"resource_monitoring": object(obj{"active": boolean(), "last_update": ndateTime(), "current": obj{"oneOf": []obj{sample, {"type": "null"}}}}, "active", "last_update"),
 			"local_pool":          object(obj{"running_jobs": integer(), "queued_jobs": integer(), "max_concurrent": integer()}, "running_jobs", "queued_jobs", "max_concurrent"),
@@ -73,6 +73,8 @@ func schemas() obj {
 		"SchedulerType": object(obj{"scheduler_type": obj{"type": "string", "enum": []string{"none", "slurm", "lsf", "pbs", "windows_hpc"}}}, "scheduler_type"),
 		"Me":            object(obj{"username": str(), "role": obj{"type": "string", "enum": []string{"admin", "user"}}}, "username", "role"),
 		"Health":        object(obj{"status": str()}, "status"),
+		"EngineIOError": object(obj{"code": integer(), "message": str()}, "code", "message"),
+		"NotReady":      object(obj{"success": obj{"type": "boolean", "const": false}, "error": str(), "status": obj{"type": "string", "const": "draining"}}, "success", "error", "status"),
 	}
 }
 

@@ -52,6 +52,11 @@ type Options struct {
 	Version string
 	// Mount adds more routes (the dashboard) to the app after the API's.
 	Mount func(app *fiber.App)
+	// Sessions, when set, lets browsers that logged in (token auth) use
+	// their session cookie instead of a Bearer token; see session.go.
+	Sessions *Sessions
+	// SocketIO tunes the Socket.IO endpoint (ping timing).
+	SocketIO SocketIOOptions
 }
 
 // Server serves the API on one fiber app.
@@ -62,6 +67,7 @@ type Server struct {
 	log  *slog.Logger
 
 	wsHandler fiber.Handler
+	sio       *sioHub
 	closing   chan struct{} // closed when Serve stops: ends WebSockets
 	wsClients atomic.Int64
 	draining  atomic.Bool
@@ -82,6 +88,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{m: o.Manager, opts: o, log: o.Logger, started: time.Now(), closing: make(chan struct{})}
 	s.wsHandler = websocket.New(s.serveWS, websocket.Config{HandshakeTimeout: 10 * time.Second})
+	s.sio = newSIOHub(s, o.SocketIO)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "simjobs",
 		BodyLimit:             MaxBody,
@@ -147,6 +154,21 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if id, ok := s.opts.Auth.Authenticate(c); ok {
 		c.Locals(identityKey{}, id)
 		c.Locals(authenticatedKey{}, true)
+		return c.Next()
+	}
+	if s.opts.Sessions != nil {
+		if sess, ok := s.opts.Sessions.lookup(c); ok {
+			c.Locals(csrfKey{}, sess.csrf)
+			// A cookie is sent by the browser on its own: a state-changing
+			// request must prove it comes from our page.
+			if unsafeMethod(c.Method()) {
+				if err := CheckCSRF(c); err != nil {
+					return err
+				}
+			}
+			c.Locals(identityKey{}, sess.who)
+			c.Locals(authenticatedKey{}, true)
+		}
 	}
 	return c.Next()
 }

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,26 +22,8 @@ import (
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
+	"github.com/simjobs/simjobs/testdata/pyedb"
 )
-
-// fixedSampler is telemetry tests set by hand.
-type fixedSampler struct {
-	mu sync.Mutex
-	s  host.Sample
-}
-
-func (f *fixedSampler) Latest() (host.Sample, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.s, true
-}
-func (f *fixedSampler) History(time.Time) []host.Sample { s, _ := f.Latest(); return []host.Sample{s} }
-func (f *fixedSampler) SampleNow() {}
-func (f *fixedSampler) set(s host.Sample) {
-	f.mu.Lock()
-	f.s = s
-	f.mu.Unlock()
-}
 
 func idle() host.Sample {
 	return host.Sample{Time: time.Now().UTC(), CPUPercent: 3, MemoryPercent: 10, MemoryFreeGB: 50, MemoryTotalGB: 64, MemoryUsedGB: 14, DiskFreeGB: 400, DiskUsagePercent: 20}
@@ -52,7 +33,7 @@ type env struct {
 	url     string
 	m       *engine.Manager
 	srv     *server.Server
-	tel     *fixedSampler
+	tel     *host.FakeSource
 	dir     string
 	project string
 	envExe  string
@@ -69,7 +50,7 @@ type envOpts struct {
 
 func setup(t *testing.T, o envOpts) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), tel: &fixedSampler{s: idle()}, drained: make(chan struct{}, 1)}
+	e := &env{dir: t.TempDir(), tel: host.NewFakeSource(idle()), drained: make(chan struct{}, 1)}
 	e.project = filepath.Join(e.dir, "proj", "board.aedt")
 	os.MkdirAll(filepath.Dir(e.project), 0o755)
 	if err := os.WriteFile(e.project, []byte("x"), 0o644); err != nil {
@@ -183,19 +164,7 @@ func (e *env) command(id string, prio int, fakeEnv ...string) map[string]any {
 }
 
 func (e *env) hfss(mut func(map[string]any)) map[string]any {
-	cfg := map[string]any{
-		"ansys_edt_path": "/opt/AnsysEM/v252/Linux64/ansysedt", "solver": "Hfss3DLayout", "jobid": "hfss_1",
-		"distributed": true, "machine_nodes": []any{map[string]any{"hostname": "localhost", "cores": -1, "max_cores": 20, "utilization": 90}},
-		"auto": true, "non_graphical": true, "monitor": true,
-		"layout_options": map[string]any{"create_starting_mesh": false, "default_process_priority": "Normal", "enable_gpu": false,
-			"mpi_vendor": "Intel", "mpi_version": "Default", "remote_spawn_command": "Scheduler", "solve_adaptive_only": false,
-			"validate_only": false, "temp_directory": "/tmp"},
-		"project_path": e.project, "design_name": "", "design_mode": "", "setup_name": "", "scheduler_type": "none",
-		"scheduler_options": map[string]any{"queue": "default", "time": "24:00:00", "nodes": 1, "tasks_per_node": 1, "cores_per_node": 0,
-			"memory": "4GB", "account": nil, "reservation": nil, "qos": nil, "constraints": nil, "exclusive": false, "gpus": 0,
-			"gpu_type": nil, "priority": "Normal", "email_notification": nil, "run_as_administrator": false},
-		"platform": "Linux", "timestamp": "2025-10-12T11:55:28.123456", "version": "1.0.0",
-	}
+	cfg := pyedb.Config("hfss_1", e.project)
 	if mut != nil {
 		mut(cfg)
 	}

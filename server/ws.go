@@ -51,7 +51,14 @@ func (s *Server) serveWS(conn *websocket.Conn) {
 	s.wsClients.Add(1)
 	defer s.wsClients.Add(-1)
 
+	// A reader notices the client leaving. The connection goes back to a
+	// pool when this function returns, so the reader must be gone by then:
+	// closing the connection ends its read.
 	gone := make(chan struct{})
+	defer func() {
+		conn.Close()
+		<-gone
+	}()
 	go func() {
 		defer close(gone)
 		conn.SetReadLimit(4096)

@@ -35,6 +35,7 @@ type serveConfig struct {
 	LogFormat     string
 	Insecure      bool
 	EnvFile       string
+	Reaper        bool
 }
 
 // lookupEnv reads one variable; a parameter so tests need not touch the
@@ -65,6 +66,7 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.StringVar(&c.LogFormat, "log-format", "text", "server log format: text|json")
 	fs.BoolVar(&c.Insecure, "insecure", false, "allow listening beyond loopback without authentication")
 	fs.StringVar(&c.EnvFile, "env-file", ".env", "`file` of SIMJOBS_* defaults")
+	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

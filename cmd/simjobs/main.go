@@ -18,6 +18,11 @@ import (
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		if ran, code := reapServe(os.Args[2:], os.LookupEnv, os.Stderr); ran {
+			os.Exit(code)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, restore the default handling: a second
@@ -46,8 +51,8 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 	case "help", "-h", "--help":
 		usage(stdout)
 	default:
-		if c, ok := clientCommands[cmd]; ok {
-			return c(ctx, rest, env, stdin, stdout, stderr)
+		if c, ok := findClientCommand(cmd); ok {
+			return runClient(ctx, c, rest, env, stdin, stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "simjobs: unknown command %q\n", cmd)
 		usage(stderr)
@@ -63,12 +68,6 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 	return 0
 }
 
-// clientCommand is a command that talks to a server.
-type clientCommand func(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, stdout, stderr io.Writer) int
-
-// clientCommands are the client commands, by name; see client.go.
-var clientCommands = map[string]clientCommand{}
-
 func usage(w io.Writer) {
 	fmt.Fprint(w, `simjobs: a job manager for simulation runs
 
@@ -80,4 +79,5 @@ Usage:
 Every serve flag can also be set as SIMJOBS_<FLAG> in the environment or
 in a .env file (flag > environment > .env > default).
 `)
+	clientUsage(w)
 }

@@ -98,7 +98,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	})
 	mgr, err = engine.New(ctx, engine.Options{
 		Store:     st,
-		Runner:    local.New(local.Options{KillGrace: cfg.KillGrace, Logger: log}),
+		Runner:    local.New(local.Options{KillGrace: cfg.KillGrace, Logger: log, ExitRecords: filepath.Join(dataDir, "exits")}),
 		Cluster:   cluster,
 		Telemetry: sampler,
 		Policy:    policy,
@@ -113,6 +113,9 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	defer sampler.Stop()
 
 	drainReq := make(chan struct{})
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	sessions := server.NewSessions(auth, 0)
 	srv := server.New(server.Options{
 		Manager:   mgr,
 		Sampler:   sampler,
@@ -121,10 +124,9 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Drain:     func() { close(drainReq) },
 		Logger:    log,
 		Version:   version,
-		Mount:     mountUI(schedType),
+		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo),
+		Sessions:  sessions,
 	})
-	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopHTTP()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(httpCtx, ln, 5*time.Second) }()
 	fmt.Fprintf(stdout, "simjobs %s listening on http://%s (data %s, scheduler %s, auth %s)\n", version, ln.Addr(), dataDir, schedType, cfg.Auth)

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,8 +47,12 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
-	done chan error
+	done chan error // gets the exit once; exited is closed then
 	logs *syncBuffer
+	// urls gets the address of every server start after the first (the
+	// reaper restarts a server that died).
+	urls   chan string
+	exited chan struct{}
 }
 
 // syncBuffer collects the server's log while the test may read it.
@@ -71,9 +78,11 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 // start runs `simjobs serve` and waits until it listens.
 func start(t *testing.T, dataDir string, args ...string) *proc {
 	t.Helper()
+	// The host may be busy (CI, parallel tests): the resource gates are
+	// tested in the engine; here they must not hold jobs back.
 	// --scheduler none: these tests are about local jobs, and a host
 	// with a scheduler on PATH would otherwise hand the jobs to it.
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--kill-grace", "1s", "--scheduler", "none"}, args...)
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--kill-grace", "1s", "--max-cpu-percent", "100", "--min-memory-gb", "0", "--min-disk-gb", "0", "--scheduler", "none"}, args...)
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dataDir
 	stdout, _ := cmd.StdoutPipe()
@@ -82,40 +91,45 @@ func start(t *testing.T, dataDir string, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, done: make(chan error, 1), logs: logs}
-	lines := make(chan string)
+	p := &proc{cmd: cmd, done: make(chan error, 1), logs: logs, urls: make(chan string, 4), exited: make(chan struct{})}
+	first := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		n := 0
 		for sc.Scan() {
-			lines <- sc.Text()
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				if n == 0 {
+					first <- m[1]
+				} else {
+					p.urls <- m[1]
+				}
+				n++
+			}
 		}
-		close(lines)
+		close(first)
 	}()
-	go func() { p.done <- cmd.Wait() }()
+	go func() {
+		p.done <- cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
+		// SIGKILL to the reaper: its server follows (parent-death signal).
 		cmd.Process.Kill()
 		select {
-		case <-p.done:
+		case <-p.exited:
 		case <-time.After(10 * time.Second):
+			t.Errorf("simjobs did not exit")
 		}
 	})
 	select {
-	case l, ok := <-lines:
+	case u, ok := <-first:
 		if !ok {
 			t.Fatalf("server exited: %s", logs)
 		}
-		m := listening.FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("unexpected first line %q", l)
-		}
-		p.url = m[1]
+		p.url = u
 	case <-time.After(30 * time.Second):
 		t.Fatalf("server did not start: %s", logs)
 	}
-	go func() {
-		for range lines {
-		}
-	}()
 	return p
 }
 
@@ -234,5 +248,68 @@ func TestDrainTimeoutInterruptsJobs(t *testing.T) {
 	_, j := q.get(t, "/jobs/long")
 	if j["status"] != "failed" || !strings.Contains(fmt.Sprint(j["error"]), "shut down") {
 		t.Fatalf("long: %v %v", j["status"], j["error"])
+	}
+}
+
+// A server that dies (kill -9) is restarted by the reaper, and a job that
+// was running ends with its real exit code: the reaper inherited the orphan
+// and recorded it. The job is not started again.
+func TestCrashedServerRestartsAndJobKeepsExitCode(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the reaper needs Linux (a child subreaper)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	record := filepath.Join(dir, "record.txt")
+	p := start(t, dir, "--allow-exec=env,"+fakesolver.Path())
+	job := map[string]any{"config": map[string]any{"jobid": "survivor", "command": []string{"env", "FAKE_SOLVER_SLEEP=2", "FAKE_SOLVER_EXIT=3", "FAKE_SOLVER_RECORD=" + record, fakesolver.Path()}}}
+	if code, r := p.post(t, "/jobs/submit", job); code != 200 {
+		t.Fatalf("submit: %d %v", code, r)
+	}
+	p.waitStatus(t, "survivor", "running")
+	// "running" is recorded before the process starts: wait for the solver
+	// itself, or the kill may come before there is anything to adopt.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if runs, _ := fakesolver.ReadRecord(record); len(runs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the solver never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, st := p.get(t, "/system/status")
+	pid, ok := st["pid"].(float64)
+	if !ok || int(pid) == p.cmd.Process.Pid {
+		t.Fatalf("server pid %v (reaper %d)", st["pid"], p.cmd.Process.Pid)
+	}
+	if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p.url = <-p.urls:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the server was not restarted: %s", p.logs)
+	}
+	p.waitStatus(t, "survivor", "failed")
+	_, j := p.get(t, "/jobs/survivor")
+	if rc, _ := j["return_code"].(float64); j["return_code"] == nil || rc != 3 {
+		t.Fatalf("return code %v (error %v), want the real exit code 3\n%s", j["return_code"], j["error"], p.logs)
+	}
+	runs, err := fakesolver.ReadRecord(record)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("the job ran %d times (%v)", len(runs), err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, p.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit after SIGTERM")
 	}
 }

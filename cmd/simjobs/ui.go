@@ -1,26 +1,19 @@
 package main
 
 import (
-	"io/fs"
-	"net/http"
+	"context"
 
-	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
-	"github.com/simjobs/simjobs"
+	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/frontend"
+	"github.com/simjobs/simjobs/frontend/dashboard"
+	"github.com/simjobs/simjobs/server"
 )
 
-// mountUI adds the browser pages and their embedded assets.
-func mountUI(schedType string) func(app *fiber.App) {
-	return func(app *fiber.App) {
-		static, err := fs.Sub(simjobs.Static, "static")
-		if err != nil {
-			panic(err) // the embed pattern guarantees the folder
-		}
-		app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
-		app.Get("/", adaptor.HTTPHandler(templ.Handler(frontend.Home(version, schedType))))
-	}
+// mountUI returns the dashboard's Mount: the browser pages and their
+// embedded assets. ctx ends when the HTTP server stops.
+func mountUI(ctx context.Context, m *engine.Manager, sampler server.Sampler, sessions *server.Sessions, auth server.Authenticator, sched server.SchedulerInfo) func(app *fiber.App) {
+	env := &frontend.Env{Manager: m, Sampler: sampler, Sessions: sessions, AuthMode: auth.Mode(), Version: version, Scheduler: sched}
+	return dashboard.New(ctx, env, dashboard.Options{}).Mount
 }

@@ -36,9 +36,18 @@ const (
 // Unknown fields are ignored: PyEDB adds platform, timestamp and version.
 // A known field of the wrong type, or an integer that is fractional or out of
 // range, is a *FieldError naming the field; malformed JSON or a document that
-// is not an object is a *FieldError for "config". Decode does not normalise
-// or validate: call Normalize and Validate next.
+// is not an object is a *FieldError for "config". Field names are
+// case-sensitive, as in PyEDB. Decode does not normalise or validate: call
+// Normalize and Validate next.
 func Decode(data []byte) (Config, error) {
+	if c, ok := decodeFast(data); ok {
+		return c, nil
+	}
+	return decodeFields(data)
+}
+
+// decodeFields decodes field by field, so that an error names its field.
+func decodeFields(data []byte) (Config, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
 		var syn *json.SyntaxError

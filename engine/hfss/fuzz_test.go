@@ -28,6 +28,8 @@ func FuzzDecode(f *testing.F) {
 		`null`,
 		`{`,
 		`{"jobid": "a\u0000b"}`,
+		`{"JobID": "mixed", "Project_Path": "/p/a.aedt", "MACHINE_NODES": [{"HostName": "h"}]}`,
+		`{"machine_nodes": [{"cores": 3000000000}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -41,6 +43,17 @@ func FuzzDecode(f *testing.F) {
 		f.Add(js)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The one-pass decoder must agree with the field-by-field one
+		// whenever it answers at all.
+		if fast, ok := decodeFast(data); ok {
+			slow, err := decodeFields(data)
+			if err != nil {
+				t.Fatalf("fast path accepted what the field decoder refuses: %v", err)
+			}
+			if diff := cmp.Diff(slow, fast); diff != "" {
+				t.Fatalf("fast and field decoders differ (-fields +fast):\n%s", diff)
+			}
+		}
 		c, err := Decode(data)
 		if err != nil {
 			var fe *FieldError

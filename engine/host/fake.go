@@ -62,3 +62,27 @@ func (f *FakeSource) Sample(ctx context.Context) (Sample, error) {
 	}
 	return s, nil
 }
+
+// Latest returns the sample set last, as a Sampler would after sampling
+// it, so a FakeSource can stand in for a Sampler as well as for a Source.
+func (f *FakeSource) Latest() (Sample, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.sample
+	if s.Time.IsZero() {
+		s.Time = time.Now().UTC()
+	}
+	return s, true
+}
+
+// History returns the sample set last when it is newer than since.
+func (f *FakeSource) History(since time.Time) []Sample {
+	s, _ := f.Latest()
+	if !s.Time.After(since) {
+		return []Sample{}
+	}
+	return []Sample{s}
+}
+
+// SampleNow does nothing: the fake's readings change only through Set.
+func (f *FakeSource) SampleNow() {}

@@ -25,6 +25,14 @@ func (s State) Terminal() bool {
 	return s == StateCompleted || s == StateFailed || s == StateCancelled
 }
 
+// Every job's environment names it, so that its processes can be found
+// and told apart (a local runner finds a job's process by them after a
+// crash that left no pid on record).
+const (
+	EnvJobID   = "SIMJOBS_JOB_ID"
+	EnvAttempt = "SIMJOBS_ATTEMPT"
+)
+
 // ErrUnknownJob: Cancel or Adopt named a job this runner does not track.
 var ErrUnknownJob = errors.New("runner: unknown job")
 

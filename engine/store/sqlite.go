@@ -100,9 +100,12 @@ type SQLite struct {
 
 	w     *sql.DB   // one connection, owned by the writer goroutine after Open
 	wconn *sql.Conn // that connection, held so prepared statements stay on it
-	ws    writeStmts
-	r     *sql.DB // read-only pool; WAL lets it read while the writer writes
-	rs    readStmts
+	// lazySync is true while the write connection runs with
+	// synchronous=NORMAL for a batch of NoSync updates (writer goroutine only).
+	lazySync bool
+	ws       writeStmts
+	r        *sql.DB // read-only pool; WAL lets it read while the writer writes
+	rs       readStmts
 
 	// Writes are handed to the writer goroutine over reqs (unbuffered: a
 	// request is either received by the writer, and then answered, or not

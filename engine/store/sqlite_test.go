@@ -778,3 +778,35 @@ func TestFaulty(t *testing.T) {
 	}()
 	f.SetFail("JobDelete", injected)
 }
+
+// A batch of NoSync updates commits without fsync; any batch with another
+// write goes back to the configured FULL.
+func TestNoSyncBatches(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mode := func() int {
+		var sync int
+		if err := s.wconn.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil {
+			t.Fatal(err)
+		}
+		return sync
+	}
+	j := storetest.Insert(t, s, storetest.Params("lazy"))
+	if got := mode(); got != 2 {
+		t.Fatalf("after an insert: synchronous %d, want 2 (FULL)", got)
+	}
+	storetest.Update(t, s, engine.JobUpdateParams{ID: j.ID, Attempt: 1, Status: engine.StatusRunning, NoSync: true})
+	if got := mode(); got != 1 {
+		t.Fatalf("after a NoSync update: synchronous %d, want 1 (NORMAL)", got)
+	}
+	storetest.Update(t, s, engine.JobUpdateParams{ID: j.ID, Attempt: 1, Status: engine.StatusCompleted})
+	if got := mode(); got != 2 {
+		t.Fatalf("after a durable update: synchronous %d, want 2 (FULL)", got)
+	}
+	if got := storetest.Get(t, s, j.ID).Status; got != engine.StatusCompleted {
+		t.Fatalf("status %s", got)
+	}
+}

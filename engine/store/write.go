@@ -70,6 +70,8 @@ func checkInsert(p *engine.JobInsertParams) (projectPath string, err error) {
 		return "", fmt.Errorf("store: insert %q: invalid status %q", p.ID, p.Status)
 	case len(p.Config) == 0:
 		return "", nil
+	case p.ProjectPath != "":
+		return p.ProjectPath, nil
 	}
 	// Unmarshal checks the whole document, so this also rejects invalid JSON.
 	// A config that is not an object (a plain command's argv, say) has no
@@ -171,6 +173,10 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 			}
 		}
 	}
+	if err := s.syncFor(ctx, batch); err != nil {
+		failAll(err)
+		return
+	}
 	if _, err := s.ws.begin.ExecContext(ctx); err != nil {
 		failAll(fmt.Errorf("begin: %w", err))
 		return
@@ -219,6 +225,36 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 	if _, err := s.ws.commit.ExecContext(ctx); err != nil {
 		s.abort(ctx, fmt.Errorf("commit: %w", err), failAll)
 	}
+}
+
+// syncFor sets how the batch's commit reaches the disk: a batch made only of
+// NoSync updates commits with synchronous=NORMAL (no fsync; the WAL still
+// keeps it across a process crash), any other with the configured setting.
+// Switching costs one statement, and only when the kind of batch changes.
+func (s *SQLite) syncFor(ctx context.Context, batch []*writeReq) error {
+	if s.opts.synchronous != SynchronousFull {
+		return nil
+	}
+	lazy := true
+	for _, r := range batch {
+		if r.update == nil || !r.update.NoSync {
+			lazy = false
+			break
+		}
+	}
+	if lazy == s.lazySync {
+		return nil
+	}
+	// Not prepared: SQLite applies this pragma when it compiles it.
+	query := "PRAGMA synchronous = FULL"
+	if lazy {
+		query = "PRAGMA synchronous = NORMAL"
+	}
+	if _, err := s.wconn.ExecContext(ctx, query); err != nil {
+		return fmt.Errorf("set synchronous: %w", err)
+	}
+	s.lazySync = lazy
+	return nil
 }
 
 // abort rolls the batch's transaction back and fails every write that had

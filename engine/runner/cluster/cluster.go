@@ -31,6 +31,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -254,6 +257,9 @@ func (r *Runner) Start(ctx context.Context, spec runner.Spec) (runner.Handle, er
 	if found {
 		r.log.Info("job was submitted before (a restart interrupted its submission); tracking it instead of submitting again", "job", spec.JobID, "attempt", spec.Attempt, "scheduler_job_id", ext)
 	} else {
+		if spec, err = prepare(spec); err != nil {
+			return runner.Handle{}, fmt.Errorf("%s: job %s: %w", r.b.Name(), spec.JobID, err)
+		}
 		ext, err = r.b.Submit(ctx, spec, name)
 		if err != nil {
 			if errors.Is(err, ErrInvalid) || errors.Is(err, ErrCommandNotFound) {
@@ -273,6 +279,22 @@ func (r *Runner) Start(ctx context.Context, spec runner.Spec) (runner.Handle, er
 		return runner.Handle{}, err
 	}
 	return runner.Handle{ExternalID: ext}, nil
+}
+
+// prepare does for a job what the runner owes it before it runs: the
+// folder of its log files (on the data directory, which the compute nodes
+// share) and the variables that name it in its environment.
+func prepare(spec runner.Spec) (runner.Spec, error) {
+	for _, p := range []string{spec.Stdout, spec.Stderr} {
+		if p == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return spec, fmt.Errorf("log folder: %w", err)
+		}
+	}
+	spec.Env = append(slices.Clip(spec.Env), runner.EnvJobID+"="+spec.JobID, fmt.Sprintf("%s=%d", runner.EnvAttempt, spec.Attempt))
+	return spec, nil
 }
 
 // reserve makes this call the only Start of k in progress. done reports

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -430,5 +432,23 @@ func TestCloseStopsAndRefuses(t *testing.T) {
 	}
 	if err := r.Close(); err != nil {
 		t.Errorf("second Close = %v", err)
+	}
+}
+
+func TestPrepareNamesTheJobAndMakesItsLogFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "jobs", "p", "2")
+	spec := runner.Spec{JobID: "p", Attempt: 2, Env: []string{"A=1"}, Stdout: filepath.Join(dir, "stdout.log"), Stderr: filepath.Join(dir, "stderr.log")}
+	got, err := prepare(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A=1", runner.EnvJobID + "=p", runner.EnvAttempt + "=2"}, got.Env); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Errorf("log folder: %v", err)
+	}
+	if len(spec.Env) != 1 {
+		t.Errorf("prepare changed the caller's environment slice: %v", spec.Env)
 	}
 }

@@ -32,6 +32,7 @@ const groupPoll = 20 * time.Millisecond
 type job struct {
 	key   key
 	g     *group
+	start uint64      // the leader's start time, for adopted jobs' exit records
 	timer *time.Timer // wall-time limit; nil when none. Set before the job's goroutines start.
 
 	gone    chan struct{} // closed once the leader has exited
@@ -160,10 +161,14 @@ func (r *Runner) watch(j *job) {
 	}
 	why, limit, escalated := j.end()
 	u := runner.Update{JobID: j.key.id, Attempt: j.key.attempt, Time: r.now(), State: runner.StateFailed, Message: MsgAdoptedExit}
-	if code, ok := j.g.adoptedExit(); ok { // Windows keeps the code for whoever holds a handle
-		u.ExitCode, u.Message = &code, fmt.Sprintf("exit code %d", code)
-		if code == 0 {
-			u.State, u.Message = runner.StateCompleted, ""
+	// The reaper that inherited the orphan may have recorded how it ended;
+	// on Windows a process handle still tells.
+	if !r.recordedExit(&u, j.g.pid, j.start) {
+		if code, ok := j.g.adoptedExit(); ok {
+			u.ExitCode, u.Message = &code, fmt.Sprintf("exit code %d", code)
+			if code == 0 {
+				u.State, u.Message = runner.StateCompleted, ""
+			}
 		}
 	}
 	describeStop(&u, why, limit, escalated, r.grace)

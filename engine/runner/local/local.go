@@ -65,6 +65,10 @@ type Options struct {
 	Logger       *slog.Logger
 	// Clock stamps Updates; default time.Now.
 	Clock func() time.Time
+	// ExitRecords is the folder where a reaper records how orphaned job
+	// processes ended (see WriteExitRecord). With it, an adopted job ends
+	// with its real exit code; without it, as failed with MsgAdoptedExit.
+	ExitRecords string
 }
 
 // Runner runs jobs as local processes. Its zero value is not usable; call New.
@@ -73,6 +77,7 @@ type Runner struct {
 	poll  time.Duration
 	log   *slog.Logger
 	now   func() time.Time
+	exits string // Options.ExitRecords
 
 	updates chan runner.Update
 	done    chan struct{} // closed by Close: watchers stop, senders give up
@@ -94,6 +99,7 @@ func New(opts Options) *Runner {
 	r := &Runner{
 		grace:    cmpOr(opts.KillGrace, DefaultKillGrace),
 		poll:     cmpOr(opts.PollInterval, DefaultPollInterval),
+		exits:    opts.ExitRecords,
 		log:      opts.Logger,
 		now:      opts.Clock,
 		updates:  make(chan runner.Update, 64),
@@ -142,6 +148,7 @@ func (r *Runner) Start(ctx context.Context, spec runner.Spec) (runner.Handle, er
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Dir
 	cmd.Env = append(os.Environ(), spec.Env...)
+	cmd.Env = append(cmd.Env, runner.EnvJobID+"="+spec.JobID, fmt.Sprintf("%s=%d", runner.EnvAttempt, spec.Attempt))
 	stdout, stderr, err := openLogs(spec.Stdout, spec.Stderr)
 	if err != nil {
 		return runner.Handle{}, fmt.Errorf("local: job %s: %w", spec.JobID, err)
@@ -272,10 +279,19 @@ func (r *Runner) Adopt(ctx context.Context, ref runner.Ref) error {
 	if r.jobs[k] != nil {
 		return nil // already tracked: adopting twice is harmless
 	}
+	if ref.Handle.PID == 0 {
+		// The server died between starting the process and recording its
+		// pid: find it by the job's name in its environment.
+		if pid, start, ok := findJobProcess(ref.JobID, ref.Attempt); ok {
+			ref.Handle.PID, ref.Handle.PIDStart = pid, start
+		}
+	}
 	g, err := adopt(ref.Handle)
 	if err != nil {
-		r.log.Warn("adopted job lost", "job_id", ref.JobID, "attempt", ref.Attempt, "pid", ref.Handle.PID, "err", err)
 		u := runner.Update{JobID: ref.JobID, Attempt: ref.Attempt, State: runner.StateFailed, Message: MsgProcessLost, Time: r.now()}
+		if !r.recordedExit(&u, ref.Handle.PID, ref.Handle.PIDStart) {
+			r.log.Warn("adopted job lost", "job_id", ref.JobID, "attempt", ref.Attempt, "pid", ref.Handle.PID, "err", err)
+		}
 		r.senders.Add(1)
 		go func() {
 			defer r.senders.Done()
@@ -284,6 +300,7 @@ func (r *Runner) Adopt(ctx context.Context, ref runner.Ref) error {
 		return nil
 	}
 	j := newJob(k, g)
+	j.start = ref.Handle.PIDStart
 	r.jobs[k] = j
 	r.log.Info("job adopted", "job_id", ref.JobID, "attempt", ref.Attempt, "pid", ref.Handle.PID)
 	go r.watch(j)
@@ -320,4 +337,27 @@ func (r *Runner) send(u runner.Update) {
 	case <-r.done:
 		r.log.Warn("update dropped: runner closed", "job_id", u.JobID, "attempt", u.Attempt, "state", u.State)
 	}
+}
+
+// recordedExit fills u from the reaper's record of how process pid ended,
+// reporting whether there was one.
+func (r *Runner) recordedExit(u *runner.Update, pid int, start uint64) bool {
+	rec, ok, err := readExitRecord(r.exits, pid, start)
+	if err != nil {
+		r.log.Warn("exit record", "job_id", u.JobID, "pid", pid, "err", err)
+	}
+	if !ok {
+		return false
+	}
+	switch {
+	case rec.Signal != 0:
+		u.State, u.ExitCode, u.Message = runner.StateFailed, nil, "killed by signal "+signalName(rec.Signal)
+	case rec.Code == 0:
+		code := 0
+		u.State, u.ExitCode, u.Message = runner.StateCompleted, &code, ""
+	default:
+		code := rec.Code
+		u.State, u.ExitCode, u.Message = runner.StateFailed, &code, fmt.Sprintf("exit code %d", code)
+	}
+	return true
 }

@@ -581,3 +581,79 @@ func TestReadStat(t *testing.T) {
 		t.Errorf("readStat(self) = %+v, pgrp want %d", st, syscall.Getpgrp())
 	}
 }
+
+// With a reaper's exit records, an adopted job ends with its real status,
+// whether it ended before the adoption or while watched.
+func TestAdoptWithExitRecords(t *testing.T) {
+	t.Parallel()
+	code3 := 3
+	tests := []struct {
+		name   string
+		rec    ExitRecord
+		before bool // the process ended before Adopt
+		want   runner.Update
+	}{
+		{"ended while watched", ExitRecord{Code: 3}, false, runner.Update{JobID: "reaped", Attempt: 1, State: runner.StateFailed, ExitCode: &code3, Message: "exit code 3"}},
+		{"ended before adoption", ExitRecord{Code: 0}, true, runner.Update{JobID: "reaped", Attempt: 1, State: runner.StateCompleted, ExitCode: new(int)}},
+		{"killed", ExitRecord{Signal: int(syscall.SIGKILL)}, false, runner.Update{JobID: "reaped", Attempt: 1, State: runner.StateFailed, Message: "killed by signal SIGKILL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			cmd := startSleep(t)
+			h := runner.Handle{PID: cmd.Process.Pid, PIDStart: startTime(cmd.Process.Pid)}
+			// The reaper writes the record before it reaps the process.
+			if err := WriteExitRecord(dir, h.PID, h.PIDStart, tt.rec); err != nil {
+				t.Fatal(err)
+			}
+			end := func() { cmd.Process.Kill(); cmd.Wait() }
+			if tt.before {
+				end()
+			}
+			r := newRunner(t, Options{ExitRecords: dir, PollInterval: 10 * time.Millisecond})
+			if err := r.Adopt(t.Context(), runner.Ref{JobID: "reaped", Attempt: 1, Handle: h}); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.before {
+				end()
+			}
+			if diff := cmp.Diff(tt.want, next(t, r), ignoreTime); diff != "" {
+				t.Errorf("update (-want +got):\n%s", diff)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("the record was not consumed: %v", entries)
+			}
+		})
+	}
+}
+
+// A server that died before recording the pid leaves a Ref without one:
+// the job's process is found by the job's name in its environment.
+func TestAdoptFindsProcessWithoutPID(t *testing.T) {
+	t.Parallel()
+	first := New(Options{KillGrace: testGrace})
+	spec := fakeSpec(t, "nameless", "FAKE_SOLVER_SLEEP=60")
+	h, err := first.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-h.PID, syscall.SIGKILL) })
+	first.Close()
+
+	second := newRunner(t, Options{})
+	ref := runner.Ref{JobID: "nameless", Attempt: spec.Attempt}
+	if err := second.Adopt(t.Context(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Cancel(t.Context(), ref); err != nil {
+		t.Fatalf("cancel the found process: %v", err)
+	}
+	u := next(t, second)
+	if u.State != runner.StateCancelled {
+		t.Fatalf("update %+v, want cancelled: the process was not found", u)
+	}
+	if processAlive(h.PID, 0) {
+		t.Error("the found process still runs")
+	}
+}

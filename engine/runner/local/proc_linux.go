@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/simjobs/simjobs/engine/runner"
 )
 
 // procStat holds the fields of /proc/<pid>/stat the runner needs.
@@ -91,4 +93,40 @@ func groupAlive(pgid int) bool {
 		}
 	}
 	return false
+}
+
+// ProcessStart returns the start time of process pid (a zombie too) in
+// clock ticks since boot, as Handle.PIDStart records it, or 0 when it
+// cannot be read.
+func ProcessStart(pid int) uint64 { return startTime(pid) }
+
+// findJobProcess looks through /proc for the leader of the process group
+// whose environment names the job's attempt (runner.EnvJobID and
+// EnvAttempt, which Start sets). It returns its pid and start time.
+func findJobProcess(id string, attempt int) (int, uint64, bool) {
+	want1 := []byte(runner.EnvJobID + "=" + id + "\x00")
+	want2 := []byte(runner.EnvAttempt + "=" + strconv.Itoa(attempt) + "\x00")
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil || st.pgrp != pid || !st.running() {
+			continue // only a group leader: the job's own children share its environment
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		env = append([]byte{0}, env...)
+		if bytes.Contains(env, append([]byte{0}, want1...)) && bytes.Contains(env, append([]byte{0}, want2...)) {
+			return pid, st.start, true
+		}
+	}
+	return 0, 0, false
 }

@@ -44,3 +44,10 @@ func exitOutcome(ps *os.ProcessState) (*int, string) {
 	}
 	return &code, fmt.Sprintf("exit code %d", code)
 }
+
+// signalName names signal n; only Unix reapers record signals.
+func signalName(n int) string { return fmt.Sprintf("signal %d", n) }
+
+// findJobProcess would find a job's process by its environment; only Linux
+// exposes other processes' environments.
+func findJobProcess(id string, attempt int) (int, uint64, bool) { return 0, 0, false }

@@ -80,3 +80,6 @@ func exitOutcome(ps *os.ProcessState) (*int, string) {
 	}
 	return &code, fmt.Sprintf("exit code %d", code)
 }
+
+// signalName names signal n, as a wait status shows it.
+func signalName(n int) string { return unix.SignalName(syscall.Signal(n)) }

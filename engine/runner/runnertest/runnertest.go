@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +57,7 @@ func RunConformance(t *testing.T, newRunner func(t *testing.T) runner.Runner, ne
 		{"AdoptRunning", s.testAdoptRunning},
 		{"AdoptFinished", s.testAdoptFinished},
 		{"Close", s.testClose},
+		{"LogFolderCreated", s.testLogFolderCreated},
 	}
 	if o.scheduler {
 		tests = append(tests, []struct {
@@ -311,6 +314,25 @@ func (s *suite) testAdoptFinished(t *testing.T) {
 	}
 	second.terminal(rf)
 	second.onlyOneTerminal(rf)
+}
+
+// testLogFolderCreated: the runner creates the folder of the job's log
+// files (the engine leaves it to the runner), and the output lands there.
+func (s *suite) testLogFolderCreated(t *testing.T) {
+	h := s.open(t)
+	spec := s.newSpec(t, Job{JobID: jobID(t, "logs"), Attempt: 1})
+	dir := filepath.Join(t.TempDir(), "jobs", spec.JobID, "1")
+	spec.Stdout, spec.Stderr = filepath.Join(dir, "stdout.log"), filepath.Join(dir, "stderr.log")
+	handle, err := h.r.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("Start with a log folder that does not exist yet: %v", err)
+	}
+	rf := runner.Ref{JobID: spec.JobID, Attempt: spec.Attempt, Handle: handle}
+	checkExit(t, h.terminal(rf), runner.StateCompleted, 0)
+	if fi, err := os.Stat(spec.Stdout); err != nil || fi.Size() == 0 {
+		t.Errorf("stdout log: %v (size %v), want the job's output", err, fi)
+	}
+	h.onlyOneTerminal(rf)
 }
 
 func (s *suite) testClose(t *testing.T) {

@@ -1,0 +1,253 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/websocket/v2"
+
+	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/frontend"
+	"github.com/simjobs/simjobs/server"
+)
+
+// The live feed: GET /ui/live?page=...&since=SEQ&boot=ID is a WebSocket
+// that sends HTML fragments (htmx-ext-ws swaps them in by id, hx-swap-oob)
+// for the events after SEQ. Every message ends with the number of the last
+// event it reflects, which the page sends back as ?since= when it
+// reconnects, so nothing is missed; a page from another server process
+// (boot differs) or one too far behind is brought up to date instead.
+const (
+	liveBuffer       = 1024
+	liveWriteTimeout = 10 * time.Second
+	livePingEvery    = 30 * time.Second
+	// liveBatch bounds how many queued events one message coalesces.
+	liveBatch = 512
+)
+
+// Close codes that make htmx-ext-ws reconnect (it retries only on
+// 1006, 1011, 1012 and 1013).
+const (
+	closeRestart  = 1012 // the server stops; try again, it may be back
+	closeTryLater = 1013 // this page fell behind; reconnect with ?since=
+)
+
+// liveReq is a live-feed request, parsed before the upgrade.
+type liveReq struct {
+	page      string
+	since     int64
+	boot      string
+	query     url.Values
+	logOffset int64
+	who       server.Identity
+	csrf      string
+}
+
+// liveKey carries the request into the upgraded connection.
+const liveKey = "simjobs.live"
+
+func (d *Dashboard) live(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return fiber.NewError(fiber.StatusUpgradeRequired, "this endpoint speaks WebSocket")
+	}
+	if !server.SameOrigin(c) {
+		return fiber.NewError(fiber.StatusForbidden, "cross-site WebSocket refused")
+	}
+	q, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, "bad query")
+	}
+	r := &liveReq{page: q.Get("page"), since: -1, boot: q.Get("boot"), query: q}
+	if v := q.Get("since"); v != "" {
+		if r.since, err = strconv.ParseInt(v, 10, 64); err != nil || r.since < 0 {
+			return fiber.NewError(fiber.StatusBadRequest, "since must be an event number")
+		}
+	}
+	if v := q.Get("log_offset"); v != "" {
+		if r.logOffset, err = strconv.ParseInt(v, 10, 64); err != nil || r.logOffset < 0 {
+			return fiber.NewError(fiber.StatusBadRequest, "log_offset must be a byte offset")
+		}
+	}
+	r.who, _ = server.Caller(c)
+	r.csrf = server.CSRFToken(c)
+	c.Locals(liveKey, r)
+	return d.ws(c)
+}
+
+// view is what one open page needs from the feed.
+type view interface {
+	// start runs once the connection is up; resync is true when the page
+	// may have missed events and must be brought up to date.
+	start(ctx context.Context, out *bytes.Buffer, resync bool) error
+	// event notes one event; flush renders what the noted events changed.
+	event(ctx context.Context, ev engine.Event, out *bytes.Buffer)
+	flush(ctx context.Context, seq int64, out *bytes.Buffer)
+	// tick is the view's own clock (a job's log); nil for none.
+	tick() <-chan time.Time
+	poll(ctx context.Context, out *bytes.Buffer)
+	stop()
+}
+
+func (d *Dashboard) newView(r *liveReq) view {
+	switch r.page {
+	case "overview":
+		return &overviewView{d: d}
+	case "jobs":
+		return newJobsView(d, r)
+	case "job":
+		return newJobView(d, r)
+	case "settings":
+		return &settingsView{d: d}
+	}
+	return quietView{}
+}
+
+func (d *Dashboard) serveLive(conn *websocket.Conn) {
+	r, _ := conn.Locals(liveKey).(*liveReq)
+	if r == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(d.ctx)
+	defer cancel()
+	bus := d.env.Manager.Events()
+	// Events of another server process mean nothing here: start afresh.
+	since := r.since
+	resync := r.boot != d.env.Boot || since < 0
+	if resync {
+		since = -1
+	}
+	sub := bus.Subscribe(since, liveBuffer)
+	defer sub.Close()
+	resync = resync || sub.Missed
+	last := since
+	if resync {
+		last = bus.Seq()
+	}
+
+	// A reader notices the page leaving. The connection goes back to a
+	// pool when this function returns, so the reader must be gone by then:
+	// closing the connection ends its read.
+	gone := make(chan struct{})
+	conn.SetReadLimit(4096)
+	defer func() {
+		conn.Close()
+		<-gone
+	}()
+	go func() {
+		defer close(gone)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+
+	var out bytes.Buffer
+	write := func() bool {
+		out.Write(d.memo.mark(ctx, last))
+		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteTimeout))
+		err := conn.WriteMessage(websocket.TextMessage, out.Bytes())
+		out.Reset()
+		return err == nil
+	}
+	closeWith := func(code int, text string) {
+		msg := websocket.FormatCloseMessage(code, text)
+		_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	}
+
+	v := d.newView(r)
+	defer v.stop()
+	if err := v.start(ctx, &out, resync); err != nil {
+		// The page cannot be brought up to date here: it reloads.
+		out.Reset()
+		frontend.LiveSeqOOB(last, d.env.Boot, true).Render(ctx, &out)
+		_ = conn.WriteMessage(websocket.TextMessage, out.Bytes())
+		return
+	}
+	if !write() {
+		return
+	}
+	ping := time.NewTicker(livePingEvery)
+	defer ping.Stop()
+	for {
+		select {
+		case ev, ok := <-sub.C:
+			if !ok {
+				closeWith(closeTryLater, "too slow: reconnect with ?since="+strconv.FormatInt(last, 10))
+				return
+			}
+			v.event(ctx, ev, &out)
+			last = ev.Seq
+			// Coalesce what is already waiting into one message.
+		drain:
+			for range liveBatch {
+				select {
+				case ev, ok := <-sub.C:
+					if !ok {
+						break drain
+					}
+					v.event(ctx, ev, &out)
+					last = ev.Seq
+				default:
+					break drain
+				}
+			}
+			v.flush(ctx, last, &out)
+			if !write() {
+				return
+			}
+		case <-v.tick():
+			v.poll(ctx, &out)
+			if out.Len() > 0 && !write() {
+				return
+			}
+		case <-ping.C:
+			if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(liveWriteTimeout)) != nil {
+				return
+			}
+		case <-gone:
+			return
+		case <-ctx.Done():
+			closeWith(closeRestart, "server stopping")
+			return
+		}
+	}
+}
+
+// quietView is a page with nothing live but the connection indicator.
+type quietView struct{}
+
+func (quietView) start(context.Context, *bytes.Buffer, bool) error   { return nil }
+func (quietView) event(context.Context, engine.Event, *bytes.Buffer) {}
+func (quietView) flush(context.Context, int64, *bytes.Buffer)        {}
+func (quietView) tick() <-chan time.Time                             { return nil }
+func (quietView) poll(context.Context, *bytes.Buffer)                {}
+func (quietView) stop()                                              {}
+
+// jobEvent reports whether an event is about a job, and which.
+func jobEvent(ev engine.Event) (string, int, bool) {
+	switch d := ev.Data.(type) {
+	case engine.JobQueuedData:
+		return d.JobID, d.Attempt, true
+	case engine.JobStartedData:
+		return d.JobID, d.Attempt, true
+	case engine.JobScheduledData:
+		return d.JobID, d.Attempt, true
+	case engine.JobEndedData:
+		return d.JobID, d.Attempt, true
+	case engine.PriorityChangedData:
+		return d.JobID, 0, true
+	}
+	if ev.Name == engine.EventJobProgress {
+		if m, ok := ev.Data.(map[string]any); ok {
+			if id, ok := m["job_id"].(string); ok {
+				return id, 0, true
+			}
+		}
+	}
+	return "", 0, false
+}

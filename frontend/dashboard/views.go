@@ -1,0 +1,281 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/frontend"
+	"github.com/simjobs/simjobs/frontend/jobpage"
+	"github.com/simjobs/simjobs/frontend/jobs"
+	"github.com/simjobs/simjobs/frontend/overview"
+	"github.com/simjobs/simjobs/frontend/settings"
+	"github.com/simjobs/simjobs/server"
+)
+
+// overviewView: job events change the counts, the queue and the running
+// jobs; samples change the telemetry.
+type overviewView struct {
+	d          *Dashboard
+	jobs, host bool
+}
+
+func (v *overviewView) start(ctx context.Context, out *bytes.Buffer, resync bool) error {
+	if resync {
+		md, err := overview.Load(ctx, v.d.env)
+		if err != nil {
+			return err
+		}
+		out.Write(render(ctx, overview.JobsOOB(md)))
+		out.Write(render(ctx, overview.HostOOB(md.Host)))
+	}
+	return nil
+}
+
+func (v *overviewView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer) {
+	if ev.Name == engine.EventResourcesUpdated {
+		v.host = true
+	} else {
+		v.jobs = true
+	}
+}
+
+func (v *overviewView) flush(ctx context.Context, seq int64, out *bytes.Buffer) {
+	if v.jobs {
+		out.Write(v.d.memo.overviewJobs(ctx, seq))
+	}
+	if v.host {
+		out.Write(v.d.memo.host(ctx, seq))
+	}
+	v.jobs, v.host = false, false
+}
+
+func (v *overviewView) tick() <-chan time.Time              { return nil }
+func (v *overviewView) poll(context.Context, *bytes.Buffer) {}
+func (v *overviewView) stop()                               {}
+
+// settingsView keeps the limits in force and the queue current.
+type settingsView struct {
+	d     *Dashboard
+	dirty bool
+}
+
+func (v *settingsView) start(ctx context.Context, out *bytes.Buffer, resync bool) error {
+	v.dirty = resync
+	v.flush(ctx, 0, out)
+	return nil
+}
+
+func (v *settingsView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer) {
+	v.dirty = v.dirty || ev.Name != engine.EventResourcesUpdated
+}
+
+func (v *settingsView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
+	if v.dirty {
+		m := v.d.env.Manager
+		out.Write(render(ctx, settings.Current(m.Limits(), m.QueueStats(), true)))
+	}
+	v.dirty = false
+}
+
+func (v *settingsView) tick() <-chan time.Time              { return nil }
+func (v *settingsView) poll(context.Context, *bytes.Buffer) {}
+func (v *settingsView) stop()                               {}
+
+// jobsView updates the rows the page shows and, on the newest-first page,
+// puts new matching jobs on top.
+type jobsView struct {
+	d       *Dashboard
+	filter  jobs.Filter
+	first   bool
+	visible map[string]bool
+	changed []string // job ids in event order, to render at flush
+	seen    map[string]bool
+	counts  bool
+}
+
+func newJobsView(d *Dashboard, r *liveReq) *jobsView {
+	f, _ := jobs.ParseFilter(r.query)
+	return &jobsView{d: d, filter: f, first: r.query.Get("first") == "1" && f.FirstPage(), visible: map[string]bool{}, seen: map[string]bool{}}
+}
+
+func (v *jobsView) start(ctx context.Context, out *bytes.Buffer, resync bool) error {
+	// The rows of the page, as they are now: the same query the page ran.
+	md, err := jobs.Load(ctx, v.d.env.Manager, v.filter)
+	if err != nil {
+		return err
+	}
+	for _, j := range md.Jobs {
+		v.visible[j.ID] = true
+		if resync {
+			out.Write(render(ctx, jobs.Row(j, time.Now(), true)))
+		}
+	}
+	if resync {
+		out.Write(render(ctx, jobs.Counts(md.Counts, true)))
+	}
+	return nil
+}
+
+func (v *jobsView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer) {
+	id, _, ok := jobEvent(ev)
+	if !ok {
+		return
+	}
+	v.counts = true
+	if !v.seen[id] {
+		v.seen[id] = true
+		v.changed = append(v.changed, id)
+	}
+}
+
+func (v *jobsView) flush(ctx context.Context, seq int64, out *bytes.Buffer) {
+	for _, id := range v.changed {
+		j := v.d.memo.job(ctx, seq, id)
+		if j.err != nil {
+			continue
+		}
+		switch {
+		case v.visible[id]:
+			out.Write(j.row)
+		case v.first && v.filter.Matches(j.job, j.project):
+			v.visible[id] = true
+			out.Write(j.insert)
+		}
+	}
+	if v.counts {
+		out.Write(v.d.memo.counts(ctx, seq))
+	}
+	v.changed, v.counts = v.changed[:0], false
+	clear(v.seen)
+}
+
+func (v *jobsView) tick() <-chan time.Time              { return nil }
+func (v *jobsView) poll(context.Context, *bytes.Buffer) {}
+func (v *jobsView) stop()                               {}
+
+// jobView keeps one job's page current and tails its log.
+type jobView struct {
+	d       *Dashboard
+	id      string
+	attempt int
+	who     server.Identity
+	csrf    string
+	offset  int64
+	path    string
+	dirty   bool
+	ended   bool // the end of the log was shown
+	ticker  *time.Ticker
+}
+
+func newJobView(d *Dashboard, r *liveReq) *jobView {
+	a, _ := strconv.Atoi(r.query.Get("attempt"))
+	return &jobView{d: d, id: r.query.Get("id"), attempt: a, who: r.who, csrf: r.csrf, offset: r.logOffset}
+}
+
+func (v *jobView) start(ctx context.Context, out *bytes.Buffer, resync bool) error {
+	job, err := v.d.env.Manager.Job(ctx, v.id)
+	if err != nil {
+		return err
+	}
+	if v.attempt != 0 && job.Attempt != v.attempt {
+		return errNewAttempt
+	}
+	v.attempt = job.Attempt
+	if v.path, err = v.d.env.Manager.LogPath(v.id, v.attempt, "stdout"); err != nil {
+		return err
+	}
+	v.dirty = resync
+	if !job.Status.Terminal() {
+		v.ticker = time.NewTicker(v.d.opts.TailEvery)
+	}
+	// Output written since the page was rendered, and the page's state
+	// if it may be stale.
+	v.flush(ctx, 0, out)
+	if job.Status.Terminal() {
+		v.finish(ctx, job, out)
+	}
+	return nil
+}
+
+// errNewAttempt: the job was submitted again; the page reloads to show
+// the new attempt.
+var errNewAttempt = &engine.ConflictError{Message: "a new attempt started"}
+
+func (v *jobView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer) {
+	if id, _, ok := jobEvent(ev); ok && id == v.id {
+		v.dirty = true
+	}
+}
+
+func (v *jobView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
+	v.poll(ctx, out)
+	if !v.dirty {
+		return
+	}
+	v.dirty = false
+	md, err := jobpage.Load(ctx, v.d.env.Manager, v.id, v.who)
+	if err != nil {
+		return
+	}
+	if md.Job.Attempt != v.attempt {
+		frontend.LiveSeqOOB(0, v.d.env.Boot, true).Render(ctx, out)
+		return
+	}
+	out.Write(render(ctx, jobpage.Head(md, v.csrf, true)))
+	out.Write(render(ctx, jobpage.Facts(md, true)))
+	out.Write(render(ctx, jobpage.Timeline(md, true)))
+	if md.Job.Status.Terminal() {
+		out.Write(render(ctx, jobpage.Stderr(md, true)))
+		v.finish(ctx, md.Job, out)
+	}
+}
+
+// finish shows the rest of the log and its end.
+func (v *jobView) finish(ctx context.Context, job engine.Job, out *bytes.Buffer) {
+	if v.ended {
+		return
+	}
+	for {
+		before := v.offset
+		v.poll(ctx, out)
+		if v.offset == before {
+			break
+		}
+	}
+	v.ended = true
+	if v.ticker != nil {
+		v.ticker.Stop()
+		v.ticker = nil
+	}
+	out.Write(render(ctx, jobpage.LogEnd(job, true, true)))
+}
+
+func (v *jobView) tick() <-chan time.Time {
+	if v.ticker == nil {
+		return nil
+	}
+	return v.ticker.C
+}
+
+// poll sends the log's new output.
+func (v *jobView) poll(ctx context.Context, out *bytes.Buffer) {
+	if v.path == "" {
+		return
+	}
+	text, next, err := jobpage.ReadLog(v.path, v.offset)
+	if err != nil || next == v.offset {
+		return
+	}
+	v.offset = next
+	out.Write(render(ctx, jobpage.LogChunk(text)))
+	out.Write(render(ctx, jobpage.LogOffset(next, true)))
+}
+
+func (v *jobView) stop() {
+	if v.ticker != nil {
+		v.ticker.Stop()
+	}
+}

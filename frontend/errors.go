@@ -1,0 +1,8 @@
+package frontend
+
+func roleOf(kind string) string {
+	if kind == "error" {
+		return "alert"
+	}
+	return "status"
+}

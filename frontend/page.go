@@ -1,0 +1,149 @@
+package frontend
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/server"
+)
+
+// Env is what every page handler needs: the engine, host telemetry and the
+// browser sessions. One Env serves the whole dashboard.
+type Env struct {
+	Manager   *engine.Manager
+	Sampler   server.Sampler
+	Sessions  *server.Sessions // nil: no login (auth none or proxy)
+	AuthMode  string           // none, token or proxy (server.Authenticator.Mode)
+	Version   string
+	Scheduler server.SchedulerInfo
+	// Boot names this server process in the live feed: a page that
+	// reconnects to another process (after a restart) must resync, since
+	// event numbers start again.
+	Boot string
+}
+
+// NewBoot returns a random boot id.
+func NewBoot() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Nav entries, by the Active value a page sets.
+const (
+	NavOverview = "overview"
+	NavJobs     = "jobs"
+	NavSubmit   = "submit"
+	NavCluster  = "cluster"
+	NavSettings = "settings"
+)
+
+// Page is what the layout needs to frame a page.
+type Page struct {
+	Title  string
+	Active string // a Nav* constant
+	User   server.Identity
+	// Login is true when the server has a login (token auth): the header
+	// then offers to log out.
+	Login bool
+	CSRF  string
+	// Live is the page's WebSocket query (page=jobs&...), "" for no feed.
+	Live string
+	Seq  int64
+	Boot string
+}
+
+// Page frames a page for the caller of c. live is the page's live-feed
+// query; Seq is read now, before the page's data, so that the feed replays
+// every event the data may not show yet.
+func (e *Env) Page(c *fiber.Ctx, title, active string, live url.Values) Page {
+	who, _ := server.Caller(c)
+	p := Page{
+		Title: title, Active: active, User: who, CSRF: server.CSRFToken(c),
+		Login: e.Sessions != nil && e.Sessions.LoginNeeded(),
+		Seq:   e.Manager.Events().Seq(), Boot: e.Boot,
+	}
+	if live != nil {
+		p.Live = live.Encode()
+	}
+	return p
+}
+
+// Render writes a component as the HTML reply.
+func Render(c *fiber.Ctx, comp templ.Component) error {
+	c.Type("html", "utf-8")
+	c.Set("Cache-Control", "no-store")
+	return comp.Render(c.UserContext(), c.Response().BodyWriter())
+}
+
+// RenderStatus is Render with a status code.
+func RenderStatus(c *fiber.Ctx, status int, comp templ.Component) error {
+	c.Status(status)
+	return Render(c, comp)
+}
+
+// IsHTMX reports whether htmx made the request (it then wants a fragment).
+func IsHTMX(c *fiber.Ctx) bool { return c.Get("HX-Request") == "true" }
+
+// headersJSON is the hx-headers value that makes htmx send the CSRF token.
+func headersJSON(csrf string) string {
+	b, _ := json.Marshal(map[string]string{server.CSRFHeader: csrf})
+	return string(b)
+}
+
+// liveURL is the page's WebSocket address.
+func liveURL(p Page) string { return "/ui/live?" + p.Live }
+
+// JobURL is the page of a job.
+func JobURL(id string) templ.SafeURL { return templ.SafeURL("/ui/jobs/" + url.PathEscape(id)) }
+
+// JobLogURL is the raw log of a job's attempt.
+func JobLogURL(id string, attempt int, stream string) templ.SafeURL {
+	return templ.SafeURL("/jobs/" + url.PathEscape(id) + "/log?stream=" + stream + "&attempt=" + itoa(attempt))
+}
+
+// OOB returns the attribute that makes a live fragment replace the element
+// with its id, or nothing for the first render.
+func OOB(oob bool) templ.Attributes {
+	if oob {
+		return templ.Attributes{"hx-swap-oob": "true"}
+	}
+	return templ.Attributes{}
+}
+
+// MayChange reports whether who may cancel, re-prioritise or resubmit a
+// job: its owner or an admin (SPEC section 6).
+func MayChange(who server.Identity, j engine.Job) bool {
+	return who.Admin() || (who.Name != "" && who.Name == j.User)
+}
+
+// SubmitUser is the User of a submission from who: the authenticated
+// identity, or "" without authentication (the config's user field then
+// decides, as over the API).
+func (e *Env) SubmitUser(who server.Identity) string {
+	if e.AuthMode == "" || e.AuthMode == "none" {
+		return ""
+	}
+	return who.Name
+}
+
+// Router is where a page registers its routes: the dashboard wraps the
+// fiber app so that every page route demands a signed-in caller.
+type Router interface {
+	Get(path string, handlers ...fiber.Handler) fiber.Router
+	Post(path string, handlers ...fiber.Handler) fiber.Router
+}
+
+// Invalid marks an input whose value was refused (aria-invalid="true").
+func Invalid(err string) templ.Attributes {
+	if err != "" {
+		return templ.Attributes{"aria-invalid": "true"}
+	}
+	return templ.Attributes{}
+}

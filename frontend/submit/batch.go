@@ -1,0 +1,136 @@
+package submit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/simjobs/simjobs/engine/projects"
+)
+
+// BatchForm is the batch tab: a folder, its projects once previewed, and
+// what submitting them did.
+type BatchForm struct {
+	Folder    string
+	Recursive bool
+	Priority  string
+	Projects  []string // the preview
+	Selected  map[string]bool
+	Results   []BatchResult
+	Error     string
+}
+
+// BatchResult is the outcome of one project of a batch.
+type BatchResult struct {
+	Project string
+	JobID   string
+	Error   string
+}
+
+// errOutside: a folder outside the project roots.
+var errOutside = errors.New("outside the allowed project roots")
+
+// inRoots resolves path and checks it is under one of roots (any path when
+// roots is empty).
+func inRoots(path string, roots []string) (string, error) {
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("%q is not an absolute path", path)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", fmt.Errorf("%q does not exist on this server", path)
+	}
+	if len(roots) == 0 {
+		return real, nil
+	}
+	for _, r := range roots {
+		rel, err := filepath.Rel(r, real)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
+			return real, nil
+		}
+	}
+	return "", fmt.Errorf("%q is %w (%s)", path, errOutside, strings.Join(roots, ", "))
+}
+
+// discover lists the folder's projects within the roots.
+func discover(folder string, recursive bool, roots []string) ([]string, error) {
+	real, err := inRoots(strings.TrimSpace(folder), roots)
+	if err != nil {
+		return nil, err
+	}
+	found, err := projects.Discover(real, recursive)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("no .aedt or .aedb project in %q", folder)
+	}
+	return found, nil
+}
+
+// Listing is one folder of the project picker.
+type Listing struct {
+	Dir      string
+	Parent   string // "" at a root
+	Dirs     []string
+	Projects []string
+	Roots    []string
+	Target   string // the input a pick fills
+	Error    string
+}
+
+// maxListing bounds one picker folder.
+const maxListing = 500
+
+// browse lists dir for the picker: sub-folders to open, projects to pick.
+// With roots it never leaves them.
+func browse(dir string, roots []string) Listing {
+	l := Listing{Roots: roots}
+	if dir == "" {
+		if len(roots) > 0 {
+			dir = roots[0]
+		} else if home, err := os.UserHomeDir(); err == nil {
+			dir = home
+		} else {
+			dir = string(filepath.Separator)
+		}
+	}
+	real, err := inRoots(filepath.Clean(dir), roots)
+	if err != nil {
+		l.Error = err.Error()
+		return l
+	}
+	l.Dir = real
+	if parent := filepath.Dir(real); parent != real {
+		if _, err := inRoots(parent, roots); err == nil {
+			l.Parent = parent
+		}
+	}
+	entries, err := os.ReadDir(real)
+	if err != nil {
+		l.Error = fmt.Sprintf("cannot read %q", real)
+		return l
+	}
+	for _, e := range entries {
+		if len(l.Dirs)+len(l.Projects) >= maxListing {
+			break
+		}
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		full := filepath.Join(real, name)
+		switch {
+		case projects.IsProject(name):
+			l.Projects = append(l.Projects, full)
+		case e.IsDir():
+			l.Dirs = append(l.Dirs, full)
+		}
+	}
+	slices.Sort(l.Dirs)
+	slices.Sort(l.Projects)
+	return l
+}

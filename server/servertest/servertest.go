@@ -1,0 +1,200 @@
+// Package servertest stands up a real simjobs server for tests of its
+// clients: the engine with a SQLite store in a temporary directory, the
+// local runner, the fake solver (testdata/fake-solver) as the HFSS solver,
+// telemetry the test sets by hand, and the HTTP server on a loopback port.
+// Everything stops when the test ends.
+package servertest
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/runner/local"
+	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/testdata/fakesolver"
+)
+
+// Options configure Start; the zero value is a server without
+// authentication, default limits and an idle host.
+type Options struct {
+	Auth     server.Authenticator
+	Limits   engine.Limits
+	SocketIO server.SocketIOOptions
+	// Roots, when set, are the project roots (by default any path).
+	Roots []string
+	// Sample is the host telemetry; default Idle().
+	Sample *host.Sample
+}
+
+// Server is a running server.
+type Server struct {
+	URL     string // http://127.0.0.1:port
+	Manager *engine.Manager
+	Server  *server.Server
+	Dir     string // the data directory, also holding Project
+	// Project is an existing .aedt file the fake solver "solves".
+	Project string
+	// Env is the absolute path of env(1), allowed as a command job's argv0
+	// so tests can set fake-solver variables per job.
+	Env string
+	// Solver is the fake solver, the server's HFSS solver and allowed too.
+	Solver string
+	// Telemetry is what the server reads as host telemetry.
+	Telemetry *Sampler
+	// Drains receives a value when POST /system/drain is called.
+	Drains chan struct{}
+}
+
+// Idle is a host sample that lets every job start.
+func Idle() host.Sample {
+	return host.Sample{Time: time.Now().UTC(), CPUPercent: 3, MemoryPercent: 10, MemoryFreeGB: 50, MemoryTotalGB: 64,
+		MemoryUsedGB: 14, DiskFreeGB: 400, DiskUsagePercent: 20}
+}
+
+// Start runs a server until the test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &Server{Dir: dir, Solver: fakesolver.Path(), Drains: make(chan struct{}, 1)}
+	smp := Idle()
+	if o.Sample != nil {
+		smp = *o.Sample
+	}
+	s.Telemetry = &Sampler{s: smp}
+	s.Project = filepath.Join(dir, "projects", "board.aedt")
+	if err := os.MkdirAll(filepath.Dir(s.Project), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.Project, []byte("fake project\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envExe, err := exec.LookPath("env")
+	if err != nil {
+		t.Skip("servertest: no env(1) on PATH:", err)
+	}
+	s.Env = envExe
+	policy, err := engine.NewPolicy(s.Solver, []string{envExe, s.Solver}, o.Roots, "none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy.DefaultUser = "tester"
+	st, err := store.Open(context.Background(), filepath.Join(dir, "simjobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	s.Manager, err = engine.New(context.Background(), engine.Options{
+		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: s.Telemetry,
+		Policy: policy, Limits: o.Limits, DataDir: dir, Logger: quiet,
+	})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	s.Server = server.New(server.Options{
+		Manager: s.Manager, Sampler: s.Telemetry, Auth: o.Auth, Logger: quiet, Version: "test",
+		Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true},
+		Drain: func() {
+			select {
+			case s.Drains <- struct{}{}:
+			default:
+			}
+		},
+		SocketIO: o.SocketIO,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.Server.Serve(ctx, ln, time.Second); err != nil {
+			t.Logf("servertest: serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		c, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		if err := s.Manager.Close(c); err != nil {
+			t.Logf("servertest: close manager: %v", err)
+		}
+		st.Close()
+	})
+	s.URL = "http://" + ln.Addr().String()
+	return s
+}
+
+// Command is a plain command job's config: the fake solver run through
+// env(1) with the given fake-solver variables (FAKE_SOLVER_SLEEP=2, ...).
+func (s *Server) Command(id string, fakeEnv ...string) map[string]any {
+	argv := append([]string{s.Env}, fakeEnv...)
+	argv = append(argv, s.Solver, "--job", id)
+	return map[string]any{"command": argv, "jobid": id}
+}
+
+// HFSS is an HFSSSimulationConfig as PyEDB serialises it (with its extra
+// platform, timestamp and version keys) for the test project.
+func (s *Server) HFSS(id string) map[string]any {
+	return map[string]any{
+		"ansys_edt_path": "/opt/AnsysEM/v252/Linux64/ansysedt", "solver": "Hfss3DLayout", "jobid": id,
+		"distributed": true, "machine_nodes": []any{map[string]any{"hostname": "localhost", "cores": -1, "max_cores": 20, "utilization": 90}},
+		"auto": true, "non_graphical": true, "monitor": true,
+		"layout_options": map[string]any{"create_starting_mesh": false, "default_process_priority": "Normal", "enable_gpu": false,
+			"mpi_vendor": "Intel", "mpi_version": "Default", "remote_spawn_command": "Scheduler", "solve_adaptive_only": false,
+			"validate_only": false, "temp_directory": "/tmp"},
+		"project_path": s.Project, "design_name": "", "design_mode": "", "setup_name": "", "scheduler_type": "none",
+		"scheduler_options": map[string]any{"queue": "default", "time": "24:00:00", "nodes": 1, "tasks_per_node": 1, "cores_per_node": 0,
+			"memory": "4GB", "account": nil, "reservation": nil, "qos": nil, "constraints": nil, "exclusive": false, "gpus": 0,
+			"gpu_type": nil, "priority": "Normal", "email_notification": nil, "run_as_administrator": false},
+		"platform": "Linux", "timestamp": "2025-10-12T11:55:28.123456", "version": "1.0.0",
+	}
+}
+
+// Sampler is host telemetry set by hand.
+type Sampler struct {
+	mu sync.Mutex
+	s  host.Sample
+}
+
+// Latest implements server.Sampler and engine.Telemetry.
+func (f *Sampler) Latest() (host.Sample, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.s, true
+}
+
+// History implements server.Sampler.
+func (f *Sampler) History(time.Time) []host.Sample {
+	s, _ := f.Latest()
+	return []host.Sample{s}
+}
+
+// SampleNow implements server.Sampler.
+func (f *Sampler) SampleNow() {}
+
+func (f *Sampler) set(s host.Sample) {
+	f.mu.Lock()
+	f.s = s
+	f.mu.Unlock()
+}
+
+// SetTelemetry changes the host telemetry and tells the engine, as the real
+// sampler does on every sample.
+func (s *Server) SetTelemetry(smp host.Sample) {
+	s.Telemetry.set(smp)
+	s.Manager.TelemetryUpdated()
+}
