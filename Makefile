@@ -6,6 +6,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 darwin/arm64
 ARGS ?=
+# CROSS_GCFLAGS lets CI compile the cross builds without optimisation
+# (`make cross CROSS_GCFLAGS='all=-N -l'`): a third faster, same check.
+CROSS_GCFLAGS ?=
 
 .PHONY: help run build cross test test-short bench generate check-generated lint fmt clean
 
@@ -22,7 +25,7 @@ cross: ## build for every supported OS and architecture into dist/
 	@for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 		echo "build $$os/$$arch"; \
-		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/simjobs-$$os-$$arch$$ext ./cmd/simjobs || exit 1; \
+		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -gcflags '$(CROSS_GCFLAGS)' -ldflags '$(LDFLAGS)' -o dist/simjobs-$$os-$$arch$$ext ./cmd/simjobs || exit 1; \
 	done
 
 test: ## vet, then every test with the race detector (browser and SLURM tests skip when those are missing, fail under CI=true)
