@@ -194,8 +194,10 @@ type prepared struct {
 }
 
 // prepare decodes, normalises and validates a submitted config against the
-// policy. user is the authenticated identity, "" when auth is off.
-func (p Policy) prepare(raw json.RawMessage, user string, now time.Time) (prepared, error) {
+// policy. user is the authenticated identity, "" when auth is off. The
+// runner spec (argv, resources) is built only withSpec: a submission only
+// stores the config, the spec is built again when the job starts.
+func (p Policy) prepare(raw json.RawMessage, user string, now time.Time, withSpec bool) (prepared, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return prepared{}, &ValidationError{Field: "config", Message: "must be a JSON object"}
@@ -212,10 +214,10 @@ func (p Policy) prepare(raw json.RawMessage, user string, now time.Time) (prepar
 			return p.prepareCommand(raw, user, now)
 		}
 	}
-	return p.prepareHFSS(raw, user, now)
+	return p.prepareHFSS(raw, user, now, withSpec)
 }
 
-func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time) (prepared, error) {
+func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, withSpec bool) (prepared, error) {
 	cfg, err := hfss.Decode(raw)
 	if err != nil {
 		return prepared{}, fieldError(err)
@@ -251,36 +253,33 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time) (pr
 	if err != nil {
 		return prepared{}, &ValidationError{Field: "scheduler_options.time", Message: err.Error()}
 	}
-	argv := cfg.CommandLine(exe)
-	if p.SchedulerType != "none" {
-		argv = cfg.SchedulerCommandLine(exe)
-	}
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		return prepared{}, fmt.Errorf("encode config: %w", err)
 	}
+	pr := prepared{kind: KindHFSS, id: cfg.JobID, user: user, project: cfg.ProjectPath, config: js, notes: notes}
+	if !withSpec {
+		return pr, nil
+	}
+	argv := cfg.CommandLine(exe)
+	if p.SchedulerType != "none" {
+		argv = cfg.SchedulerCommandLine(exe)
+	}
 	o := cfg.SchedulerOptions
-	return prepared{
-		kind:    KindHFSS,
-		id:      cfg.JobID,
-		user:    user,
-		project: cfg.ProjectPath,
-		config:  js,
-		notes:   notes,
-		spec: runner.Spec{
-			JobID:    cfg.JobID,
-			Argv:     argv,
-			Dir:      filepath.Dir(cfg.ProjectPath),
-			WallTime: wall,
-			Resources: runner.Resources{
-				Queue: o.Queue, Time: o.Time, Nodes: o.Nodes, TasksPerNode: o.TasksPerNode,
-				CoresPerNode: o.CoresPerNode, Memory: o.Memory, Account: o.Account,
-				Reservation: o.Reservation, QOS: o.QOS, Constraints: o.Constraints,
-				Exclusive: o.Exclusive, GPUs: o.GPUs, GPUType: o.GPUType, Priority: o.Priority,
-				Email: o.EmailNotification, RunAsAdmin: o.RunAsAdministrator,
-			},
+	pr.spec = runner.Spec{
+		JobID:    cfg.JobID,
+		Argv:     argv,
+		Dir:      filepath.Dir(cfg.ProjectPath),
+		WallTime: wall,
+		Resources: runner.Resources{
+			Queue: o.Queue, Time: o.Time, Nodes: o.Nodes, TasksPerNode: o.TasksPerNode,
+			CoresPerNode: o.CoresPerNode, Memory: o.Memory, Account: o.Account,
+			Reservation: o.Reservation, QOS: o.QOS, Constraints: o.Constraints,
+			Exclusive: o.Exclusive, GPUs: o.GPUs, GPUType: o.GPUType, Priority: o.Priority,
+			Email: o.EmailNotification, RunAsAdmin: o.RunAsAdministrator,
 		},
-	}, nil
+	}
+	return pr, nil
 }
 
 // maxArgs and maxArgBytes keep one argv within what every OS accepts.

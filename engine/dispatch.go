@@ -160,7 +160,7 @@ func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error
 	if err != nil {
 		return runner.Spec{}, err
 	}
-	p, err := m.policy.prepare(job.Config, job.User, m.now())
+	p, err := m.policy.prepare(job.Config, job.User, m.now(), true)
 	if err != nil {
 		return runner.Spec{}, err
 	}

@@ -238,7 +238,7 @@ type SubmitResult struct {
 // job id whose last attempt ended starts the next attempt.
 func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, error) {
 	now := m.now().UTC()
-	p, err := m.policy.prepare(req.Config, req.User, now)
+	p, err := m.policy.prepare(req.Config, req.User, now, false)
 	if err != nil {
 		return SubmitResult{}, err
 	}

@@ -35,8 +35,13 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 // intField reads an optional integer field; JSON numbers with a zero
 // fraction (2.0) count as integers, as Python clients may send them.
 func intField(obj map[string]json.RawMessage, name string) (int, bool, error) {
-	raw, ok := obj[name]
-	if !ok || string(raw) == "null" {
+	return intValue(name, obj[name])
+}
+
+// intValue reads the raw value of an optional integer field name; nil or
+// null means absent.
+func intValue(name string, raw json.RawMessage) (int, bool, error) {
+	if raw == nil || string(raw) == "null" {
 		return 0, false, nil
 	}
 	var f float64
@@ -59,15 +64,19 @@ func floatField(obj map[string]json.RawMessage, name string) (float64, bool, err
 }
 
 func (s *Server) submit(c *fiber.Ctx) error {
-	obj, err := decodeObject(c.Body())
-	if err != nil {
+	// One pass over the body: the config stays raw for the engine.
+	var body struct {
+		Config   json.RawMessage `json:"config"`
+		Priority json.RawMessage `json:"priority"`
+	}
+	if err := json.Unmarshal(c.Body(), &body); err != nil {
+		_, err := decodeObject(c.Body()) // says what is wrong with it
 		return err
 	}
-	cfg, ok := obj["config"]
-	if !ok || len(cfg) == 0 || cfg[0] != '{' {
+	if len(body.Config) == 0 || body.Config[0] != '{' {
 		return &engine.ValidationError{Field: "config", Message: "is required and must be a JSON object"}
 	}
-	prio, _, err := intField(obj, "priority")
+	prio, _, err := intValue("priority", body.Priority)
 	if err != nil {
 		return err
 	}
@@ -75,7 +84,7 @@ func (s *Server) submit(c *fiber.Ctx) error {
 	if s.opts.Auth.Mode() != "none" {
 		user = identity(c).Name
 	}
-	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: user})
+	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: body.Config, Priority: prio, User: user})
 	if err != nil {
 		return err
 	}

@@ -1,163 +1,68 @@
 package hfss
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+)
 
-// The wire types mirror Config with a pointer for every field, so that one
-// json.Unmarshal pass can tell absent and null (nil: keep the default) from
-// given values. Decode tries this pass first; every submission goes through
-// it, and the field-by-field decoder, which names the field of any error,
-// runs only when this pass fails.
-type wireConfig struct {
-	AnsysEDTPath     *string       `json:"ansys_edt_path"`
-	Solver           *string       `json:"solver"`
-	JobID            *string       `json:"jobid"`
-	User             *string       `json:"user"`
-	Distributed      *bool         `json:"distributed"`
-	MachineNodes     *[]*wireNode  `json:"machine_nodes"`
-	Auto             *bool         `json:"auto"`
-	NonGraphical     *bool         `json:"non_graphical"`
-	Monitor          *bool         `json:"monitor"`
-	LayoutOptions    *wireLayout   `json:"layout_options"`
-	ProjectPath      *string       `json:"project_path"`
-	DesignName       *string       `json:"design_name"`
-	DesignMode       *string       `json:"design_mode"`
-	SetupName        *string       `json:"setup_name"`
-	SchedulerType    *string       `json:"scheduler_type"`
-	SchedulerOptions *wireSchedule `json:"scheduler_options"`
+// fastConfig decodes a whole configuration in one json.Unmarshal pass over
+// Default(): a field that is absent, or null, keeps its default (a null
+// leaves a non-pointer field alone), which is Decode's rule. Only machine
+// nodes need help, each starting from DefaultMachineNode; the outer field
+// shadows the embedded one of the same JSON name.
+type fastConfig struct {
+	Config
+	MachineNodes []fastNode `json:"machine_nodes"`
 }
 
-type wireNode struct {
-	Hostname    *string `json:"hostname"`
-	Cores       *int    `json:"cores"`
-	MaxCores    *int    `json:"max_cores"`
-	Utilization *int    `json:"utilization"`
-}
+type fastNode struct{ MachineNode }
 
-type wireLayout struct {
-	CreateStartingMesh     *bool   `json:"create_starting_mesh"`
-	DefaultProcessPriority *string `json:"default_process_priority"`
-	EnableGPU              *bool   `json:"enable_gpu"`
-	MPIVendor              *string `json:"mpi_vendor"`
-	MPIVersion             *string `json:"mpi_version"`
-	RemoteSpawnCommand     *string `json:"remote_spawn_command"`
-	SolveAdaptiveOnly      *bool   `json:"solve_adaptive_only"`
-	ValidateOnly           *bool   `json:"validate_only"`
-	TempDirectory          *string `json:"temp_directory"`
-}
+// errNullNode sends a null machine node to the field decoder, which names
+// it in its error.
+var errNullNode = errors.New("null machine node")
 
-type wireSchedule struct {
-	Queue              *string `json:"queue"`
-	Time               *string `json:"time"`
-	Nodes              *int    `json:"nodes"`
-	TasksPerNode       *int    `json:"tasks_per_node"`
-	CoresPerNode       *int    `json:"cores_per_node"`
-	Memory             *string `json:"memory"`
-	Account            *string `json:"account"`
-	Reservation        *string `json:"reservation"`
-	QOS                *string `json:"qos"`
-	Constraints        *string `json:"constraints"`
-	Exclusive          *bool   `json:"exclusive"`
-	GPUs               *int    `json:"gpus"`
-	GPUType            *string `json:"gpu_type"`
-	Priority           *string `json:"priority"`
-	EmailNotification  *string `json:"email_notification"`
-	RunAsAdministrator *bool   `json:"run_as_administrator"`
+func (n *fastNode) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return errNullNode
+	}
+	type plain MachineNode // without this method
+	p := plain(DefaultMachineNode())
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	n.MachineNode = MachineNode(p)
+	return nil
 }
 
 // decodeFast is Decode's one-pass path. It reports false whenever the
 // field-by-field decoder must decide: a document that is not an object, any
-// decoding error (to name the field), a null machine node, an integer
-// outside Decode's range, or a key encoding/json might have matched
-// ignoring case (Decode's names are case-sensitive, as PyEDB's are).
+// decoding error (to name the field; fractional integers such as 2.0
+// included), a null machine node, an integer outside Decode's range, or a
+// key encoding/json might have matched ignoring case (Decode's names are
+// case-sensitive, as PyEDB's are).
 func decodeFast(data []byte) (Config, bool) {
 	if !plainKeys(data) {
 		return Config{}, false
 	}
-	var w wireConfig
+	w := fastConfig{Config: Default()}
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Config{}, false
 	}
-	c := Default()
-	ok := true
-	str := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	boolean := func(dst *bool, v *bool) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	integer := func(dst *int, v *int) {
-		if v != nil {
-			if *v < minInt || *v > maxInt {
-				ok = false
-			}
-			*dst = *v
-		}
-	}
-	str(&c.AnsysEDTPath, w.AnsysEDTPath)
-	str(&c.Solver, w.Solver)
-	str(&c.JobID, w.JobID)
-	str(&c.User, w.User)
-	boolean(&c.Distributed, w.Distributed)
+	c := w.Config
 	if w.MachineNodes != nil {
-		nodes := make([]MachineNode, 0, len(*w.MachineNodes))
-		for _, wn := range *w.MachineNodes {
-			if wn == nil {
-				return Config{}, false
-			}
-			n := DefaultMachineNode()
-			str(&n.Hostname, wn.Hostname)
-			integer(&n.Cores, wn.Cores)
-			integer(&n.MaxCores, wn.MaxCores)
-			integer(&n.Utilization, wn.Utilization)
-			nodes = append(nodes, n)
+		c.MachineNodes = make([]MachineNode, len(w.MachineNodes))
+		for i, n := range w.MachineNodes {
+			c.MachineNodes[i] = n.MachineNode
 		}
-		c.MachineNodes = nodes
 	}
-	boolean(&c.Auto, w.Auto)
-	boolean(&c.NonGraphical, w.NonGraphical)
-	boolean(&c.Monitor, w.Monitor)
-	if lo := w.LayoutOptions; lo != nil {
-		o := &c.LayoutOptions
-		boolean(&o.CreateStartingMesh, lo.CreateStartingMesh)
-		str(&o.DefaultProcessPriority, lo.DefaultProcessPriority)
-		boolean(&o.EnableGPU, lo.EnableGPU)
-		str(&o.MPIVendor, lo.MPIVendor)
-		str(&o.MPIVersion, lo.MPIVersion)
-		str(&o.RemoteSpawnCommand, lo.RemoteSpawnCommand)
-		boolean(&o.SolveAdaptiveOnly, lo.SolveAdaptiveOnly)
-		boolean(&o.ValidateOnly, lo.ValidateOnly)
-		str(&o.TempDirectory, lo.TempDirectory)
+	ints := []int{c.SchedulerOptions.Nodes, c.SchedulerOptions.TasksPerNode, c.SchedulerOptions.CoresPerNode, c.SchedulerOptions.GPUs}
+	for _, n := range c.MachineNodes {
+		ints = append(ints, n.Cores, n.MaxCores, n.Utilization)
 	}
-	str(&c.ProjectPath, w.ProjectPath)
-	str(&c.DesignName, w.DesignName)
-	str(&c.DesignMode, w.DesignMode)
-	str(&c.SetupName, w.SetupName)
-	str(&c.SchedulerType, w.SchedulerType)
-	if so := w.SchedulerOptions; so != nil {
-		o := &c.SchedulerOptions
-		str(&o.Queue, so.Queue)
-		str(&o.Time, so.Time)
-		integer(&o.Nodes, so.Nodes)
-		integer(&o.TasksPerNode, so.TasksPerNode)
-		integer(&o.CoresPerNode, so.CoresPerNode)
-		str(&o.Memory, so.Memory)
-		str(&o.Account, so.Account)
-		str(&o.Reservation, so.Reservation)
-		str(&o.QOS, so.QOS)
-		str(&o.Constraints, so.Constraints)
-		boolean(&o.Exclusive, so.Exclusive)
-		integer(&o.GPUs, so.GPUs)
-		str(&o.GPUType, so.GPUType)
-		str(&o.Priority, so.Priority)
-		str(&o.EmailNotification, so.EmailNotification)
-		boolean(&o.RunAsAdministrator, so.RunAsAdministrator)
-	}
-	if !ok {
-		return Config{}, false
+	for _, v := range ints {
+		if v < minInt || v > maxInt {
+			return Config{}, false
+		}
 	}
 	return c, true
 }

@@ -125,6 +125,15 @@ func (s *SQLite) JobGet(ctx context.Context, id string) (engine.Job, error) {
 	return j, nil
 }
 
+// searchable brings the search index up to date before a search, so that
+// it finds every job committed before it (the writer indexes lazily).
+func (s *SQLite) searchable(ctx context.Context, p engine.JobListParams) error {
+	if p.Search == "" {
+		return nil
+	}
+	return s.flushSearch(ctx)
+}
+
 // JobList implements engine.Store. It returns an empty, non-nil slice when
 // nothing matches. Search is a case-insensitive substring match.
 func (s *SQLite) JobList(ctx context.Context, p engine.JobListParams) ([]engine.Job, error) {
@@ -138,6 +147,9 @@ func (s *SQLite) JobList(ctx context.Context, p engine.JobListParams) ([]engine.
 // cannot serve as that cursor once a job has had a second attempt.
 func (s *SQLite) JobListPage(ctx context.Context, p engine.JobListParams) (jobs []engine.Job, next int64, err error) {
 	if err := s.readable(ctx); err != nil {
+		return nil, 0, err
+	}
+	if err := s.searchable(ctx, p); err != nil {
 		return nil, 0, err
 	}
 	query, args := listQuery(p)
@@ -166,6 +178,9 @@ func (s *SQLite) JobListPage(ctx context.Context, p engine.JobListParams) (jobs 
 // (a search under three characters scans the table).
 func (s *SQLite) JobCount(ctx context.Context, p engine.JobListParams) (int, error) {
 	if err := s.readable(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.searchable(ctx, p); err != nil {
 		return 0, err
 	}
 	var query string

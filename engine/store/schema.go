@@ -124,6 +124,13 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 INSERT INTO meta (key, value) VALUES ('next_seq', 1);
 `,
+	// Version 2.
+	//
+	// The search index is brought up to date after the writes, off the
+	// submission path (see searchQueue): search_seq is the highest attempt
+	// seq whose text is indexed. Databases from version 1 were indexed in
+	// step with every write.
+	`INSERT INTO meta (key, value) SELECT 'search_seq', value - 1 FROM meta WHERE key = 'next_seq';`,
 }
 
 // schemaVersion is the user_version a database has after Open.

@@ -121,7 +121,8 @@ type SQLite struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	nextSeq int64 // owned by the writer goroutine
+	nextSeq int64       // owned by the writer goroutine
+	search  searchQueue // owned by the writer goroutine
 
 	// testHookBatch, when set by a test, runs in the writer before each batch.
 	testHookBatch func(n int)
@@ -195,6 +196,9 @@ func (s *SQLite) open(ctx context.Context) error {
 	}
 	if err := s.wconn.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'next_seq'").Scan(&s.nextSeq); err != nil {
 		return fmt.Errorf("read next_seq: %w", err)
+	}
+	if err := s.catchUpSearch(ctx); err != nil {
+		return err
 	}
 
 	// query_only makes a stray write through the read pool an error rather

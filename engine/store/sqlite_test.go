@@ -30,6 +30,10 @@ func openTest(t *testing.T, opts ...Option) *SQLite {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		// The writer indexes lazily: let it catch up, then compare.
+		if err := s.flushSearch(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+			t.Error(err)
+		}
 		checkDatabase(t, s.Path())
 		if err := s.Close(); err != nil {
 			t.Error(err)
@@ -65,6 +69,16 @@ func checkDatabase(t *testing.T, path string) {
 	}
 }
 
+// onWriter runs fn on the writer goroutine, which owns the write
+// connection and the search queue, and waits for it.
+func onWriter(t *testing.T, s *SQLite, fn func()) {
+	t.Helper()
+	r := &writeReq{ctx: t.Context(), fn: fn, done: make(chan struct{})}
+	if err := s.write(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSQLite(t *testing.T) {
 	storetest.RunSuite(t, func(t *testing.T) engine.Store { return openTest(t) })
 }
@@ -81,10 +95,11 @@ func TestSQLiteReopened(t *testing.T) {
 		}
 		r := &reopening{path: path, s: s}
 		t.Cleanup(func() {
-			checkDatabase(t, path)
+			// Close applies the pending search changes; check after.
 			if err := r.Close(); err != nil {
 				t.Error(err)
 			}
+			checkDatabase(t, path)
 		})
 		return r
 	})
@@ -320,8 +335,8 @@ func openAt(t *testing.T, path string) *SQLite {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		checkDatabase(t, path)
 		s.Close()
+		checkDatabase(t, path)
 	})
 	return s
 }
@@ -364,7 +379,7 @@ func TestBatchKeepsEachResult(t *testing.T) {
 		nil, context.Canceled, engine.ErrJobActive, nil}
 	// The writer goroutine is idle between batches, so the test can run
 	// one on its connection directly and choose exactly what is in it.
-	s.runBatch(batch)
+	onWriter(t, s, func() { s.runBatch(batch) })
 	for i, r := range batch {
 		<-r.done
 		switch want := wantErr[i]; {
@@ -423,7 +438,7 @@ func TestSearchIndexInBatch(t *testing.T) {
 		ins("old", "user_d", "/v/fourth.aedt"), // same text again
 		ins("other", "user_e", "/v/fifth.aedt"),
 	}
-	s.runBatch(batch)
+	onWriter(t, s, func() { s.runBatch(batch) })
 	for i, r := range batch {
 		if r.err != nil {
 			t.Fatalf("write %d: %v", i, r.err)
@@ -613,6 +628,81 @@ func TestCrashDurability(t *testing.T) {
 	}
 	t.Logf("child acknowledged %d inserts; %d in the database after the kill", len(acked), n)
 	storetest.CheckCounts(t, s, "after crash")
+	// The search changes still queued at the kill were lost with the
+	// process; Open caught up from search_seq, so every job is found.
+	for _, id := range []string{acked[0], acked[len(acked)/2], acked[len(acked)-1]} {
+		got, err := s.JobList(t.Context(), engine.JobListParams{Search: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].ID != id {
+			t.Errorf("search %q after the crash found %v", id, storetest.IDs(got))
+		}
+	}
+}
+
+// TestSearchCatchUp opens a database whose search index lags behind its
+// jobs, as a crash leaves it, with new jobs and a new attempt whose old
+// text is indexed, and checks Open brings the index up to date exactly.
+func TestSearchCatchUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redo := storetest.Insert(t, s, storetest.Params("redo_one"))
+	storetest.Finish(t, s, redo, engine.StatusFailed)
+	if err := s.flushSearch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var indexed int64
+	onWriter(t, s, func() { indexed = s.nextSeq - 1 })
+	p := storetest.Params("redo_one")
+	p.User = "someone_else"
+	storetest.Insert(t, s, p)
+	storetest.Insert(t, s, storetest.Params("brand_new"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Undo what Close indexed: back to the index as it was at search_seq.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO jobs_search (jobs_search) VALUES ('delete-all')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The index held redo_one's first attempt, by its first_seq.
+	if _, err := db.Exec(`INSERT INTO jobs_search (rowid, id, user, project_path)
+		SELECT j.first_seq, a.id, a.user, a.project_path FROM attempts a JOIN jobs j ON j.id = a.id WHERE a.id = 'redo_one'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE meta SET value = ? WHERE key = 'search_seq'`, indexed); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = openAt(t, path)
+	for _, tt := range []struct {
+		search string
+		want   []string
+	}{
+		{"brand_new", []string{"brand_new"}},
+		{"someone_else", []string{"redo_one"}},
+		{"redo_one", []string{"redo_one"}},
+	} {
+		got, err := s.JobList(t.Context(), engine.JobListParams{Search: tt.search})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, storetest.IDs(got)); diff != "" {
+			t.Errorf("search %q after catch-up (-want +got):\n%s", tt.search, diff)
+		}
+	}
 }
 
 // crashChild inserts jobs from several goroutines until it is killed,

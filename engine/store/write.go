@@ -20,6 +20,11 @@ type writeReq struct {
 	ctx    context.Context
 	insert *engine.JobInsertParams
 	update *engine.JobUpdateParams
+	// flush, set alone, asks the writer to bring the search index up to
+	// date before it answers (a search must see every committed job).
+	flush bool
+	// fn, set alone, runs on the writer goroutine (tests hand it batches).
+	fn func()
 	// projectPath is the insert's config.project_path, parsed by the caller.
 	projectPath string
 
@@ -129,14 +134,20 @@ func (s *SQLite) writeLoop() {
 	defer close(s.done)
 	batch := make([]*writeReq, 0, s.opts.maxBatch)
 	for {
+		var r *writeReq
 		select {
-		case r := <-s.reqs:
-			batch = append(batch[:0], r)
+		case r = <-s.reqs:
+		case <-s.search.due():
+			// Writes were quiet for a while: index what is pending.
+			s.search.flush(context.Background(), s)
+			continue
 		case <-s.quit:
 			// Close holds mu, so no hand-over is in progress and every
 			// request received so far has been answered.
+			s.search.flush(context.Background(), s)
 			return
 		}
+		batch = append(batch[:0], r)
 	gather:
 		for len(batch) < s.opts.maxBatch {
 			select {
@@ -146,9 +157,46 @@ func (s *SQLite) writeLoop() {
 				break gather
 			}
 		}
-		s.runBatch(batch)
+		s.runWrites(batch)
 		clear(batch) // drop references so answered requests can be collected
 	}
+}
+
+// runWrites runs a batch of writes, then, if any request asked for it or
+// too much is pending, brings the search index up to date.
+func (s *SQLite) runWrites(batch []*writeReq) {
+	writes, flushes := batch[:0:0], []*writeReq(nil)
+	for _, r := range batch {
+		switch {
+		case r.fn != nil:
+			r.fn()
+			close(r.done)
+		case r.flush:
+			flushes = append(flushes, r)
+		default:
+			writes = append(writes, r)
+		}
+	}
+	if len(writes) > 0 {
+		s.runBatch(writes)
+	}
+	if len(flushes) > 0 || s.search.full() {
+		err := s.search.flush(context.Background(), s)
+		for _, r := range flushes {
+			r.err = err
+			close(r.done)
+		}
+	}
+}
+
+// flushSearch brings the search index up to date with every committed
+// write, through the writer.
+func (s *SQLite) flushSearch(ctx context.Context) error {
+	r := &writeReq{ctx: ctx, flush: true, done: make(chan struct{})}
+	if err := s.write(ctx, r); err != nil {
+		return err
+	}
+	return r.err
 }
 
 // runBatch commits batch in one transaction and answers every request. Each
@@ -212,10 +260,6 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 			return
 		}
 	}
-	if err := search.apply(ctx, s.wconn); err != nil {
-		s.abort(ctx, fmt.Errorf("search index: %w", err), failAll)
-		return
-	}
 	if s.nextSeq != seq {
 		if _, err := s.ws.setNextSeq.ExecContext(ctx, s.nextSeq); err != nil {
 			s.abort(ctx, fmt.Errorf("save next_seq: %w", err), failAll)
@@ -224,7 +268,9 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 	}
 	if _, err := s.ws.commit.ExecContext(ctx); err != nil {
 		s.abort(ctx, fmt.Errorf("commit: %w", err), failAll)
+		return
 	}
+	s.search.queue(&search)
 }
 
 // syncFor sets how the batch's commit reaches the disk: a batch made only of
@@ -242,7 +288,13 @@ func (s *SQLite) syncFor(ctx context.Context, batch []*writeReq) error {
 			break
 		}
 	}
-	if lazy == s.lazySync {
+	return s.setSync(ctx, lazy)
+}
+
+// setSync switches the write connection between the configured FULL and
+// NORMAL (lazy), when it is not there already.
+func (s *SQLite) setSync(ctx context.Context, lazy bool) error {
+	if s.opts.synchronous != SynchronousFull || lazy == s.lazySync {
 		return nil
 	}
 	// Not prepared: SQLite applies this pragma when it compiles it.
@@ -307,25 +359,33 @@ func (s *SQLite) insertAttempt(ctx context.Context, p *engine.JobInsertParams, p
 		old      searchText
 	)
 	change := ftsChange{text: searchText{p.ID, p.User, project}}
-	err = s.ws.lookup.QueryRowContext(ctx, p.ID).Scan(&attempt, &status, &firstSeq, &old.user, &old.projectPath)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		attempt = 1
-		seq = s.takeSeq()
-		if _, err := s.ws.insertJob.ExecContext(ctx, seq, p.ID, seq, p.User, p.Priority,
-			string(p.Status), string(p.Kind), config, project, submitNS); err != nil {
-			return engine.Job{}, ftsChange{}, err
-		}
-		change.firstSeq = seq
-	case err != nil:
+	// Most submissions are new jobs: try the insert first, and look at the
+	// existing job only when the id is taken (the insert then does nothing).
+	seq = s.takeSeq()
+	res, err := s.ws.insertJob.ExecContext(ctx, seq, p.ID, seq, p.User, p.Priority,
+		string(p.Status), string(p.Kind), config, project, submitNS)
+	if err != nil {
 		return engine.Job{}, ftsChange{}, err
-	case !status.Terminal():
-		job, err := scanJob(s.ws.get.QueryRowContext(ctx, p.ID))
-		if err != nil {
+	}
+	inserted, err := res.RowsAffected()
+	if err != nil {
+		return engine.Job{}, ftsChange{}, err
+	}
+	if inserted == 1 {
+		attempt = 1
+		change.firstSeq = seq
+	} else {
+		err = s.ws.lookup.QueryRowContext(ctx, p.ID).Scan(&attempt, &status, &firstSeq, &old.user, &old.projectPath)
+		switch {
+		case err != nil:
 			return engine.Job{}, ftsChange{}, err
+		case !status.Terminal():
+			job, err := scanJob(s.ws.get.QueryRowContext(ctx, p.ID))
+			if err != nil {
+				return engine.Job{}, ftsChange{}, err
+			}
+			return job, ftsChange{}, fmt.Errorf("attempt %d is %s: %w", job.Attempt, job.Status, engine.ErrJobActive)
 		}
-		return job, ftsChange{}, fmt.Errorf("attempt %d is %s: %w", job.Attempt, job.Status, engine.ErrJobActive)
-	default:
 		attempt++
 		seq = s.takeSeq()
 		if _, err := s.ws.archive.ExecContext(ctx, p.ID); err != nil {
@@ -338,6 +398,7 @@ func (s *SQLite) insertAttempt(ctx context.Context, p *engine.JobInsertParams, p
 		old.id = p.ID
 		change.firstSeq, change.indexed, change.old = firstSeq, true, old
 	}
+	change.seq = seq
 	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), submitNS, p.Message); err != nil {
 		return engine.Job{}, ftsChange{}, fmt.Errorf("transition: %w", err)
 	}
@@ -476,7 +537,8 @@ func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		{&ws.lookup, `SELECT attempt, status, first_seq, user, project_path FROM jobs WHERE id = ?`},
 		{&ws.get, `SELECT ` + jobColumns + ` FROM jobs WHERE id = ?`},
 		{&ws.insertJob, `INSERT INTO jobs (first_seq, id, seq, attempt, user, priority, status, kind,
-			config, project_path, submit_time, error) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, '')`},
+			config, project_path, submit_time, error) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, '')
+			ON CONFLICT (id) DO NOTHING`},
 		{&ws.archive, `INSERT INTO attempts (` + attemptColumns + `)
 			SELECT ` + attemptColumns + ` FROM jobs WHERE id = ?`},
 		{&ws.renew, `UPDATE jobs SET seq = ?, attempt = ?, user = ?, priority = ?, status = ?, kind = ?,
@@ -524,6 +586,7 @@ type searchText struct{ id, user, projectPath string }
 // (indexed false) or a new attempt replacing the indexed old text.
 type ftsChange struct {
 	firstSeq  int64
+	seq       int64 // the attempt's seq: the index is current up to it once applied
 	indexed   bool
 	old, text searchText
 }
@@ -541,6 +604,7 @@ func (b *ftsBatch) add(c ftsChange) {
 		// Seen earlier in this batch: what is indexed is still what was
 		// indexed before the batch, only the text to index changes.
 		r.text = c.text
+		r.seq = max(r.seq, c.seq)
 		return
 	}
 	if b.rows == nil {
@@ -548,6 +612,24 @@ func (b *ftsBatch) add(c ftsChange) {
 	}
 	b.rows[c.firstSeq] = &c
 	b.order = append(b.order, c.firstSeq)
+}
+
+func (b *ftsBatch) len() int { return len(b.order) }
+
+// maxSeq is the highest attempt seq of the changes held.
+func (b *ftsBatch) maxSeq() int64 {
+	var m int64
+	for _, r := range b.rows {
+		m = max(m, r.seq)
+	}
+	return m
+}
+
+// merge adds the changes of o after those of b.
+func (b *ftsBatch) merge(o *ftsBatch) {
+	for _, seq := range o.order {
+		b.add(*o.rows[seq])
+	}
 }
 
 // apply removes replaced texts from the index, then adds new ones.
