@@ -345,7 +345,6 @@ func startLatency(n int, log *slog.Logger) ([]result, error) {
 	for i := 0; i < n; i++ {
 		sub := s.m.Events().Subscribe(-1, 64)
 		body, _ := json.Marshal(map[string]any{"config": engine.CommandConfig{Command: []string{fake}, JobID: fmt.Sprintf("lat%d", i)}})
-		t0 := time.Now()
 		resp, err := client.Post(s.url+"/jobs/submit", "application/json", bytes.NewReader(body))
 		if err != nil {
 			sub.Close()
@@ -354,15 +353,17 @@ func startLatency(n int, log *slog.Logger) ([]result, error) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		acked := time.Now()
+		started := false
 		for ev := range sub.C {
-			if ev.Name == engine.EventJobStarted {
+			if ev.Name == engine.EventJobStarted && !started {
 				lats = append(lats, time.Since(acked))
-				break
+				started = true
 			}
-		}
-		_ = t0
-		for ev := range sub.C {
 			if ev.Name == engine.EventJobCompleted {
+				if d := ev.Data.(engine.JobEndedData); !started || d.Status != engine.StatusCompleted {
+					sub.Close()
+					return nil, fmt.Errorf("job %s ended %s without a clean run: %s", d.JobID, d.Status, d.Error)
+				}
 				break
 			}
 		}

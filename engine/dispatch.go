@@ -156,15 +156,24 @@ func (m *Manager) cancelledBeforeStart(a *activeJob, persisted bool) bool {
 // checked again against the policy: the project may have gone while the job
 // waited.
 func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error) {
-	job, err := m.store.JobGet(ctx, a.id)
-	if err != nil {
-		return runner.Spec{}, err
+	m.mu.Lock()
+	cached := a.spec
+	a.spec = nil
+	m.mu.Unlock()
+	var spec runner.Spec
+	if cached != nil && m.now().Sub(a.submitTime) < specCacheTTL {
+		spec = *cached
+	} else {
+		job, err := m.store.JobGet(ctx, a.id)
+		if err != nil {
+			return runner.Spec{}, err
+		}
+		p, err := m.policy.prepare(job.Config, job.User, m.now(), true)
+		if err != nil {
+			return runner.Spec{}, err
+		}
+		spec = p.spec
 	}
-	p, err := m.policy.prepare(job.Config, job.User, m.now(), true)
-	if err != nil {
-		return runner.Spec{}, err
-	}
-	spec := p.spec
 	spec.Attempt = a.attempt
 	// The runner creates the job's folder with its log files.
 	dir := m.jobDir(a.id, a.attempt)

@@ -119,7 +119,18 @@ type activeJob struct {
 	// closed once submitCluster has recorded the outcome: the runner's
 	// updates for the job wait for it (see apply).
 	submitted chan struct{}
+	// spec is the runner spec checked at submission, for a start soon
+	// after it (see specCacheTTL); nil otherwise. Taken by the goroutine
+	// that starts the job.
+	spec *runner.Spec
 }
+
+// A job starting within specCacheTTL of its submission runs the spec its
+// submission validated; specCacheMax bounds the specs held in memory.
+const (
+	specCacheTTL = 30 * time.Second
+	specCacheMax = 1000
+)
 
 // New recovers the jobs the store holds (queued jobs queue again in their
 // order; running ones are re-attached or ended with the reason) and starts
@@ -238,7 +249,13 @@ type SubmitResult struct {
 // job id whose last attempt ended starts the next attempt.
 func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, error) {
 	now := m.now().UTC()
-	p, err := m.policy.prepare(req.Config, req.User, now, false)
+	// A job that will start soon keeps the runner spec its submission
+	// already validated, sparing its start a store read and a second
+	// validation; a job that waits is checked again when it starts.
+	m.mu.Lock()
+	keepSpec := m.queue.Len() < specCacheMax
+	m.mu.Unlock()
+	p, err := m.policy.prepare(req.Config, req.User, now, keepSpec)
 	if err != nil {
 		return SubmitResult{}, err
 	}
@@ -256,6 +273,9 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	}
 	cluster := m.cluster != nil
 	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, reserved: true, cluster: cluster}
+	if keepSpec {
+		a.spec = &p.spec
+	}
 	if cluster {
 		a.submitted = make(chan struct{})
 	}

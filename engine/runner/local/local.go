@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -206,31 +207,52 @@ func (r *Runner) unreserve(k key) {
 // openLogs opens (appending) the files receiving stdout and stderr. The same
 // path for both gives one shared descriptor so lines interleave sanely.
 func openLogs(stdoutPath, stderrPath string) (stdout, stderr *os.File, err error) {
-	if stdout, err = openLog(stdoutPath); err != nil {
+	made := map[string]bool{}
+	if stdout, err = openLog(stdoutPath, made); err != nil {
 		return nil, nil, err
 	}
 	if stderrPath == stdoutPath {
 		return stdout, stdout, nil
 	}
-	if stderr, err = openLog(stderrPath); err != nil {
+	if stderr, err = openLog(stderrPath, made); err != nil {
 		closeAll(stdout)
 		return nil, nil, err
 	}
 	return stdout, stderr, nil
 }
 
-func openLog(path string) (*os.File, error) {
+// openLog creates (appending) the file at path, and its folder unless made
+// says it was created already.
+func openLog(path string, made map[string]bool) (*os.File, error) {
 	if path == "" {
 		return nil, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("log directory: %w", err)
+	if dir := filepath.Dir(path); !made[dir] {
+		if err := makeDir(dir); err != nil {
+			return nil, fmt.Errorf("log directory: %w", err)
+		}
+		made[dir] = true
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
 	return f, nil
+}
+
+// makeDir creates dir and its parent as MkdirAll would, in the fewest
+// system calls for the usual case of a job's log folder (data/jobs/ID/N,
+// where data/jobs exists): file-system calls are what a job's start costs
+// most, after the fork.
+func makeDir(dir string) error {
+	err := os.Mkdir(filepath.Dir(dir), 0o755)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
 }
 
 func closeAll(files ...*os.File) {
