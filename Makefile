@@ -35,8 +35,15 @@ test: ## vet, then every test with the race detector (browser and SLURM tests sk
 test-short: ## the tests without the race detector
 	$(GO) test -count=1 ./...
 
-bench: ## Go benchmarks and the load harness; results as ratios in bench/results.md
+bench: ## the load harness (ratios against same-run baselines, into bench/results.md), then the Go benchmarks
 	$(GO) run ./bench -out bench/results.md
+	$(GO) test -run '^$$' -bench 'StartWait|BareExec' -benchtime 400x ./engine/runner/local/
+	$(GO) test -run '^$$' -bench 'Submit' -benchtime 3000x ./engine/
+	$(GO) test -run '^$$' -bench 'JobInsertParallel' -benchtime 20000x ./engine/store/
+	$(GO) test -run '^$$' -bench 'ListTenThousand' -benchtime 20x ./engine/runner/slurm/
+	@echo "# at 1,000,000 jobs (the first run seeds a database under $$TMPDIR for a few minutes)"
+	$(GO) test -run '^$$' -bench 'PagesMillionJobs|LiveFanout' -benchtime 20x -timeout 30m ./frontend/dashboard/
+	$(GO) test -run '^$$' -bench 'JobListPage|JobCountByStatus' -benchtime 200x -timeout 30m ./engine/store/
 
 generate: node_modules/.package-lock.json ## regenerate templ components and built assets (committed; CI checks they are current)
 	$(GO) tool templ generate
