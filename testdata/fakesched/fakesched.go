@@ -6,10 +6,19 @@ package fakesched
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"testing"
+	"time"
+
+	"github.com/simjobs/simjobs/engine/runner"
+	"github.com/simjobs/simjobs/engine/runner/cluster"
+	"github.com/simjobs/simjobs/engine/runner/runnertest"
+	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // EnvDir names the fake cluster's state directory; EnvStartDelay keeps
@@ -51,4 +60,35 @@ func Count(calls []string, cmd string) int {
 		}
 	}
 	return n
+}
+
+// Cluster is a fresh fake cluster of kind for one test: the folder of its
+// commands, the environment that points them at a new state folder (also
+// returned), and tracking options with short polls.
+func Cluster(t testing.TB, kind string) (commands string, env []string, state string, opts cluster.Options) {
+	state = t.TempDir()
+	return Dir(kind), []string{EnvDir + "=" + state}, state, cluster.Options{
+		Instance: strconv.FormatInt(time.Now().UnixNano(), 36),
+		PollMin:  100 * time.Millisecond, PollMax: 300 * time.Millisecond, LostAfter: 10 * time.Second,
+	}
+}
+
+// Spec is a job of the conformance suite for a fake cluster: the fake
+// solver, exiting and sleeping as the suite asks, with its logs and
+// working folder in a new test folder.
+func Spec(t *testing.T, job runnertest.Job) runner.Spec {
+	dir := t.TempDir()
+	return runner.Spec{
+		JobID:   job.JobID,
+		Attempt: job.Attempt,
+		Argv:    []string{fakesolver.Path(), "-batchsolve", "board:Nominal:Setup1", filepath.Join(dir, "board.aedb")},
+		Dir:     dir,
+		Env: []string{
+			fmt.Sprintf("%s=%d", fakesolver.EnvExit, job.ExitCode),
+			fmt.Sprintf("%s=%g", fakesolver.EnvSleep, job.Duration.Seconds()),
+		},
+		Stdout:    filepath.Join(dir, "stdout.log"),
+		Stderr:    filepath.Join(dir, "stderr.log"),
+		Resources: runner.Resources{Nodes: 1, TasksPerNode: 1},
+	}
 }

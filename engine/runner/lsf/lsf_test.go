@@ -2,48 +2,22 @@ package lsf
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/simjobs/simjobs/engine/runner"
-	"github.com/simjobs/simjobs/engine/runner/cluster"
 	"github.com/simjobs/simjobs/engine/runner/runnertest"
 	"github.com/simjobs/simjobs/testdata/fakesched"
-	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
-// fakeCluster is a fresh fake LSF cluster: its state directory and the
+// fakeCluster is a fresh fake lsf cluster: its state directory and the
 // options that reach it.
 func fakeCluster(t *testing.T) (string, Options) {
-	state := t.TempDir()
-	return state, Options{
-		Dir: fakesched.Dir("lsf"),
-		Env: []string{fakesched.EnvDir + "=" + state},
-		Runner: cluster.Options{Instance: strconv.FormatInt(time.Now().UnixNano(), 36),
-			PollMin: 100 * time.Millisecond, PollMax: 300 * time.Millisecond, LostAfter: 10 * time.Second},
-	}
+	dir, env, state, ro := fakesched.Cluster(t, "lsf")
+	return state, Options{Dir: dir, Env: env, Runner: ro}
 }
 
-func fakeSpec(t *testing.T, job runnertest.Job) runner.Spec {
-	dir := t.TempDir()
-	return runner.Spec{
-		JobID:   job.JobID,
-		Attempt: job.Attempt,
-		Argv:    []string{fakesolver.Path(), "-batchsolve", "board:Nominal:Setup1", filepath.Join(dir, "board.aedb")},
-		Dir:     dir,
-		Env: []string{
-			fmt.Sprintf("%s=%d", fakesolver.EnvExit, job.ExitCode),
-			fmt.Sprintf("%s=%g", fakesolver.EnvSleep, job.Duration.Seconds()),
-		},
-		Stdout:    filepath.Join(dir, "stdout.log"),
-		Stderr:    filepath.Join(dir, "stderr.log"),
-		Resources: runner.Resources{Nodes: 1, TasksPerNode: 1},
-	}
-}
+func fakeSpec(t *testing.T, job runnertest.Job) runner.Spec { return fakesched.Spec(t, job) }
 
 func TestConformance(t *testing.T) {
 	_, opts := fakeCluster(t)

@@ -17,6 +17,7 @@ import (
 	"github.com/simjobs/simjobs/engine/runner/cluster"
 	"github.com/simjobs/simjobs/engine/runner/cluster/clustertest"
 	"github.com/simjobs/simjobs/engine/runner/runnertest"
+	"github.com/simjobs/simjobs/testdata/fakesched"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -32,22 +33,7 @@ func testOptions() Options {
 }
 
 // fakeSpec runs the fake solver as a SLURM job in a fresh directory.
-func fakeSpec(t *testing.T, job runnertest.Job) runner.Spec {
-	dir := t.TempDir()
-	return runner.Spec{
-		JobID:   job.JobID,
-		Attempt: job.Attempt,
-		Argv:    []string{fakesolver.Path(), "-batchsolve", "board:Nominal:Setup1", filepath.Join(dir, "board.aedb")},
-		Dir:     dir,
-		Env: []string{
-			fmt.Sprintf("%s=%d", fakesolver.EnvExit, job.ExitCode),
-			fmt.Sprintf("%s=%g", fakesolver.EnvSleep, job.Duration.Seconds()),
-		},
-		Stdout:    filepath.Join(dir, "stdout.log"),
-		Stderr:    filepath.Join(dir, "stderr.log"),
-		Resources: runner.Resources{Nodes: 1, TasksPerNode: 1},
-	}
-}
+func fakeSpec(t *testing.T, job runnertest.Job) runner.Spec { return fakesched.Spec(t, job) }
 
 func TestConformance(t *testing.T) {
 	requireSLURM(t)
