@@ -151,6 +151,13 @@ type identityKey struct{}
 
 // authenticate records who calls; guard decides whether they may.
 func (s *Server) authenticate(c *fiber.Ctx) error {
+	// A browser on another site can make the user's browser send requests
+	// here (to a server on loopback without authentication, say): anything
+	// that changes state must come from our own pages or from a program,
+	// which sends no Origin.
+	if unsafeMethod(c.Method()) && !sameOrigin(c) {
+		return apiError(fiber.StatusForbidden, "cross-site request refused")
+	}
 	if id, ok := s.opts.Auth.Authenticate(c); ok {
 		c.Locals(identityKey{}, id)
 		c.Locals(authenticatedKey{}, true)

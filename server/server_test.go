@@ -582,3 +582,35 @@ func TestParseTokensRejectsBadLines(t *testing.T) {
 }
 
 func sha(s string) string { return fmt.Sprintf("%x", sha256Sum([]byte(s))) }
+
+// A page on another site cannot make a browser change anything here, even
+// without authentication (a server on loopback); programs, which send no
+// Origin, and our own pages can.
+func TestCrossSiteRequestsRefused(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{})
+	cases := []struct {
+		name   string
+		hdr    []string
+		status int
+	}{
+		{"program", nil, 200},
+		{"same origin", []string{"Origin", e.url, "Sec-Fetch-Site", "same-origin"}, 200},
+		{"other site by fetch metadata", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{"other port on this host", []string{"Sec-Fetch-Site", "same-site"}, 403},
+		{"other site by origin", []string{"Origin", "http://evil.example"}, 403},
+	}
+	for _, tc := range cases {
+		a := e.do(t, "PUT", "/pool/limits", map[string]any{"max_concurrent_jobs": 2}, tc.hdr...)
+		if a.status != tc.status {
+			t.Errorf("%s: %d %s, want %d", tc.name, a.status, a.body, tc.status)
+		}
+	}
+	a := e.do(t, "POST", "/jobs/submit", e.command("csrf", 0), "Origin", "http://evil.example")
+	mustStatus(t, a, 403)
+	if _, err := e.m.Job(context.Background(), "csrf"); err == nil {
+		t.Error("a cross-site submission was stored")
+	}
+	// Reading is not refused: a cross-site page cannot read the answer.
+	mustStatus(t, e.do(t, "GET", "/queue", nil, "Origin", "http://evil.example"), 200)
+}

@@ -185,6 +185,9 @@ func (s *Server) socketIOGet(c *fiber.Ctx) error {
 		if !websocket.IsWebSocketUpgrade(c) {
 			return eioError(c, eioBadRequest)
 		}
+		if !sameOrigin(c) { // as for /ws: no other site may read events
+			return eioError(c, eioBadRequest)
+		}
 		if sid != "" {
 			e := s.sio.get(sid)
 			if e == nil {

@@ -26,6 +26,11 @@ func (s *Server) websocket(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
 		return apiError(fiber.StatusUpgradeRequired, "this endpoint speaks WebSocket")
 	}
+	// Browsers do not keep other sites from opening WebSockets here: only
+	// our own pages (or programs, which send no Origin) may read events.
+	if !sameOrigin(c) {
+		return apiError(fiber.StatusForbidden, "cross-site WebSocket refused")
+	}
 	since := int64(-1)
 	if q := c.Query("since"); q != "" {
 		n, err := strconv.ParseInt(q, 10, 64)

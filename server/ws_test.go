@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +129,20 @@ func waitSubscribers(t *testing.T, e *env, n int) {
 func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+func TestCrossSiteWebSocketRefused(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{})
+	h := http.Header{"Origin": []string{"http://evil.example"}}
+	_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/ws", h)
+	if err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("cross-site WebSocket: %v %v, want 403", err, resp)
+	}
+	h = http.Header{"Origin": []string{e.url}}
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/ws", h)
+	if err != nil {
+		t.Fatalf("same-origin WebSocket: %v", err)
+	}
+	c.Close()
 }

@@ -297,8 +297,9 @@ func TestBrowserScreens(t *testing.T) {
 	}
 	h.command("post_1", "carol", "true")
 	h.command("broken_1", "carol", solver("broken_1", "FAKE_SOLVER_EXIT=2")...)
-	h.waitStatus("antenna_1", engine.StatusRunning)
-	h.waitStatus("connector_2", engine.StatusRunning)
+	// Which two of the solves hold the slots depends on how fast the
+	// dispatcher wakes between the submissions: wait for any two.
+	h.waitRunning(2)
 	tab := browser(t, 1280, 900)
 	do(t, tab, chromedp.Navigate(h.url+"/"))
 	live(t, tab)

@@ -268,6 +268,21 @@ func (h *harness) wait(id string) engine.Job {
 }
 
 // waitStatus waits for a job to reach a status, on the event stream.
+// waitRunning waits until n jobs run.
+func (h *harness) waitRunning(n int) {
+	h.t.Helper()
+	sub := h.m.Events().Subscribe(-1, 1024)
+	defer sub.Close()
+	deadline := time.After(30 * time.Second)
+	for h.m.QueueStats().Running < n {
+		select {
+		case <-sub.C:
+		case <-deadline:
+			h.t.Fatalf("%d jobs run, want %d", h.m.QueueStats().Running, n)
+		}
+	}
+}
+
 func (h *harness) waitStatus(id string, want engine.Status) {
 	h.t.Helper()
 	sub := h.m.Events().Subscribe(-1, 1024)
