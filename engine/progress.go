@@ -54,7 +54,7 @@ func newFollower(m *Manager, every time.Duration) *follower {
 // start runs the follower until ctx ends. It subscribes to the events
 // before it returns, so no job that starts afterwards goes unseen.
 func (f *follower) start(ctx context.Context) {
-	sub := f.m.bus.Subscribe(-1, 1024)
+	sub := f.m.bus.subscribeInternal(1024)
 	f.m.wg.Add(1)
 	go func() {
 		defer f.m.wg.Done()
@@ -85,7 +85,7 @@ func (f *follower) run(ctx context.Context, sub *Subscription) {
 			if !ok {
 				// Too slow for the stream (a burst of events): subscribe
 				// again and catch up from the manager's own state.
-				sub = f.m.bus.Subscribe(-1, 1024)
+				sub = f.m.bus.subscribeInternal(1024)
 				f.resync(ctx)
 				continue
 			}
