@@ -33,6 +33,7 @@ import (
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/runner"
+	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"
 )
 
@@ -381,6 +382,22 @@ func (c *Client) Log(ctx context.Context, id string, o LogOptions) (Log, error) 
 	l.Size, _ = strconv.ParseInt(resp.Header.Get("X-Log-Size"), 10, 64)
 	l.Next, _ = strconv.ParseInt(resp.Header.Get("X-Log-Offset"), 10, 64)
 	return l, nil
+}
+
+// LogSummary reads what a job's solver log says (GET /api/jobs/{id}/log):
+// the solver, the phase, the adaptive passes, the sweep, warnings and
+// errors. attempt 0 is the latest. ok is false while the job has no solver
+// output yet (the server answers 204).
+func (c *Client) LogSummary(ctx context.Context, id string, attempt int) (s solverlog.Summary, ok bool, err error) {
+	q := url.Values{}
+	if attempt > 0 {
+		q.Set("attempt", strconv.Itoa(attempt))
+	}
+	resp, _, err := c.do(ctx, http.MethodGet, "/api/jobs/"+url.PathEscape(id)+"/log", q, nil, &s)
+	if err != nil {
+		return solverlog.Summary{}, false, err
+	}
+	return s, resp.StatusCode != http.StatusNoContent, nil
 }
 
 // Resources returns the host telemetry.

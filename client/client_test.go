@@ -15,8 +15,10 @@ import (
 
 	"github.com/simjobs/simjobs/client"
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
+	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 func newClient(t testing.TB, url string, opts ...client.Option) *client.Client {
@@ -53,7 +55,8 @@ func TestSubmitListWaitAndRead(t *testing.T) {
 	}
 	var seen []string
 	jobs, err := c.Wait(ctx, []string{"pyedb_1", "cmd_1"}, func(u client.WaitUpdate) {
-		if u.Event != nil && u.Event.JobID() == "pyedb_1" {
+		// A job's last job_progress may follow its end.
+		if u.Event != nil && u.Event.JobID() == "pyedb_1" && u.Event.Name != engine.EventJobProgress {
 			seen = append(seen, u.Event.Name)
 		}
 	})
@@ -96,6 +99,57 @@ func TestSubmitListWaitAndRead(t *testing.T) {
 	r, err := c.Cancel(ctx, "pyedb_1")
 	if err != nil || r.Success {
 		t.Fatalf("cancel of an ended job: %+v %v", r, err)
+	}
+}
+
+// The solver log summary of a job, none while it has no output, and an
+// unknown job as an error; job_progress events reach a waiting client.
+func TestLogSummary(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	c := newClient(t, srv.URL)
+	ctx := ctx(t)
+	if _, err := c.Submit(ctx, srv.Command("hfss", fakesolver.EnvScript+"="+fakesolver.HFSSLog(), fakesolver.EnvLineSleep+"=0.02"), 0); err != nil {
+		t.Fatal(err)
+	}
+	progress := 0
+	if _, err := c.Wait(ctx, []string{"hfss"}, func(u client.WaitUpdate) {
+		if u.Event != nil && u.Event.Name == engine.EventJobProgress && u.Event.JobID() == "hfss" {
+			progress++
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if progress == 0 {
+		t.Error("no job_progress event while waiting for a job whose log grew")
+	}
+	s, ok, err := c.LogSummary(ctx, "hfss", 0)
+	if err != nil || !ok {
+		t.Fatalf("summary: ok %v, %v", ok, err)
+	}
+	delta := 0.01187
+	want := solverlog.Progress{Solver: "HFSS", Phase: solverlog.StateCompleted, Pass: 5, MaxMagDeltaS: &delta, SolvedElements: 69871,
+		Converged: true, SweepSolved: 6, SweepPoints: 6, Warnings: 3}
+	if diff := cmp.Diff(want, s.Progress()); diff != "" || s.Project != "filter_bank" || len(s.Adaptive.Passes) != 5 {
+		t.Errorf("summary of project %q, %d passes; progress (-want +got):\n%s", s.Project, len(s.Adaptive.Passes), diff)
+	}
+	if _, ok, err := c.LogSummary(ctx, "hfss", 1); err != nil || !ok {
+		t.Errorf("attempt 1: ok %v, %v", ok, err)
+	}
+	if _, _, err := c.LogSummary(ctx, "hfss", 2); !errors.Is(err, client.ErrBadRequest) {
+		t.Errorf("attempt 2 of 1: %v, want a bad request", err)
+	}
+	if _, _, err := c.LogSummary(ctx, "ghost", 0); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("unknown job: %v, want not found", err)
+	}
+	busy := servertest.Idle()
+	busy.CPUPercent = 99
+	srv.SetTelemetry(busy)
+	if _, err := c.Submit(ctx, srv.Command("waiting"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.LogSummary(ctx, "waiting", 0); ok || err != nil {
+		t.Errorf("a queued job: ok %v, %v; want no summary yet", ok, err)
 	}
 }
 

@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/simjobs/simjobs/engine/solverlog"
+)
 
 // The data of each event, as clients receive it inside the envelope.
 
@@ -53,4 +57,14 @@ type PriorityChangedData struct {
 type LimitsUpdatedData struct {
 	OldLimits Limits `json:"old_limits"`
 	NewLimits Limits `json:"new_limits"`
+}
+
+// JobProgressData is sent when what a job's solver log says changes in a
+// way a person watching cares about: a new phase, a finished adaptive
+// pass, convergence, a sweep step, a warning or an error. It is sent a
+// last time after the job's end, with the final state.
+type JobProgressData struct {
+	JobID    string             `json:"job_id"`
+	Attempt  int                `json:"attempt"`
+	Progress solverlog.Progress `json:"progress"`
 }

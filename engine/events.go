@@ -131,9 +131,10 @@ type Subscription struct {
 	// holds: the subscriber should reload its state.
 	Missed bool
 
-	ch     chan Event
-	bus    *Bus
-	lagged bool // guarded by bus.mu
+	ch       chan Event
+	bus      *Bus
+	lagged   bool // guarded by bus.mu
+	internal bool // the engine's own (not counted by Subscribers)
 }
 
 // Subscribe returns a subscription receiving every event after seq since
@@ -141,13 +142,23 @@ type Subscription struct {
 // buffer is how many live events may wait for the subscriber before it is
 // dropped.
 func (b *Bus) Subscribe(since int64, buffer int) *Subscription {
+	return b.subscribe(since, buffer, false)
+}
+
+// subscribeInternal subscribes a part of the engine to live events; it is
+// not one of the Subscribers.
+func (b *Bus) subscribeInternal(buffer int) *Subscription {
+	return b.subscribe(-1, buffer, true)
+}
+
+func (b *Bus) subscribe(since int64, buffer int, internal bool) *Subscription {
 	if buffer < 1 {
 		buffer = 1
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var replay []Event
-	s := &Subscription{bus: b}
+	s := &Subscription{bus: b, internal: internal}
 	if since >= 0 && since < b.seq {
 		s.Missed = since < b.evicted
 		first := (b.head - b.n + len(b.ring)) % len(b.ring)
@@ -184,9 +195,16 @@ func (s *Subscription) Close() {
 	}
 }
 
-// Subscribers returns how many subscriptions are live.
+// Subscribers returns how many subscriptions are live, not counting the
+// engine's own.
 func (b *Bus) Subscribers() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.subs)
+	n := 0
+	for s := range b.subs {
+		if !s.internal {
+			n++
+		}
+	}
+	return n
 }

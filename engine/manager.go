@@ -58,6 +58,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// ProgressEvery is how often the logs of running jobs are read for
+	// their solver's progress (job_progress events and Job.Progress);
+	// zero means DefaultProgressEvery, negative turns it off.
+	ProgressEvery time.Duration
 }
 
 // Manager accepts jobs, keeps them in order, starts them when the limits
@@ -191,6 +195,9 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	m.consume(m.local)
 	if m.cluster != nil {
 		m.consume(m.cluster)
+	}
+	if o.ProgressEvery >= 0 {
+		newFollower(m, o.ProgressEvery).start(m.ctx)
 	}
 	m.resume(ctx, r)
 	m.wg.Add(1)

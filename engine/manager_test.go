@@ -44,6 +44,8 @@ type setupOpts struct {
 	dataDir string // reuse (restart tests)
 	store   engine.Store
 	grace   time.Duration
+	// progressEvery is Options.ProgressEvery; 0 means 50ms here.
+	progressEvery time.Duration
 }
 
 // setup starts a manager on a real SQLite file with the real local runner;
@@ -84,13 +86,17 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		grace = 2 * time.Second
 	}
 	b.opts = engine.Options{
-		Store:     b.store,
-		Runner:    local.New(local.Options{KillGrace: grace}),
-		Telemetry: b.tel,
-		Policy:    policy,
-		Limits:    so.limits,
-		DataDir:   b.dataDir,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store:         b.store,
+		Runner:        local.New(local.Options{KillGrace: grace}),
+		Telemetry:     b.tel,
+		Policy:        policy,
+		Limits:        so.limits,
+		DataDir:       b.dataDir,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ProgressEvery: so.progressEvery,
+	}
+	if b.opts.ProgressEvery == 0 {
+		b.opts.ProgressEvery = 50 * time.Millisecond
 	}
 	b.m, err = engine.New(context.Background(), b.opts)
 	if err != nil {
@@ -149,6 +155,8 @@ func jobOf(ev engine.Event) string {
 	case engine.JobEndedData:
 		return d.JobID
 	case engine.PriorityChangedData:
+		return d.JobID
+	case engine.JobProgressData:
 		return d.JobID
 	}
 	return ""

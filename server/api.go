@@ -355,6 +355,23 @@ func tailStart(f *os.File, size int64, n int) (int64, error) {
 	return 0, nil
 }
 
+// jobLogSummary answers what a job's solver log says; 204 while it has
+// no log or nothing in it came from a solver.
+func (s *Server) jobLogSummary(c *fiber.Ctx) error {
+	attempt, err := queryInt(c, "attempt", 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	sum, ok, err := s.m.LogSummary(c.UserContext(), c.Params("id"), attempt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.JSON(sum)
+}
+
 func (s *Server) resources(c *fiber.Ctx) error {
 	smp, ok := s.opts.Sampler.Latest()
 	if !ok {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/simjobs/simjobs/engine/solverlog"
 )
 
 type obj = map[string]any
@@ -41,7 +43,7 @@ func schemas() obj {
 		"id": str(), "user": str(), "priority": integer(), "status": statusEnum, "config": obj{"type": "object"},
 		"submit_time": dateTime(), "start_time": ndateTime(), "end_time": ndateTime(),
 		"return_code": obj{"type": []string{"integer", "null"}}, "scheduler_job_id": nstr(), "error": str(), "attempt": integer(),
-		"progress": obj{"type": []string{"object", "null"}},
+		"progress": obj{"oneOf": []obj{ref("Progress"), {"type": "null"}}},
 	}, "id", "user", "priority", "status", "config", "submit_time", "start_time", "end_time", "return_code", "scheduler_job_id", "error", "attempt", "progress")
 	return obj{
 		"Error":           object(obj{"success": obj{"type": "boolean", "const": false}, "error": str()}, "success", "error"),
@@ -56,6 +58,8 @@ func schemas() obj {
 		"Transition":      object(obj{"job_id": str(), "attempt": integer(), "status": statusEnum, "time": dateTime(), "message": str()}, "job_id", "attempt", "status", "time"),
 		"JobHistory":      object(obj{"attempts": arr(ref("Job")), "transitions": arr(ref("Transition"))}, "attempts", "transitions"),
 		"Resources":       sample,
+		"Progress":        progressSchema(),
+		"LogSummary":      logSummarySchema(),
 		"Queue": object(obj{"total_queued": integer(), "regular_queue_size": integer(), "priority_queues": obj{"type": "object", "additionalProperties": integer()},
 			"running_jobs": integer(), "max_concurrent": integer(), "blocked_by": str(), "draining": boolean()},
 			"total_queued", "regular_queue_size", "priority_queues", "running_jobs", "max_concurrent"),
@@ -76,6 +80,62 @@ func schemas() obj {
 		"EngineIOError": object(obj{"code": integer(), "message": str()}, "code", "message"),
 		"NotReady":      object(obj{"success": obj{"type": "boolean", "const": false}, "error": str(), "status": obj{"type": "string", "const": "draining"}}, "success", "error", "status"),
 	}
+}
+
+func nint() obj    { return obj{"type": []string{"integer", "null"}} }
+func nnumber() obj { return obj{"type": []string{"number", "null"}} }
+
+// required lists every property of o as required: the shapes below always
+// carry all their fields (null when unknown).
+func required(o obj) obj {
+	props := o["properties"].(obj)
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	o["required"] = names
+	return o
+}
+
+func solverStates() obj {
+	states := make([]string, len(solverlog.States))
+	for i, st := range solverlog.States {
+		states[i] = string(st)
+	}
+	return obj{"type": "string", "enum": states}
+}
+
+// progressSchema is solverlog.Progress: a job's progress and the data of
+// job_progress events.
+func progressSchema() obj {
+	return object(obj{
+		"solver": str(), "phase": solverStates(), "pass": integer(), "max_mag_delta_s": number(), "solved_elements": integer(),
+		"converged": boolean(), "sweep_solved": integer(), "sweep_points": integer(), "warnings": integer(), "errors": integer(), "error": str(),
+	}, "phase", "converged", "warnings", "errors")
+}
+
+// logSummarySchema is solverlog.Summary, the answer of GET /api/jobs/{id}/log.
+func logSummarySchema() obj {
+	messages := required(object(obj{"count": integer(), "last": arr(required(object(obj{"time": ndateTime(), "text": str()})))}))
+	machine := required(object(obj{"name": str(), "cores": nint(), "tasks": nint(), "memory_gb": nnumber(), "ram_limit_percent": nnumber()}))
+	pass := required(object(obj{"pass": integer(), "frequency": str(), "solved_elements": nint(), "max_mag_delta_s": nnumber(),
+		"delta_output_var": nnumber(), "matrix_size": nint(), "elapsed_seconds": nnumber(), "cpu_seconds": nnumber(),
+		"peak_memory_mb": nnumber(), "ended_at": ndateTime()}))
+	adaptive := required(object(obj{"frequency": str(), "passes": arr(pass), "current_pass": integer(), "converged": boolean(),
+		"target_max_mag_delta_s": nnumber()}))
+	sweep := required(object(obj{"name": str(), "kind": obj{"type": "string", "enum": []string{"", "interpolating", "discrete", "fast"}},
+		"start": str(), "stop": str(), "points": nint(), "solved": integer(), "solving": integer(), "last_frequency": str(),
+		"basis_elements": integer(), "converged": boolean()}))
+	stage := required(object(obj{"name": str(), "started_at": ndateTime(), "elapsed_seconds": nnumber()}))
+	return required(object(obj{
+		"solver": str(), "solver_version": str(), "product": str(), "version": str(), "build": str(), "design_type": str(),
+		"project": str(), "design": str(), "setup": str(), "project_path": str(), "command_line": str(), "user": str(), "host": str(),
+		"machines": arr(machine), "cores": nint(), "state": solverStates(), "error": str(),
+		"adaptive": obj{"oneOf": []obj{adaptive, {"type": "null"}}}, "sweep": obj{"oneOf": []obj{sweep, {"type": "null"}}},
+		"warnings": messages, "errors": messages, "peak_memory_mb": nnumber(), "stages": arr(stage),
+		"started_at": ndateTime(), "ended_at": ndateTime(), "last_activity": ndateTime(), "elapsed_seconds": nnumber(), "lines": integer(),
+	}))
 }
 
 func hfssSchema() obj {

@@ -7,13 +7,17 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server/servertest"
+	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // TestOpenAPIMatchesLiveServer calls every operation of /openapi.json on
@@ -47,6 +51,16 @@ func TestOpenAPIMatchesLiveServer(t *testing.T) {
 	}
 	submitCmd("done1")
 	if _, err := srv.Manager.Wait(t.Context(), "done1"); err != nil {
+		t.Fatal(err)
+	}
+	// A whole HFSS log, for a summary with every part filled in.
+	b, _ := json.Marshal(map[string]any{"config": srv.Command("hfss1", fakesolver.EnvScript+"="+fakesolver.HFSSLog())})
+	if r, err := http.Post(srv.URL+"/jobs/submit", "application/json", bytes.NewReader(b)); err != nil || r.StatusCode != 200 {
+		t.Fatalf("submit hfss1: %v %v", r, err)
+	} else {
+		r.Body.Close()
+	}
+	if _, err := srv.Manager.Wait(t.Context(), "hfss1"); err != nil {
 		t.Fatal(err)
 	}
 	busy := servertest.Idle()
@@ -99,6 +113,13 @@ func TestOpenAPIMatchesLiveServer(t *testing.T) {
 		call{method: "POST", path: "/api/cancel/{id}", id: "done1", status: 200},
 		call{method: "GET", path: "/jobs/{id}/log", id: "done1", query: "stream=stderr&tail=1", status: 200},
 		call{method: "GET", path: "/jobs/{id}/log", id: "done1", query: "tail=-1", status: 400},
+		call{method: "GET", path: "/api/jobs/{id}/log", id: "hfss1", status: 200},
+		call{method: "GET", path: "/api/jobs/{id}/log", id: "hfss1", query: "attempt=1", status: 200},
+		call{method: "GET", path: "/api/jobs/{id}/log", id: "queued1", status: 204},
+		call{method: "GET", path: "/api/jobs/{id}/log", id: "nope", status: 404},
+		call{method: "GET", path: "/api/jobs/{id}/log", id: "hfss1", query: "attempt=7", status: 400},
+		call{method: "GET", path: "/api/jobs/{id}/log", id: "hfss1", query: "attempt=x", status: 400},
+		call{method: "GET", path: "/jobs/{id}", id: "hfss1", status: 200},
 		call{method: "PUT", path: "/pool/limits", body: map[string]any{}, status: 400},
 		call{method: "PUT", path: "/pool/limits", body: map[string]any{"max_cpu_percent": 150}, status: 400},
 		call{method: "GET", path: "/scheduler/partitions", status: 400},
@@ -187,6 +208,55 @@ func TestOpenAPIMatchesLiveServer(t *testing.T) {
 	for _, m := range regexp.MustCompile(`"#/components/schemas/([^"]+)"`).FindAllStringSubmatch(string(raw), -1) {
 		if _, ok := doc.Components.Schemas[m[1]]; !ok {
 			t.Errorf("unresolved $ref %s", m[1])
+		}
+	}
+}
+
+// Every summary the parser gives for our fixtures and the real samples,
+// and its compact progress, match their published schemas: the live test
+// above sees only the logs the fake solver prints.
+func TestLogSummarySchema(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	resp, err := http.Get(srv.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc openapiDoc
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &validator{schemas: doc.Components.Schemas}
+	logs, _ := filepath.Glob(filepath.Join("..", "engine", "solverlog", "testdata", "*.log"))
+	logs = append(logs, fakesolver.HFSSLog())
+	if real, _ := filepath.Glob(filepath.Join("..", "..", "shared", "samples", "*.log")); len(real) > 0 {
+		logs = append(logs, real...)
+	} else {
+		t.Log("the real samples in ../shared/samples are absent: checking our fixtures only")
+	}
+	for _, path := range logs {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, _, err := solverlog.Parse(f, time.Local)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, status := range []string{"running", "failed", "cancelled"} {
+			s := sum
+			s.Settle(status)
+			for name, value := range map[string]any{"LogSummary": s, "Progress": s.Progress()} {
+				js, _ := json.Marshal(value)
+				var got any
+				json.Unmarshal(js, &got)
+				for _, problem := range v.check(&schema{Ref: "#/components/schemas/" + name}, got, name) {
+					t.Errorf("%s (%s): %s", filepath.Base(path), status, problem)
+				}
+			}
 		}
 	}
 }

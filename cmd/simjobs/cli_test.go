@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
@@ -171,13 +172,19 @@ func TestCLIAgainstServer(t *testing.T) {
 			}
 		}},
 		{args: []string{"jobs", "--status", "failed"}, stdout: "", stderrHas: "no jobs"},
-		{args: []string{"status", "h2"}, stdout: "id: h2\nstatus: completed\nexit code: 0\nuser: tester\npriority: 2\nattempt: 1\n" +
-			"submitted: T\nstarted: T\nended: T\nrun time: D\nruns: " + srv.Project + "\n"},
+		{before: func() { waitProgress(t, srv, "h2", solverlog.StateCompleted) },
+			args: []string{"status", "h2"}, stdout: "id: h2\nstatus: completed\nexit code: 0\nuser: tester\npriority: 2\nattempt: 1\n" +
+				"submitted: T\nstarted: T\nended: T\nrun time: D\nruns: " + srv.Project + "\nprogress: completed: 2 adaptive passes, not converged\n"},
 		{args: []string{"status", "nope"}, code: exitNotFound, stdout: "", stderrHas: "simjobs status: job nope: job not found"},
 		{args: []string{"cancel", "h1"}, code: exitError, stdout: "Job h1 already completed; nothing to cancel\n"},
 		{args: []string{"priority", "h1", "5"}, code: exitRejected, stdout: "", stderrHas: "refused: job h1: job h1 already completed; its priority can no longer change"},
 		{args: []string{"submit", "--jobid", "c7", "--wait", "--", srv.Env, "FAKE_SOLVER_EXIT=7", srv.Solver}, code: 7,
 			stdout: "Job c7 submitted successfully\nc7 failed after D: exit code 7\n"},
+		// The progress line says what the solver's log says.
+		{args: []string{"submit", "--jobid", "p1", "--wait", "--", srv.Env, fakesolver.EnvScript + "=" + fakesolver.HFSSLog(), fakesolver.EnvLineSleep + "=0.03", srv.Solver},
+			stdout: "Job p1 submitted successfully\np1 completed after D (exit 0)\n", stderrHas: "p1 running: adaptive pass "},
+		{before: func() { waitProgress(t, srv, "p1", solverlog.StateCompleted) },
+			args: []string{"status", "p1"}, stdout: "progress: completed: converged at pass 5 (max ΔS 0.0119), 6 frequencies solved; 3 warnings\n", contains: true},
 		{args: []string{"submit", "--project", filepath.Join(dir, "missing.aedt")}, code: exitRejected, stdout: "", stderrHas: "refused: project_path"},
 		{args: []string{"limits"}, stdout: "max_concurrent_jobs 1\nmax_cpu_percent 80\nmin_memory_gb 2\nmin_disk_gb 2\n"},
 		{args: []string{"limits", "--max-concurrent", "2", "--min-disk-gb", "0.5"}, stdout: "max_concurrent_jobs 2\nmax_cpu_percent 80\nmin_memory_gb 2\nmin_disk_gb 0.5\n", stderrHas: "Limits updated"},
@@ -190,6 +197,43 @@ func TestCLIAgainstServer(t *testing.T) {
 		{args: []string{"wait", "stuck"}, code: exitInterrupted, stdout: "stuck cancelled: cancelled while queued\n"},
 		{before: func() { srv.SetTelemetry(idle) }, args: []string{"wait", "--all"}, stdout: "", stderrHas: "no job is waiting or running"},
 	})
+}
+
+// waitProgress waits until a job's stored progress is in phase want.
+func waitProgress(t *testing.T, srv *servertest.Server, id string, want solverlog.State) {
+	t.Helper()
+	sub := srv.Manager.Events().Subscribe(-1, 1024)
+	defer sub.Close()
+	timeout := time.After(30 * time.Second)
+	for {
+		j, err := srv.Manager.Job(context.Background(), id)
+		var p solverlog.Progress
+		if err == nil && json.Unmarshal(j.Progress, &p) == nil && p.Phase == want {
+			return
+		}
+		select {
+		case <-sub.C:
+		case <-timeout:
+			t.Fatalf("job %s: progress %s, want phase %s", id, j.Progress, want)
+		}
+	}
+}
+
+func TestProgressText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ raw, want string }{
+		{``, ""},
+		{`null`, ""},
+		{`{"phase":"adaptive","pass":3,"max_mag_delta_s":0.23296,"solved_elements":29074,"converged":false,"warnings":2,"errors":0}`,
+			"adaptive pass 3: max ΔS 0.233, 29,074 elements; 2 warnings"},
+		{`{"phase":"sweeping","sweep_solved":4,"sweep_points":201,"pass":8,"converged":true,"warnings":0,"errors":0}`, "sweeping: 4/201 frequencies (converged at pass 8)"},
+		{`{"pass":3}`, `{"pass":3}`},
+		{"{\"step\":\"\u001b[2J\"}\n", `{"step":" [2J"} `},
+	} {
+		if got := progressText(json.RawMessage(tc.raw)); got != tc.want {
+			t.Errorf("progressText(%s) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
 }
 
 func TestCLIUsage(t *testing.T) {

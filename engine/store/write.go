@@ -616,15 +616,6 @@ func (b *ftsBatch) add(c ftsChange) {
 
 func (b *ftsBatch) len() int { return len(b.order) }
 
-// maxSeq is the highest attempt seq of the changes held.
-func (b *ftsBatch) maxSeq() int64 {
-	var m int64
-	for _, r := range b.rows {
-		m = max(m, r.seq)
-	}
-	return m
-}
-
 // merge adds the changes of o after those of b.
 func (b *ftsBatch) merge(o *ftsBatch) {
 	for _, seq := range o.order {

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // Browser tests drive Debian's chromium through the dashboard as a person
@@ -324,4 +325,27 @@ func TestBrowserScreens(t *testing.T) {
 	for _, id := range []string{"antenna_1", "connector_2", "filter_3", "package_4"} {
 		h.m.Cancel(context.Background(), id, "test")
 	}
+}
+
+// The solver panel fills in while the job runs, and fits a phone.
+func TestBrowserSolverPanel(t *testing.T) {
+	h := start(t, opts{})
+	h.command("hfss_live", "alice", solver("hfss_live", fakesolver.EnvScript+"="+fakesolver.HFSSLog(), fakesolver.EnvLineSleep+"=0.05")...)
+	h.waitStatus("hfss_live", engine.StatusRunning)
+	tab := browser(t, 1280, 900)
+	do(t, tab, chromedp.Navigate(h.url+"/ui/jobs/hfss_live"))
+	live(t, tab)
+	markPage(t, tab)
+	wait(t, tab, "an adaptive pass running", `(document.querySelector("#solver-phase") || {}).textContent?.startsWith("adaptive pass")`)
+	wait(t, tab, "the panel settled", `(document.querySelector("#solver-phase") || {}).textContent === "completed"`)
+	wait(t, tab, "five passes", `document.querySelectorAll("#solver-passes tbody tr").length === 5`)
+	wait(t, tab, "the chart", `document.querySelector("#solver-chart polyline") !== null`)
+	samePage(t, tab)
+	screenshot(t, tab, "job-solver", true)
+
+	phone, cancel := chromedp.NewContext(tab)
+	defer cancel()
+	do(t, phone, chromedp.EmulateViewport(390, 844), chromedp.Navigate(h.url+"/ui/jobs/hfss_live"))
+	wait(t, phone, "no sideways scrolling", `document.documentElement.scrollWidth <= 390`)
+	screenshot(t, phone, "job-solver-phone", false)
 }

@@ -241,13 +241,8 @@ func jobEvent(ev engine.Event) (string, int, bool) {
 		return d.JobID, d.Attempt, true
 	case engine.PriorityChangedData:
 		return d.JobID, 0, true
-	}
-	if ev.Name == engine.EventJobProgress {
-		if m, ok := ev.Data.(map[string]any); ok {
-			if id, ok := m["job_id"].(string); ok {
-				return id, 0, true
-			}
-		}
+	case engine.JobProgressData:
+		return d.JobID, d.Attempt, true
 	}
 	return "", 0, false
 }

@@ -54,6 +54,11 @@ func (h Handler) page(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The solver panel is an extra: a log that cannot be read leaves it
+	// out, not the page.
+	if s, err := LoadSolver(c.UserContext(), h.Env.Manager, m.Job); err == nil {
+		m.Solver = s
+	}
 	m.Notice = c.Query("notice")
 	return frontend.Render(c, Page(p, m))
 }

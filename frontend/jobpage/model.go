@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/frontend"
 	"github.com/simjobs/simjobs/server"
 )
@@ -34,10 +35,13 @@ type Model struct {
 	Config      string // indented JSON
 	Log         Log
 	Stderr      Log
-	MayChange   bool
-	Now         time.Time
-	Notice      string
-	Error       string
+	// Solver is what the solver's log says; nil when it says nothing a
+	// solver wrote. Load leaves it nil: LoadSolver reads it.
+	Solver    *solverlog.Summary
+	MayChange bool
+	Now       time.Time
+	Notice    string
+	Error     string
 }
 
 // Log is the shown part of one log stream.

@@ -6,6 +6,7 @@
 package servertest
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net"
@@ -34,6 +35,9 @@ type Options struct {
 	Roots []string
 	// Sample is the host telemetry; default Idle().
 	Sample *host.Sample
+	// ProgressEvery is how often running jobs' logs are read for their
+	// progress; default 100ms (the server's is a second).
+	ProgressEvery time.Duration
 }
 
 // Server is a running server.
@@ -95,7 +99,7 @@ func Start(t testing.TB, o Options) *Server {
 	quiet := slog.New(slog.DiscardHandler)
 	s.Manager, err = engine.New(context.Background(), engine.Options{
 		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: s.Telemetry,
-		Policy: policy, Limits: o.Limits, DataDir: dir, Logger: quiet,
+		Policy: policy, Limits: o.Limits, DataDir: dir, Logger: quiet, ProgressEvery: cmp.Or(o.ProgressEvery, 100*time.Millisecond),
 	})
 	if err != nil {
 		st.Close()

@@ -28,6 +28,8 @@ const (
 	EnvTrapTerm   = "FAKE_SOLVER_TRAP_TERM"
 	EnvChild      = "FAKE_SOLVER_CHILD"
 	EnvChildSleep = "FAKE_SOLVER_CHILD_SLEEP"
+	EnvScript     = "FAKE_SOLVER_SCRIPT"
+	EnvLineSleep  = "FAKE_SOLVER_LINE_SLEEP"
 )
 
 // Path returns the absolute path of testdata/fake-solver. It is found next to
@@ -38,6 +40,16 @@ func Path() string {
 		panic("fakesolver: cannot locate own source file")
 	}
 	return filepath.Join(filepath.Dir(filepath.Dir(file)), "fake-solver")
+}
+
+// HFSSLog returns the absolute path of testdata/fake-solver-hfss.log, a
+// whole HFSS 3D Layout batch log in the format ansysedt -monitor prints
+// (written for the tests, not copied from a real run): five adaptive
+// passes that converge, a six-point discrete sweep, three warnings and a
+// normal completion. With FAKE_SOLVER_SCRIPT set to it the fake solver
+// prints it, FAKE_SOLVER_LINE_SLEEP seconds per line.
+func HFSSLog() string {
+	return filepath.Join(filepath.Dir(Path()), "fake-solver-hfss.log")
 }
 
 // Run is one execution of the fake solver, as recorded.

@@ -73,3 +73,34 @@ func TestMaxOverlap(t *testing.T) {
 		})
 	}
 }
+
+// With a script the solver prints it line for line, waiting after each.
+func TestScript(t *testing.T) {
+	want, err := os.ReadFile(HFSSLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(Path())
+	cmd.Env = append(os.Environ(), EnvScript+"="+HFSSLog(), EnvLineSleep+"=0.001")
+	start := time.Now()
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("output (-script +printed):\n%s", diff)
+	}
+	if lines := countLines(want); time.Since(start) < time.Duration(lines)*time.Millisecond {
+		t.Errorf("%d lines printed in %v: the line sleep was not applied", lines, time.Since(start))
+	}
+}
+
+func countLines(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
+}
