@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,25 +78,65 @@ func TestSolverPanelEscapes(t *testing.T) {
 }
 
 // While the job runs the panel follows the log: passes appear as they
-// are printed and the phase settles when the job ends.
+// are printed, and the phase settles when the job ends. The job prints the
+// log in two parts with a gate between them, so what the page has seen at
+// each step does not depend on timing.
 func TestLiveSolverPanel(t *testing.T) {
 	t.Parallel()
 	h := start(t, opts{})
-	h.command("live_hfss", "", solver("live_hfss", fakesolver.EnvScript+"="+fakesolver.HFSSLog(), fakesolver.EnvLineSleep+"=0.03")...)
+	lines := strings.SplitAfter(readFile(t, fakesolver.HFSSLog()), "\n")
+	dir := t.TempDir()
+	part1, part2, gate := filepath.Join(dir, "part1"), filepath.Join(dir, "part2"), filepath.Join(dir, "gate")
+	// Part 1 ends as pass 2 starts, part 2 as pass 4 starts.
+	writeFile(t, part1, strings.Join(lines[:35], ""))
+	writeFile(t, part2, strings.Join(lines[35:41], ""))
+	script := `cat "$1"; while [ ! -e "$3" ]; do sleep 0.05; done; cat "$2"; sleep 60`
+	h.command("live_hfss", "", "sh", "-c", script, "sh", part1, part2, gate)
 	h.waitStatus("live_hfss", engine.StatusRunning)
-	p, _ := h.open(t, "/ui/jobs/live_hfss")
-	got := p.until(`id="solver-phase" class="badge st-running">adaptive pass`)
-	got += p.until(`id="solver-phase" class="badge st-completed">completed<`, "69,871", "6 of 6 frequencies solved")
+
+	p, body := h.open(t, "/ui/jobs/live_hfss")
+	const pass2 = `id="solver-phase" class="badge st-running">adaptive pass 2 running<`
+	if !strings.Contains(body, pass2) {
+		p.until(pass2) // part 1 was still being written when the page loaded
+	}
+	writeFile(t, gate, "")
+	got := p.until(`id="solver-phase" class="badge st-running">adaptive pass 4 running<`, "46,955")
 	if !strings.Contains(got, `id="job-solver" class="panel" aria-labelledby="solver-h" style="margin-bottom:1rem" hx-swap-oob="true"`) {
 		t.Errorf("the panel is not swapped in place: %.2000s", got)
 	}
-	// A page that reconnects after the end, having shown only the first
-	// bytes, gets the settled panel, not a running one.
-	h.wait("live_hfss")
-	a := h.get("/ui/jobs/live_hfss")
-	late := h.dial(t, "/ui/live?page=job&id=live_hfss&attempt=1&since=0&boot="+between(a.body, `data-boot="`, `"`)+"&log_offset=10")
-	got = late.until("end of log: completed")
+	if _, err := h.m.Cancel(context.Background(), "live_hfss", "test"); err != nil {
+		t.Fatal(err)
+	}
+	p.until(`id="solver-phase" class="badge st-cancelled">cancelled<`)
+}
+
+// A page that reconnects after the end, having shown only the first bytes,
+// gets the settled panel, not a running one.
+func TestLiveSolverPanelAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{})
+	h.command("done_hfss", "", solver("done_hfss", fakesolver.EnvScript+"="+fakesolver.HFSSLog())...)
+	h.wait("done_hfss")
+	a := h.get("/ui/jobs/done_hfss")
+	late := h.dial(t, "/ui/live?page=job&id=done_hfss&attempt=1&since=0&boot="+between(a.body, `data-boot="`, `"`)+"&log_offset=10")
+	got := late.until("end of log: completed")
 	if i := strings.LastIndex(got, `id="solver-phase"`); i < 0 || !strings.HasPrefix(got[i:], `id="solver-phase" class="badge st-completed"`) {
 		t.Errorf("the last panel sent is not the settled one: %.3000s", got)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
