@@ -20,6 +20,21 @@ import (
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
+// fetchDoc reads the server's OpenAPI document.
+func fetchDoc(t *testing.T, base string) openapiDoc {
+	t.Helper()
+	resp, err := http.Get(base + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc openapiDoc
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
 // TestOpenAPIMatchesLiveServer calls every operation of /openapi.json on
 // a real server, plus the error answers worth checking, and validates each
 // answer against what the document declares for its status: the status
@@ -28,16 +43,7 @@ import (
 func TestOpenAPIMatchesLiveServer(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, servertest.Options{})
-	resp, err := http.Get(srv.URL + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc openapiDoc
-	err = json.NewDecoder(resp.Body).Decode(&doc)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := fetchDoc(t, srv.URL)
 	v := &validator{schemas: doc.Components.Schemas}
 
 	// State for the calls: a finished job with logs, and a queued one.
@@ -218,16 +224,7 @@ func TestOpenAPIMatchesLiveServer(t *testing.T) {
 func TestLogSummarySchema(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, servertest.Options{})
-	resp, err := http.Get(srv.URL + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc openapiDoc
-	err = json.NewDecoder(resp.Body).Decode(&doc)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := fetchDoc(t, srv.URL)
 	v := &validator{schemas: doc.Components.Schemas}
 	logs, _ := filepath.Glob(filepath.Join("..", "engine", "solverlog", "testdata", "*.log"))
 	logs = append(logs, fakesolver.HFSSLog())
