@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/url"
 
 	"github.com/a-h/templ"
@@ -86,6 +87,25 @@ func Render(c *fiber.Ctx, comp templ.Component) error {
 func RenderStatus(c *fiber.Ctx, status int, comp templ.Component) error {
 	c.Status(status)
 	return Render(c, comp)
+}
+
+// CheckCSRF is server.CheckCSRF for the pages' forms. A refused request
+// is answered here, and ok is false: a form posted without JavaScript gets
+// a page that says why, htmx gets the message (app.js shows it).
+func (e *Env) CheckCSRF(c *fiber.Ctx) (ok bool, err error) {
+	refused := server.CheckCSRF(c)
+	if refused == nil {
+		return true, nil
+	}
+	msg := refused.Error()
+	var fe *fiber.Error
+	if errors.As(refused, &fe) {
+		msg = fe.Message
+	}
+	if IsHTMX(c) {
+		return false, RenderStatus(c, fiber.StatusForbidden, Message("error", "Refused: "+msg+"."))
+	}
+	return false, RenderStatus(c, fiber.StatusForbidden, ErrorPage(e.Page(c, "Refused", "", nil), "Refused", "This request was refused: "+msg+"."))
 }
 
 // IsHTMX reports whether htmx made the request (it then wants a fragment).

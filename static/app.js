@@ -43,6 +43,31 @@ var htmx=function(){"use strict";const Y={onLoad:null,process:null,on:null,off:n
   document.addEventListener("htmx:wsOpen", function () { live("live", "Live"); });
   document.addEventListener("htmx:wsClose", function () { live("lost", "Reconnecting…"); });
 
+  // A request htmx could not complete (refused, session over, server
+  // gone) says so at the top of the page instead of doing nothing. The
+  // answer is read as text by an inert parser: nothing in it runs.
+  function flash(text) {
+    var el = document.getElementById("flash");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = !text;
+    if (text) el.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("htmx:beforeRequest", function () { flash(""); });
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr, text = xhr.responseText || "";
+    try {
+      text = JSON.parse(text).error || text;
+    } catch (_) {
+      text = new DOMParser().parseFromString(text, "text/html").body.textContent;
+    }
+    text = text.replace(/\s+/g, " ").trim();
+    flash((text || "The request failed") + " (HTTP " + xhr.status + ")");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    flash("The server cannot be reached; try again when it is back.");
+  });
+
   // A row inserted by the feed (a new job) replaces an older copy of itself
   // rather than appearing twice.
   document.addEventListener("htmx:oobBeforeSwap", function (e) {

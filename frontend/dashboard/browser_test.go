@@ -201,6 +201,18 @@ func TestBrowserCancelRunningJob(t *testing.T) {
 	live(t, tab)
 	markPage(t, tab)
 	wait(t, tab, "running", `document.querySelector("#job-status .st-running") !== null`)
+	// A refused request says so at the top of the page (as when the
+	// session's token changed), and cancels nothing.
+	do(t, tab, chromedp.Evaluate[chromedp.Void](`document.body.setAttribute("hx-headers", JSON.stringify({"X-CSRF-Token": "stale"}))`))
+	do(t, tab, chromedp.Click(chromedp.CSS("#cancel")))
+	wait(t, tab, "the refusal shown", `!document.querySelector("#flash").hidden && document.querySelector("#flash").textContent.includes("CSRF token") && document.querySelector("#flash").textContent.includes("HTTP 403")`)
+	screenshot(t, tab, "refused", false)
+	if j, err := h.m.Job(context.Background(), "long_1"); err != nil || j.Status != engine.StatusRunning {
+		t.Fatalf("a refused cancel changed the job: %s %v", j.Status, err)
+	}
+	do(t, tab, chromedp.Reload())
+	live(t, tab)
+	markPage(t, tab)
 	do(t, tab, chromedp.Click(chromedp.CSS("#cancel")))
 	wait(t, tab, "cancelled", `document.querySelector("#job-status .st-cancelled") !== null`)
 	wait(t, tab, "the end of the log", `document.querySelector("#log-end.bad") !== null`)

@@ -160,11 +160,26 @@ func TestSubmitForm(t *testing.T) {
 	if !strings.Contains(a.body, `name="machine_nodes[1].hostname" value="localhost"`) {
 		t.Errorf("no second machine: %.3000s", a.body)
 	}
-	// Without the CSRF token nothing is submitted.
+	// Without the CSRF token nothing is submitted, and the page says why:
+	// a whole page to a plain form post, a message to htmx.
 	a = h.do("POST", "/ui/submit", form(func(v url.Values) { v.Set("jobid", "form_3") }))
 	mustStatus(t, a, 403)
+	if !strings.Contains(a.body, "<h1>Refused</h1>") || !strings.Contains(a.body, "missing or wrong CSRF token: reload the page") {
+		t.Errorf("refusal page: %.2000s", a.body)
+	}
+	a = h.do("POST", "/ui/submit", form(func(v url.Values) { v.Set("jobid", "form_3") }), "HX-Request", "true")
+	mustStatus(t, a, 403)
+	if strings.Contains(a.body, "<html") || !strings.Contains(a.body, `<p class="msg error" role="alert">Refused: missing or wrong CSRF token`) {
+		t.Errorf("refusal to htmx: %.2000s", a.body)
+	}
 	a = h.post("/ui/submit", form(func(v url.Values) { v.Set("jobid", "form_3") }), "Sec-Fetch-Site", "cross-site")
 	mustStatus(t, a, 403)
+	if !strings.Contains(a.body, "cross-site request refused") {
+		t.Errorf("cross-site refusal: %.2000s", a.body)
+	}
+	if _, err := h.m.Job(context.Background(), "form_3"); err == nil {
+		t.Error("a refused form submitted its job")
+	}
 }
 
 func TestCommandAndBatchTabs(t *testing.T) {

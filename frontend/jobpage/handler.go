@@ -66,7 +66,7 @@ func (h Handler) page(c *fiber.Ctx) error {
 // act runs a change on a job the caller may change, and answers with what
 // happened: a message fragment to htmx, else a redirect to the page.
 func (h Handler) act(c *fiber.Ctx, do func(job engine.Job, who server.Identity) (string, error)) error {
-	if err := server.CheckCSRF(c); err != nil {
+	if ok, err := h.Env.CheckCSRF(c); !ok {
 		return err
 	}
 	id := jobID(c)

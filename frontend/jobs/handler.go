@@ -47,7 +47,7 @@ func (h Handler) page(c *fiber.Ctx) error {
 }
 
 func (h Handler) cancel(c *fiber.Ctx) error {
-	if err := server.CheckCSRF(c); err != nil {
+	if ok, err := h.Env.CheckCSRF(c); !ok {
 		return err
 	}
 	args := c.Request().PostArgs()

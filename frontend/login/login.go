@@ -59,7 +59,7 @@ func (h Handler) login(c *fiber.Ctx) error {
 }
 
 func (h Handler) logout(c *fiber.Ctx) error {
-	if err := server.CheckCSRF(c); err != nil {
+	if ok, err := h.Env.CheckCSRF(c); !ok {
 		return err
 	}
 	if h.Env.Sessions != nil {

@@ -79,7 +79,7 @@ func (h Handler) page(c *fiber.Ctx) error {
 }
 
 func (h Handler) save(c *fiber.Ctx) error {
-	if err := server.CheckCSRF(c); err != nil {
+	if ok, err := h.Env.CheckCSRF(c); !ok {
 		return err
 	}
 	who, _ := server.Caller(c)

@@ -71,7 +71,7 @@ func submitted(c *fiber.Ctx, res engine.SubmitResult) error {
 }
 
 func (h Handler) hfss(c *fiber.Ctx) error {
-	if err := server.CheckCSRF(c); err != nil {
+	if ok, err := h.Env.CheckCSRF(c); !ok {
 		return err
 	}
 	v := h.view(c, TabHFSS)
@@ -140,7 +140,7 @@ func formHas(c *fiber.Ctx, name string) (string, bool) {
 }
 
 func (h Handler) command(c *fiber.Ctx) error {
-	if err := server.CheckCSRF(c); err != nil {
+	if ok, err := h.Env.CheckCSRF(c); !ok {
 		return err
 	}
 	v := h.view(c, TabCommand)
@@ -172,7 +172,7 @@ func (h Handler) command(c *fiber.Ctx) error {
 const maxBatch = 1000
 
 func (h Handler) batch(c *fiber.Ctx) error {
-	if err := server.CheckCSRF(c); err != nil {
+	if ok, err := h.Env.CheckCSRF(c); !ok {
 		return err
 	}
 	v := h.view(c, TabBatch)
