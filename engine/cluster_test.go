@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +55,7 @@ func (c fakePBS) calls(t *testing.T, cmd string) int {
 
 // clusterSetup starts a manager in scheduler mode on c, with its data in
 // dataDir (reused across restarts). wrap, if not nil, wraps the store.
-func clusterSetup(t *testing.T, c fakePBS, dataDir string, pollMin time.Duration, wrap func(engine.Store) engine.Store) *bundle {
+func clusterSetup(t *testing.T, c fakePBS, dataDir string, pollMin time.Duration, wrap func(engine.Store) engine.Store, edit ...func(*engine.Options)) *bundle {
 	t.Helper()
 	b := &bundle{dataDir: dataDir, tel: host.NewFakeSource(idleHost())}
 	b.record = filepath.Join(dataDir, "record.txt")
@@ -83,6 +85,9 @@ func clusterSetup(t *testing.T, c fakePBS, dataDir string, pollMin time.Duration
 		Policy:    policy,
 		DataDir:   dataDir,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, e := range edit {
+		e(&b.opts)
 	}
 	b.m, err = engine.New(context.Background(), b.opts)
 	if err != nil {
@@ -238,4 +243,111 @@ func TestClusterCrashAfterQsub(t *testing.T) {
 	if got := c.calls(t, "qsub"); got != 1 {
 		t.Errorf("qsub ran %d times, want 1: the restart submitted the job again", got)
 	}
+}
+
+// pbsDown is what PBS Professional's commands print when the server
+// cannot be reached.
+const pbsDown = "Connection refused\nqstat: cannot connect to server pbs01 (errno=111)\n"
+
+// outage starts (down true) or ends an outage of the fake cluster.
+func (c fakePBS) outage(t *testing.T, down bool) {
+	t.Helper()
+	path := filepath.Join(c.state, "down")
+	var err error
+	if down {
+		err = os.WriteFile(path, []byte(pbsDown), 0o644)
+	} else {
+		err = os.Remove(path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitWaiting waits until job id is pending with the reason it waits for
+// the scheduler in its error, and returns the job.
+func (b *bundle) waitWaiting(t *testing.T, id string) engine.Job {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		j, err := b.m.Job(context.Background(), id)
+		if err == nil && j.Status == engine.StatusPending && strings.Contains(j.Error, "waiting for pbs") {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s never said it waits for the scheduler: %+v, %v", id, j, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// While the scheduler cannot be reached, jobs stay pending and say why;
+// they are submitted (once) when it answers again, cancelled at once when
+// asked, and still pending after a restart.
+func TestClusterSchedulerUnreachable(t *testing.T) {
+	t.Parallel()
+	retry := func(first, most time.Duration) func(*engine.Options) {
+		return func(o *engine.Options) { o.RetryFirst, o.RetryMax = first, most }
+	}
+
+	t.Run("submitted when it answers again", func(t *testing.T) {
+		t.Parallel()
+		c := newFakePBS(t)
+		b := clusterSetup(t, c, t.TempDir(), 50*time.Millisecond, nil, retry(20*time.Millisecond, 100*time.Millisecond))
+		c.outage(t, true)
+		b.submit(t, "blip", 0, fakesolver.EnvSleep+"=0.2")
+		j := b.waitWaiting(t, "blip")
+		if !strings.Contains(j.Error, "cannot connect to server pbs01") {
+			t.Errorf("the reason does not quote the scheduler: %q", j.Error)
+		}
+		if n := c.calls(t, "qsub"); n != 0 {
+			t.Errorf("qsub ran %d times during the outage: nothing may be submitted before the lookup by name answers", n)
+		}
+		c.outage(t, false)
+		j = b.wait(t, "blip")
+		if j.Status != engine.StatusCompleted || j.Error != "" || j.SchedulerJobID == nil {
+			t.Errorf("after the outage: %s, error %q, scheduler id %v; want completed, no error, an id", j.Status, j.Error, j.SchedulerJobID)
+		}
+		if n := c.calls(t, "qsub"); n != 1 {
+			t.Errorf("qsub ran %d times, want 1", n)
+		}
+	})
+
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		t.Parallel()
+		c := newFakePBS(t)
+		// The next try would be in an hour: the cancel must not wait for it.
+		b := clusterSetup(t, c, t.TempDir(), 50*time.Millisecond, nil, retry(time.Hour, time.Hour))
+		c.outage(t, true)
+		b.submit(t, "doomed", 0)
+		b.waitWaiting(t, "doomed")
+		if _, err := b.m.Cancel(context.Background(), "doomed", "alice"); err != nil {
+			t.Fatal(err)
+		}
+		j := b.wait(t, "doomed")
+		if j.Status != engine.StatusCancelled || !strings.Contains(j.Error, "cancelled by alice before it reached the scheduler") {
+			t.Errorf("job = %s, %q; want cancelled before it reached the scheduler", j.Status, j.Error)
+		}
+	})
+
+	t.Run("still pending after a restart", func(t *testing.T) {
+		t.Parallel()
+		c := newFakePBS(t)
+		dataDir := t.TempDir()
+		b := clusterSetup(t, c, dataDir, 50*time.Millisecond, nil, retry(time.Hour, time.Hour))
+		c.outage(t, true)
+		b.submit(t, "patient", 0)
+		b.waitWaiting(t, "patient")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.m.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.store.Close()
+		c.outage(t, false)
+		b = clusterSetup(t, c, dataDir, 50*time.Millisecond, nil)
+		if j := b.wait(t, "patient"); j.Status != engine.StatusCompleted || c.calls(t, "qsub") != 1 {
+			t.Errorf("after the restart: %s with %d qsub calls; want completed, submitted once", j.Status, c.calls(t, "qsub"))
+		}
+	})
 }

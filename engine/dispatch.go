@@ -206,15 +206,22 @@ func (m *Manager) submitCluster(id string, attempt int) {
 		return
 	}
 	picked := m.now()
-	h, err := m.cluster.Start(ctx, spec)
+	h, waited, err := m.startCluster(ctx, a, spec)
 	if err != nil {
+		if errors.Is(err, errGaveUp) {
+			return
+		}
 		m.mustEnd(a, StatusFailed, nil, "cannot submit to "+m.cluster.Name()+": "+err.Error())
 		return
 	}
 	m.DispatchLatency.Observe(m.now().Sub(picked))
 	now := m.now().UTC()
 	ext := h.ExternalID
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusPending, Status: StatusScheduled, SchedulerJobID: &ext, Time: now, Message: "submitted to " + m.cluster.Name() + " as " + ext}); err != nil {
+	var clear *string
+	if waited {
+		clear = new(string)
+	}
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusPending, Status: StatusScheduled, SchedulerJobID: &ext, Error: clear, Time: now, Message: "submitted to " + m.cluster.Name() + " as " + ext}); err != nil {
 		m.log.Error("persist scheduler job id", "job", id, "scheduler_job_id", ext, "err", err)
 	}
 	m.mu.Lock()
@@ -230,6 +237,55 @@ func (m *Manager) submitCluster(id string, attempt int) {
 		if err := m.cluster.Cancel(ctx, a.ref()); err != nil && !errors.Is(err, runner.ErrUnknownJob) {
 			m.log.Error("cancel job", "job", id, "err", err)
 		}
+	}
+}
+
+// errGaveUp: startCluster stopped trying, and has dealt with the job (it
+// was cancelled, or the manager is closing and it stays pending for the
+// next start).
+var errGaveUp = errors.New("gave up")
+
+// startCluster submits a job, trying again while the scheduler cannot be
+// reached: a controller restart or a network blip must not fail every job
+// submitted meanwhile. The job stays pending, its error saying why, until
+// the scheduler answers, it is cancelled, or the manager closes. waited
+// reports that it had to wait (the error is then to be cleared).
+func (m *Manager) startCluster(ctx context.Context, a *activeJob, spec runner.Spec) (h runner.Handle, waited bool, err error) {
+	first, most := m.retryFirst, m.retryMax
+	delay := first
+	for {
+		h, err = m.cluster.Start(ctx, spec)
+		if err == nil || !errors.Is(err, runner.ErrUnavailable) {
+			return h, waited, err
+		}
+		msg := fmt.Sprintf("waiting for %s (next try in %s): %v", m.cluster.Name(), delay.Round(time.Second), err)
+		if !waited {
+			m.log.Warn("the cluster scheduler cannot be reached; the job stays pending and is submitted once it answers", "job", a.id, "scheduler", m.cluster.Name(), "err", err)
+		}
+		waited = true
+		if uerr := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, FromStatus: StatusPending, Error: &msg, Time: m.now().UTC(), NoSync: true}); uerr != nil && !errors.Is(uerr, ErrStale) {
+			m.log.Error("record why a job waits", "job", a.id, "err", uerr)
+		}
+		m.mu.Lock()
+		if a.retry == nil {
+			a.retry = make(chan struct{}, 1)
+		}
+		wake := a.retry
+		m.mu.Unlock()
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return h, waited, errGaveUp // still pending in the store: submitted after the restart
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+		if m.cancelled(a) {
+			m.mustEnd(a, StatusCancelled, nil, cancelMessage(a.cancelBy, "before it reached the scheduler"))
+			return h, waited, errGaveUp
+		}
+		delay = min(2*delay, most)
 	}
 }
 

@@ -62,6 +62,11 @@ type Options struct {
 	// their solver's progress (job_progress events and Job.Progress);
 	// zero means DefaultProgressEvery, negative turns it off.
 	ProgressEvery time.Duration
+	// RetryFirst and RetryMax pace the submissions of a cluster job while
+	// its scheduler cannot be reached: the first retry after RetryFirst,
+	// each next after twice the wait, at most RetryMax (zero: 5 s and
+	// 1 min).
+	RetryFirst, RetryMax time.Duration
 }
 
 // Manager accepts jobs, keeps them in order, starts them when the limits
@@ -77,6 +82,8 @@ type Manager struct {
 	bus       *Bus
 	log       *slog.Logger
 	now       func() time.Time
+	// retryFirst and retryMax: see Options.RetryFirst.
+	retryFirst, retryMax time.Duration
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -127,6 +134,9 @@ type activeJob struct {
 	// after it (see specCacheTTL); nil otherwise. Taken by the goroutine
 	// that starts the job.
 	spec *runner.Spec
+	// retry wakes a cluster job's submitter waiting to try again (the
+	// scheduler was unreachable) when the job is cancelled.
+	retry chan struct{}
 }
 
 // A job starting within specCacheTTL of its submission runs the spec its
@@ -161,6 +171,13 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.RetryFirst <= 0 {
+		o.RetryFirst = 5 * time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = time.Minute
+	}
+	o.RetryMax = max(o.RetryMax, o.RetryFirst)
 	if o.Policy.SchedulerType == "" {
 		o.Policy.SchedulerType = "none"
 		if o.Cluster != nil {
@@ -177,6 +194,8 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		bus:             NewBus(o.EventHistory),
 		log:             o.Logger,
 		now:             o.Now,
+		retryFirst:      o.RetryFirst,
+		retryMax:        o.RetryMax,
 		DispatchLatency: NewHistogram(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 		QueueWait:       NewHistogram(0.005, 0.05, 0.5, 5, 30, 60, 300, 900, 3600, 4*3600, 24*3600),
 		wake:            make(chan struct{}, 1),
@@ -386,6 +405,12 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	a.cancel = true
 	a.cancelBy = by
 	started, ref, cluster, st := a.started, a.ref(), a.cluster, a.status
+	if a.retry != nil {
+		select {
+		case a.retry <- struct{}{}:
+		default:
+		}
+	}
 	m.mu.Unlock()
 	if started {
 		r := m.local

@@ -111,7 +111,7 @@ func probeScheduler(ctx context.Context, r runner.Runner, log *slog.Logger) bool
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if _, err := pl.Partitions(ctx); err != nil {
-		log.Warn("the cluster scheduler does not answer", "scheduler", r.Name(), "err", err)
+		log.Warn("the cluster scheduler does not answer: jobs stay pending until it does (--scheduler none runs them on this host instead)", "scheduler", r.Name(), "err", err)
 		return false
 	}
 	return true

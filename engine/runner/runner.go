@@ -36,6 +36,11 @@ const (
 // ErrUnknownJob: Cancel or Adopt named a job this runner does not track.
 var ErrUnknownJob = errors.New("runner: unknown job")
 
+// ErrUnavailable: Start could not reach the scheduler, and the job is not
+// known to have been submitted. Starting it again later is safe: a
+// scheduler runner looks the job up by name before it submits.
+var ErrUnavailable = errors.New("scheduler unavailable")
+
 // Spec is one attempt of a job to run.
 type Spec struct {
 	JobID   string

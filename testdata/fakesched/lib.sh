@@ -3,6 +3,7 @@
 # A fake CLI keeps its cluster in FAKE_SCHED_DIR (one directory per test):
 #
 #   calls.log            one line per command run: "<command> <args...>"
+#   down, down_exit      while present: an outage (see fs_init)
 #   seq                  the last job number handed out
 #   queues               the queues that exist, one a line (default: see each fake)
 #   jobs/<n>/            one job:
@@ -27,6 +28,13 @@ fs_init() {
 		for a in "$@"; do printf ' %s' "$a"; done
 		printf '\n'
 	} >>"$FS/calls.log"
+	# An outage: while the file "down" exists every command prints its
+	# contents (the scheduler's own words, written by the test) on stderr
+	# and fails, as the real commands do when their server is unreachable.
+	if [ -f "$FS/down" ]; then
+		cat "$FS/down" >&2
+		exit "$(cat "$FS/down_exit" 2>/dev/null || echo 1)"
+	fi
 }
 
 fs_lock() {

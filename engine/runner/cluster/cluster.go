@@ -252,6 +252,9 @@ func (r *Runner) Start(ctx context.Context, spec runner.Spec) (runner.Handle, er
 
 	ext, found, err := r.b.Find(ctx, name)
 	if err != nil {
+		if !errors.Is(err, ErrCommandNotFound) {
+			err = fmt.Errorf("%w: %w", runner.ErrUnavailable, err)
+		}
 		return runner.Handle{}, fmt.Errorf("%s: cannot check for an earlier submission of %s, so not submitting: %w", r.b.Name(), name, err)
 	}
 	if found {
@@ -268,6 +271,11 @@ func (r *Runner) Start(ctx context.Context, spec runner.Spec) (runner.Handle, er
 			// The command failed, hung or answered nonsense: the job may
 			// have been accepted all the same. Look before giving up.
 			again, ok, ferr := r.b.Find(ctx, name)
+			if ferr != nil && !errors.Is(ferr, ErrCommandNotFound) {
+				// Neither command got through: the scheduler is down or
+				// unreachable, not refusing this job.
+				return runner.Handle{}, fmt.Errorf("%w: %w (and looking the job up: %w)", runner.ErrUnavailable, err, ferr)
+			}
 			if ferr != nil || !ok {
 				return runner.Handle{}, err
 			}

@@ -326,8 +326,34 @@ func TestStartFindsBeforeSubmitting(t *testing.T) {
 		b := newScripted()
 		b.findErr = errors.New("squeue: timed out")
 		r := newTestRunner(t, b, Options{Instance: "inst"})
-		if _, err := r.Start(ctx, spec); err == nil || b.submits != 0 {
+		_, err := r.Start(ctx, spec)
+		if err == nil || b.submits != 0 {
 			t.Errorf("Start = %v with %d submissions; want an error and no submission", err, b.submits)
+		}
+		if !errors.Is(err, runner.ErrUnavailable) {
+			t.Errorf("Start = %v, want ErrUnavailable: the job may be started again later", err)
+		}
+	})
+	t.Run("lookup command missing", func(t *testing.T) {
+		b := newScripted()
+		b.findErr = &CommandError{Command: "squeue", Err: ErrCommandNotFound}
+		r := newTestRunner(t, b, Options{Instance: "inst"})
+		_, err := r.Start(ctx, spec)
+		if err == nil || errors.Is(err, runner.ErrUnavailable) || b.submits != 0 {
+			t.Errorf("Start = %v with %d submissions; want a lasting error, no submission", err, b.submits)
+		}
+	})
+	t.Run("submit and lookup both fail", func(t *testing.T) {
+		b := newScripted()
+		down := "sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)"
+		b.submit = func(string) (string, error) {
+			b.findErr = errors.New("squeue: slurm_load_jobs error: Unable to contact slurm controller (connect failure)")
+			return "", &CommandError{Command: "sbatch", ExitCode: 1, Stderr: down, Err: ErrExit}
+		}
+		r := newTestRunner(t, b, Options{Instance: "inst"})
+		_, err := r.Start(ctx, spec)
+		if !errors.Is(err, runner.ErrUnavailable) || !strings.Contains(err.Error(), "Unable to contact slurm controller") {
+			t.Errorf("Start = %v, want ErrUnavailable with sbatch's error", err)
 		}
 	})
 	t.Run("submit errs but the job exists", func(t *testing.T) {
@@ -348,8 +374,8 @@ func TestStartFindsBeforeSubmitting(t *testing.T) {
 		}
 		r := newTestRunner(t, b, Options{Instance: "inst"})
 		_, err := r.Start(ctx, spec)
-		if err == nil || !strings.Contains(err.Error(), "invalid partition specified") {
-			t.Errorf("Start = %v, want sbatch's error", err)
+		if err == nil || !strings.Contains(err.Error(), "invalid partition specified") || errors.Is(err, runner.ErrUnavailable) {
+			t.Errorf("Start = %v, want sbatch's error, which retrying would not cure", err)
 		}
 		if st := r.Stats(); st.Tracked != 0 {
 			t.Errorf("a failed Start left %d jobs tracked", st.Tracked)
