@@ -484,6 +484,10 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 	if s.m.SchedulerType() != "none" {
 		mode = "scheduler"
 	}
+	available := s.opts.Scheduler.BackendAvailable
+	if f := s.opts.Scheduler.Available; f != nil {
+		available = f()
+	}
 	rm := ResourceMonitoring{}
 	if smp, ok := s.opts.Sampler.Latest(); ok {
 		t := smp.Time
@@ -491,7 +495,7 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 	}
 	return c.JSON(StatusReply{
 		Mode: mode, PID: os.Getpid(), Version: s.opts.Version, Uptime: time.Since(s.started).Seconds(), Draining: st.Draining,
-		SchedulerDetection: SchedulerDetection{ActiveScheduler: s.opts.Scheduler.Active, DetectedBy: s.opts.Scheduler.DetectedBy, BackendAvailable: s.opts.Scheduler.BackendAvailable},
+		SchedulerDetection: SchedulerDetection{ActiveScheduler: s.opts.Scheduler.Active, DetectedBy: s.opts.Scheduler.DetectedBy, BackendAvailable: available},
 		ResourceMonitoring: rm,
 		LocalPool:          LocalPool{RunningJobs: st.Running, QueuedJobs: st.TotalQueued, MaxConcurrent: st.MaxConcurrent},
 		Limits:             s.m.Limits(),

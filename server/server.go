@@ -36,7 +36,10 @@ type Sampler interface {
 type SchedulerInfo struct {
 	Active           string // "none", "slurm", ...
 	DetectedBy       string // "flag", "auto: sbatch on PATH", "default"
-	BackendAvailable bool
+	BackendAvailable bool   // at start-up
+	// Available, when set, says whether the scheduler answers now; it
+	// must not block.
+	Available func() bool
 }
 
 // Options configure a Server.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/simjobs/simjobs/engine/runner"
@@ -20,6 +21,7 @@ import (
 	"github.com/simjobs/simjobs/engine/runner/pbs"
 	"github.com/simjobs/simjobs/engine/runner/slurm"
 	"github.com/simjobs/simjobs/engine/runner/winhpc"
+	"github.com/simjobs/simjobs/server"
 )
 
 // schedulerSigns are the commands that give each scheduler away, in the
@@ -100,21 +102,73 @@ func newCluster(ctx context.Context, name, dataDir string, log *slog.Logger) (ru
 	return r, nil
 }
 
-// probeScheduler asks the scheduler for its partitions: whether it
-// answers, for /system/status. A scheduler that does not answer yet is
-// still used (jobs fail at submission with the reason, or wait for it).
-func probeScheduler(ctx context.Context, r runner.Runner, log *slog.Logger) bool {
+// schedulerWatchEvery is how often the scheduler is asked whether it
+// answers, for /system/status.
+const schedulerWatchEvery = 30 * time.Second
+
+// schedulerWatch keeps whether the cluster scheduler answers, for
+// /system/status: asked at start-up, then in the background (a request
+// never waits for the scheduler). A scheduler that does not answer is still
+// used: jobs wait pending until it does.
+type schedulerWatch struct {
+	pl   runner.PartitionLister
+	name string
+	log  *slog.Logger
+	ok   atomic.Bool
+}
+
+// watchScheduler asks r once, now, and then every interval until ctx ends.
+// It returns nil when r cannot be asked (it has no partitions to list).
+func watchScheduler(ctx context.Context, r runner.Runner, every time.Duration, log *slog.Logger) *schedulerWatch {
 	pl, ok := r.(runner.PartitionLister)
 	if !ok {
-		return true
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	w := &schedulerWatch{pl: pl, name: r.Name(), log: log}
+	w.ok.Store(true)
+	w.probe(ctx)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.probe(ctx)
+			}
+		}
+	}()
+	return w
+}
+
+// probe asks the scheduler for its partitions and says when the answer
+// changed.
+func (w *schedulerWatch) probe(parent context.Context) {
+	ctx, cancel := context.WithTimeout(parent, 15*time.Second)
 	defer cancel()
-	if _, err := pl.Partitions(ctx); err != nil {
-		log.Warn("the cluster scheduler does not answer: jobs stay pending until it does (--scheduler none runs them on this host instead)", "scheduler", r.Name(), "err", err)
-		return false
+	_, err := w.pl.Partitions(ctx)
+	if err != nil && parent.Err() != nil {
+		return // shutting down: no news
 	}
-	return true
+	was := w.ok.Swap(err == nil)
+	switch {
+	case err != nil && was:
+		w.log.Warn("the cluster scheduler does not answer: jobs stay pending until it does (--scheduler none runs them on this host instead)", "scheduler", w.name, "err", err)
+	case err == nil && !was:
+		w.log.Info("the cluster scheduler answers again", "scheduler", w.name)
+	}
+}
+
+// Available reports whether the scheduler answered when last asked.
+func (w *schedulerWatch) Available() bool { return w.ok.Load() }
+
+// info is what /system/status says of the scheduler.
+func (w *schedulerWatch) info(active, by string) server.SchedulerInfo {
+	if w == nil {
+		return server.SchedulerInfo{Active: active, DetectedBy: by, BackendAvailable: true}
+	}
+	return server.SchedulerInfo{Active: active, DetectedBy: by, BackendAvailable: w.Available(), Available: w.Available}
 }
 
 // instanceFile holds the token that sets this data directory's jobs

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/simjobs/simjobs/engine/runner"
 )
 
 func TestDetect(t *testing.T) {
@@ -63,5 +69,59 @@ func TestClusterInstance(t *testing.T) {
 	third, _ := clusterInstance(dir)
 	if third != second {
 		t.Errorf("token changed from %q to %q with the database in place", second, third)
+	}
+}
+
+// flakyScheduler is a scheduler whose partitions answer or not, as the
+// test says.
+type flakyScheduler struct {
+	runner.Runner // only Name and Partitions are called
+	down          atomic.Bool
+}
+
+func (f *flakyScheduler) Name() string { return "flaky" }
+
+func (f *flakyScheduler) Partitions(ctx context.Context) ([]runner.Partition, error) {
+	if f.down.Load() {
+		return nil, errors.New("slurm_load_partitions: Unable to contact slurm controller (connect failure)")
+	}
+	return nil, nil
+}
+
+// /system/status's backend_available follows the scheduler: asked at
+// start-up, then again in the background, each change logged once.
+func TestSchedulerWatch(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	f := &flakyScheduler{}
+	f.down.Store(true)
+	w := watchScheduler(ctx, f, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	info := w.info("flaky", "flag")
+	if info.BackendAvailable || info.Available() {
+		t.Fatal("a scheduler that did not answer at start-up shows as available")
+	}
+	until := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for info.Available() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("Available stayed %v", !want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	f.down.Store(false)
+	until(true)
+	f.down.Store(true)
+	until(false)
+	time.Sleep(50 * time.Millisecond) // more probes, no more news
+	got := logs.String()
+	if strings.Count(got, "does not answer") != 2 || strings.Count(got, "answers again") != 1 {
+		t.Errorf("each change should be logged once:\n%s", got)
+	}
+	if w := watchScheduler(ctx, struct{ runner.Runner }{}, time.Hour, slog.Default()); w != nil || !w.info("x", "flag").BackendAvailable {
+		t.Error("a runner without partitions should count as available")
 	}
 }

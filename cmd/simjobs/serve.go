@@ -238,13 +238,13 @@ func pickScheduler(ctx context.Context, name, dataDir string, log *slog.Logger) 
 		if err != nil {
 			return nil, server.SchedulerInfo{}, fmt.Errorf("scheduler %s (detected: %s): %w", found, by, err)
 		}
-		return r, server.SchedulerInfo{Active: found, DetectedBy: "auto: " + by, BackendAvailable: probeScheduler(ctx, r, log)}, nil
+		return r, watchScheduler(ctx, r, schedulerWatchEvery, log).info(found, "auto: "+by), nil
 	}
 	r, err := newCluster(ctx, name, dataDir, log)
 	if err != nil {
 		return nil, server.SchedulerInfo{}, fmt.Errorf("scheduler %s: %w", name, err)
 	}
-	return r, server.SchedulerInfo{Active: name, DetectedBy: "flag", BackendAvailable: probeScheduler(ctx, r, log)}, nil
+	return r, watchScheduler(ctx, r, schedulerWatchEvery, log).info(name, "flag"), nil
 }
 
 var errNoScheduler = errors.New("not available in this build")
