@@ -145,7 +145,7 @@ func (b *Backend) Final(ctx context.Context, ids []string) (map[string]cluster.E
 // Cancel runs bkill; a job that already finished or that LSF forgot is
 // not an error.
 func (b *Backend) Cancel(ctx context.Context, id string) error {
-	if !digits(id) {
+	if !cluster.Digits(id) {
 		return fmt.Errorf("lsf: %w: job id %q", cluster.ErrInvalid, id)
 	}
 	_, err := b.cli.Run(ctx, nil, "bkill", id)

@@ -20,19 +20,19 @@ var bsubOut = regexp.MustCompile(`^Job <([0-9]+)> is submitted to (default )?que
 // parseBsub reads "Job <123> is submitted to queue <normal>." from bsub's
 // output, which may hold other lines (warnings) too.
 func parseBsub(out []byte) (string, error) {
-	for _, line := range lines(out) {
+	for _, line := range cluster.Lines(out) {
 		if m := bsubOut.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
 			return m[1], nil
 		}
 	}
-	return "", fmt.Errorf("%w: bsub printed %q, not \"Job <id> is submitted to queue <q>.\"", cluster.ErrOutput, shorten(string(out)))
+	return "", fmt.Errorf("%w: bsub printed %q, not \"Job <id> is submitted to queue <q>.\"", cluster.ErrOutput, cluster.Shorten(string(out)))
 }
 
 // noJobs reports bjobs's way of saying it found nothing, which it prints
 // on stderr with exit status 0 or 255 depending on the site's
 // LSB_BJOBS_CONSISTENT_EXIT_CODE.
 func noJobs(stderr string) bool {
-	for _, l := range lines([]byte(stderr)) {
+	for _, l := range cluster.Lines([]byte(stderr)) {
 		if l != "No job found" && l != "No unfinished job found" &&
 			!(strings.HasPrefix(l, "Job <") && strings.HasSuffix(l, "> is not found")) {
 			return false
@@ -46,10 +46,10 @@ func noJobs(stderr string) bool {
 // accounting of recent jobs (CLEAN_PERIOD, an hour by default).
 func parseBjobs(out []byte) (map[string]cluster.Status, error) {
 	res := make(map[string]cluster.Status)
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		f := strings.Split(strings.TrimSpace(line), "|")
-		if len(f) != 3 || !digits(f[0]) {
-			return nil, fmt.Errorf("%w: bjobs line %d is %q, want id|stat|exit_code", cluster.ErrOutput, n+1, shorten(line))
+		if len(f) != 3 || !cluster.Digits(f[0]) {
+			return nil, fmt.Errorf("%w: bjobs line %d is %q, want id|stat|exit_code", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		s := cluster.Status{Detail: f[1]}
 		switch f[1] {
@@ -67,14 +67,14 @@ func parseBjobs(out []byte) (map[string]cluster.Status, error) {
 			if f[2] != "-" && f[2] != "" {
 				code, err := strconv.Atoi(f[2])
 				if err != nil || code < 0 {
-					return nil, fmt.Errorf("%w: bjobs line %d: exit code %q", cluster.ErrOutput, n+1, shorten(f[2]))
+					return nil, fmt.Errorf("%w: bjobs line %d: exit code %q", cluster.ErrOutput, n+1, cluster.Shorten(f[2]))
 				}
 				e.ExitCode = &code
 				e.Message = fmt.Sprintf("exit code %d", code)
 			}
 			s.End = e
 		default:
-			return nil, fmt.Errorf("%w: bjobs line %d: unknown state %q", cluster.ErrOutput, n+1, shorten(f[1]))
+			return nil, fmt.Errorf("%w: bjobs line %d: unknown state %q", cluster.ErrOutput, n+1, cluster.Shorten(f[1]))
 		}
 		res[f[0]] = s
 	}
@@ -90,13 +90,13 @@ type queue struct {
 // parseBqueues reads the queue names and HOSTS lines of `bqueues -l`.
 func parseBqueues(out []byte) ([]queue, error) {
 	var qs []queue
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		t := strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(t, "QUEUE:"):
 			name := strings.TrimSpace(strings.TrimPrefix(t, "QUEUE:"))
 			if name == "" || strings.ContainsAny(name, " \t") {
-				return nil, fmt.Errorf("%w: bqueues line %d is %q", cluster.ErrOutput, n+1, shorten(line))
+				return nil, fmt.Errorf("%w: bqueues line %d is %q", cluster.ErrOutput, n+1, cluster.Shorten(line))
 			}
 			qs = append(qs, queue{name: name})
 		case strings.HasPrefix(t, "HOSTS:"):
@@ -107,7 +107,7 @@ func parseBqueues(out []byte) ([]queue, error) {
 		}
 	}
 	if len(qs) == 0 {
-		return nil, fmt.Errorf("%w: bqueues -l printed no QUEUE: %q", cluster.ErrOutput, shorten(string(out)))
+		return nil, fmt.Errorf("%w: bqueues -l printed no QUEUE: %q", cluster.ErrOutput, cluster.Shorten(string(out)))
 	}
 	return qs, nil
 }
@@ -128,13 +128,13 @@ type host struct {
 // column -> value, keyed by the first column. Rows may have extra
 // trailing fields (lshosts RESOURCES with spaces).
 func table(out []byte, cmd string) (map[string]map[string]string, []string, error) {
-	ls := lines(out)
+	ls := cluster.Lines(out)
 	if len(ls) == 0 {
 		return nil, nil, fmt.Errorf("%w: %s printed nothing", cluster.ErrOutput, cmd)
 	}
 	head := strings.Fields(ls[0])
 	if len(head) < 2 || head[0] != "HOST_NAME" {
-		return nil, nil, fmt.Errorf("%w: %s header is %q", cluster.ErrOutput, cmd, shorten(ls[0]))
+		return nil, nil, fmt.Errorf("%w: %s header is %q", cluster.ErrOutput, cmd, cluster.Shorten(ls[0]))
 	}
 	rows := make(map[string]map[string]string)
 	var order []string
@@ -142,7 +142,7 @@ func table(out []byte, cmd string) (map[string]map[string]string, []string, erro
 		// A host that is down may show only its name and status.
 		f := strings.Fields(line)
 		if len(f) < 2 {
-			return nil, nil, fmt.Errorf("%w: %s line %d is %q", cluster.ErrOutput, cmd, n+2, shorten(line))
+			return nil, nil, fmt.Errorf("%w: %s line %d is %q", cluster.ErrOutput, cmd, n+2, cluster.Shorten(line))
 		}
 		row := make(map[string]string, len(head))
 		for i, h := range head {
@@ -175,10 +175,10 @@ func parseHosts(bhosts, lshosts, lsload []byte) (map[string]*host, error) {
 		row := bh[name]
 		h := &host{name: name, status: row["STATUS"]}
 		if h.slots, err = count(row["MAX"]); err != nil {
-			return nil, fmt.Errorf("%w: bhosts %s MAX %q", cluster.ErrOutput, name, shorten(row["MAX"]))
+			return nil, fmt.Errorf("%w: bhosts %s MAX %q", cluster.ErrOutput, name, cluster.Shorten(row["MAX"]))
 		}
 		if h.run, err = count(row["RUN"]); err != nil {
-			return nil, fmt.Errorf("%w: bhosts %s RUN %q", cluster.ErrOutput, name, shorten(row["RUN"]))
+			return nil, fmt.Errorf("%w: bhosts %s RUN %q", cluster.ErrOutput, name, cluster.Shorten(row["RUN"]))
 		}
 		if r, ok := lh[name]; ok {
 			h.ncpus, _ = count(r["ncpus"])
@@ -197,7 +197,7 @@ func parseHosts(bhosts, lshosts, lsload []byte) (map[string]*host, error) {
 // parseBmgroup reads `bmgroup -w`: GROUP_NAME then its members.
 func parseBmgroup(out []byte) (map[string][]string, error) {
 	groups := make(map[string][]string)
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		f := strings.Fields(line)
 		if n == 0 && len(f) > 0 && f[0] == "GROUP_NAME" {
 			continue
@@ -317,35 +317,4 @@ func sizeGB(s string) (float64, error) {
 		return 0, fmt.Errorf("size %q", s)
 	}
 	return v * mult, nil
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func lines(out []byte) []string {
-	var res []string
-	for _, l := range strings.Split(string(out), "\n") {
-		l = strings.TrimRight(l, " \r")
-		if strings.TrimSpace(l) != "" {
-			res = append(res, l)
-		}
-	}
-	return res
-}
-
-func shorten(s string) string {
-	const max = 120
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }

@@ -126,7 +126,7 @@ func FuzzParseBjobs(f *testing.F) {
 			return
 		}
 		for id, s := range st {
-			if !digits(id) || (s.State.Terminal() != (s.End != nil)) {
+			if !cluster.Digits(id) || (s.State.Terminal() != (s.End != nil)) {
 				t.Fatalf("parsed %q into %q %+v", b, id, s)
 			}
 			if s.End != nil && s.End.State == runner.StateCompleted && (s.End.ExitCode == nil || *s.End.ExitCode != 0) {
@@ -139,7 +139,7 @@ func FuzzParseBjobs(f *testing.F) {
 func FuzzParseBsub(f *testing.F) {
 	f.Add([]byte("Job <1234> is submitted to queue <normal>.\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if id, err := parseBsub(b); err == nil && !digits(id) {
+		if id, err := parseBsub(b); err == nil && !cluster.Digits(id) {
 			t.Fatalf("parsed %q into %q", b, id)
 		}
 	})

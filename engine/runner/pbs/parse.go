@@ -20,7 +20,7 @@ var qsubID = regexp.MustCompile(`^[0-9]+(\[[0-9]*\])?(\.[A-Za-z0-9._-]+)?$`)
 func parseQsub(out []byte) (string, error) {
 	id := strings.TrimSpace(string(out))
 	if !qsubID.MatchString(id) {
-		return "", fmt.Errorf("%w: qsub printed %q, not a job id", cluster.ErrOutput, shorten(id))
+		return "", fmt.Errorf("%w: qsub printed %q, not a job id", cluster.ErrOutput, cluster.Shorten(id))
 	}
 	return id, nil
 }
@@ -56,17 +56,17 @@ func state(letter string) (st runner.State, terminal, ok bool) {
 // keyed by sequence number.
 func parseQstat(out []byte) (map[string]cluster.Status, error) {
 	res := make(map[string]cluster.Status)
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		if strings.HasPrefix(line, "Job id") || strings.HasPrefix(line, "---") {
 			continue
 		}
 		f := strings.Fields(line)
 		if len(f) < 6 {
-			return nil, fmt.Errorf("%w: qstat line %d is %q, want id name user time state queue", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: qstat line %d is %q, want id name user time state queue", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		st, terminal, ok := state(f[4])
-		if !ok || seq(f[0]) == "" || !digits(seq(f[0])) {
-			return nil, fmt.Errorf("%w: qstat line %d is %q", cluster.ErrOutput, n+1, shorten(line))
+		if !ok || seq(f[0]) == "" || !cluster.Digits(seq(f[0])) {
+			return nil, fmt.Errorf("%w: qstat line %d is %q", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		s := cluster.Status{State: st, Detail: "state " + f[4]}
 		if terminal {
@@ -94,8 +94,8 @@ func parseFull(out []byte) ([]record, error) {
 			continue
 		case strings.HasPrefix(line, "Job Id:"):
 			id := strings.TrimSpace(strings.TrimPrefix(line, "Job Id:"))
-			if !digits(seq(id)) {
-				return nil, fmt.Errorf("%w: qstat -f line %d: job id %q", cluster.ErrOutput, n+1, shorten(id))
+			if !cluster.Digits(seq(id)) {
+				return nil, fmt.Errorf("%w: qstat -f line %d: job id %q", cluster.ErrOutput, n+1, cluster.Shorten(id))
 			}
 			recs = append(recs, record{id: id, attrs: map[string]string{}})
 			last = ""
@@ -107,7 +107,7 @@ func parseFull(out []byte) ([]record, error) {
 		default:
 			k, v, ok := strings.Cut(line, " = ")
 			if !ok || len(recs) == 0 || !strings.HasPrefix(line, " ") {
-				return nil, fmt.Errorf("%w: qstat -f line %d is %q", cluster.ErrOutput, n+1, shorten(line))
+				return nil, fmt.Errorf("%w: qstat -f line %d is %q", cluster.ErrOutput, n+1, cluster.Shorten(line))
 			}
 			last = strings.TrimSpace(k)
 			recs[len(recs)-1].attrs[last] = strings.TrimSpace(v)
@@ -133,7 +133,7 @@ func parseFinal(out []byte) (map[string]cluster.End, error) {
 		letter := r.attrs["job_state"]
 		_, terminal, ok := state(letter)
 		if !ok {
-			return nil, fmt.Errorf("%w: job %s: job_state %q", cluster.ErrOutput, r.id, shorten(letter))
+			return nil, fmt.Errorf("%w: job %s: job_state %q", cluster.ErrOutput, r.id, cluster.Shorten(letter))
 		}
 		if !terminal {
 			continue
@@ -149,7 +149,7 @@ func parseFinal(out []byte) (map[string]cluster.End, error) {
 			e.State = runner.StateCancelled
 			e.Message = "deleted before it started"
 		case err != nil:
-			return nil, fmt.Errorf("%w: job %s: Exit_status %q", cluster.ErrOutput, r.id, shorten(raw))
+			return nil, fmt.Errorf("%w: job %s: Exit_status %q", cluster.ErrOutput, r.id, cluster.Shorten(raw))
 		case code == 0:
 			e.State = runner.StateCompleted
 			e.ExitCode = &code
@@ -172,10 +172,10 @@ func parseFinal(out []byte) (map[string]cluster.End, error) {
 // parseQselect reads job ids, one a line.
 func parseQselect(out []byte) ([]string, error) {
 	var ids []string
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		id := strings.TrimSpace(line)
 		if !qsubID.MatchString(id) {
-			return nil, fmt.Errorf("%w: qselect line %d is %q", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: qselect line %d is %q", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		ids = append(ids, id)
 	}
@@ -185,13 +185,13 @@ func parseQselect(out []byte) ([]string, error) {
 // parseQueues reads the execution queues of `qstat -Q`.
 func parseQueues(out []byte) ([]string, error) {
 	var qs []string
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		if strings.HasPrefix(line, "Queue") || strings.HasPrefix(line, "---") {
 			continue
 		}
 		f := strings.Fields(line)
 		if len(f) != 12 {
-			return nil, fmt.Errorf("%w: qstat -Q line %d is %q", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: qstat -Q line %d is %q", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		if f[11] == "Exec" {
 			qs = append(qs, f[0])
@@ -213,14 +213,14 @@ type node struct {
 // then indented "key = value" lines.
 func parseNodes(out []byte) ([]node, error) {
 	var nodes []node
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		if !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t") {
 			nodes = append(nodes, node{name: strings.TrimSpace(line)})
 			continue
 		}
 		k, v, ok := strings.Cut(strings.TrimSpace(line), " = ")
 		if !ok || len(nodes) == 0 {
-			return nil, fmt.Errorf("%w: pbsnodes line %d is %q", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: pbsnodes line %d is %q", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		nd := &nodes[len(nodes)-1]
 		var err error
@@ -239,7 +239,7 @@ func parseNodes(out []byte) ([]node, error) {
 			nd.usedMemGB, err = sizeGB(v)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: pbsnodes line %d: %s %q", cluster.ErrOutput, n+1, k, shorten(v))
+			return nil, fmt.Errorf("%w: pbsnodes line %d: %s %q", cluster.ErrOutput, n+1, k, cluster.Shorten(v))
 		}
 	}
 	return nodes, nil
@@ -309,35 +309,4 @@ func parseTime(s string) time.Time {
 		}
 	}
 	return t
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func lines(out []byte) []string {
-	var res []string
-	for _, l := range strings.Split(string(out), "\n") {
-		l = strings.TrimRight(l, " \r")
-		if strings.TrimSpace(l) != "" {
-			res = append(res, l)
-		}
-	}
-	return res
-}
-
-func shorten(s string) string {
-	const max = 120
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }

@@ -135,7 +135,7 @@ func FuzzParseQstat(f *testing.F) {
 			return
 		}
 		for id, s := range st {
-			if !digits(id) || s.State == "" {
+			if !cluster.Digits(id) || s.State == "" {
 				t.Fatalf("parsed %q into %q %+v", b, id, s)
 			}
 		}
@@ -181,7 +181,7 @@ func FuzzParseQselect(f *testing.F) {
 			return
 		}
 		for _, id := range ids {
-			if !digits(seq(id)) {
+			if !cluster.Digits(seq(id)) {
 				t.Fatalf("parsed %q into %q", b, id)
 			}
 		}
@@ -191,7 +191,7 @@ func FuzzParseQselect(f *testing.F) {
 func FuzzParseQsub(f *testing.F) {
 	f.Add([]byte("123.pbs01\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if id, err := parseQsub(b); err == nil && !digits(seq(id)) {
+		if id, err := parseQsub(b); err == nil && !cluster.Digits(seq(id)) {
 			t.Fatalf("parsed %q into %q", b, id)
 		}
 	})

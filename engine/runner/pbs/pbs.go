@@ -111,7 +111,7 @@ func onlyUnknown(err error) bool {
 	if !errors.As(err, &ce) || !errors.Is(err, cluster.ErrExit) {
 		return false
 	}
-	for _, l := range lines([]byte(ce.Stderr)) {
+	for _, l := range cluster.Lines([]byte(ce.Stderr)) {
 		if !strings.Contains(l, "Unknown Job Id") && !strings.Contains(l, "Job has finished") {
 			return false
 		}
@@ -160,7 +160,7 @@ func (b *Backend) Final(ctx context.Context, ids []string) (map[string]cluster.E
 // Cancel runs qdel; a job that finished or that PBS forgot is not an
 // error.
 func (b *Backend) Cancel(ctx context.Context, id string) error {
-	if !digits(seq(id)) {
+	if !cluster.Digits(seq(id)) {
 		return fmt.Errorf("pbs: %w: job id %q", cluster.ErrInvalid, id)
 	}
 	if _, err := b.cli.Run(ctx, nil, "qdel", id); err != nil && !onlyUnknown(err) {

@@ -25,7 +25,7 @@ func parseSbatch(out []byte) (string, error) {
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	id, _, _ := strings.Cut(strings.TrimSpace(line), ";")
 	if !isJobID(id) {
-		return "", fmt.Errorf("%w: sbatch --parsable printed %q, not a job id", cluster.ErrOutput, shorten(string(out)))
+		return "", fmt.Errorf("%w: sbatch --parsable printed %q, not a job id", cluster.ErrOutput, cluster.Shorten(string(out)))
 	}
 	return id, nil
 }
@@ -53,14 +53,14 @@ func isJobID(s string) bool {
 // parseSqueue reads `squeue -h -t all -o '%i|%T|%S|%r'`.
 func parseSqueue(out []byte) (map[string]cluster.Status, error) {
 	res := make(map[string]cluster.Status)
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		f := strings.Split(line, "|")
 		if len(f) != 4 || !isListedID(f[0]) || f[1] == "" {
-			return nil, fmt.Errorf("%w: squeue line %d is %q, want id|state|start|reason", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: squeue line %d is %q, want id|state|start|reason", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		st, terminal, ok := jobState(f[1])
 		if !ok {
-			return nil, fmt.Errorf("%w: squeue line %d: unknown job state %q", cluster.ErrOutput, n+1, shorten(f[1]))
+			return nil, fmt.Errorf("%w: squeue line %d: unknown job state %q", cluster.ErrOutput, n+1, cluster.Shorten(f[1]))
 		}
 		s := cluster.Status{State: st, Detail: f[1]}
 		if terminal {
@@ -149,7 +149,7 @@ func parseExitCode(s string) (code, sig int, err error) {
 	code, err1 := strconv.Atoi(a)
 	sig, err2 := strconv.Atoi(b)
 	if !ok || err1 != nil || err2 != nil || code < 0 || sig < 0 || code > 255 || sig > 255 {
-		return 0, 0, fmt.Errorf("%w: exit code %q, want exit:signal", cluster.ErrOutput, shorten(s))
+		return 0, 0, fmt.Errorf("%w: exit code %q, want exit:signal", cluster.ErrOutput, cluster.Shorten(s))
 	}
 	return code, sig, nil
 }
@@ -158,14 +158,14 @@ func parseExitCode(s string) (code, sig int, err error) {
 // Jobs sacct shows still active are left out: they have no end yet.
 func parseSacct(out []byte) (map[string]cluster.End, error) {
 	res := make(map[string]cluster.End)
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		f := strings.Split(line, "|")
 		if len(f) != 5 || !isJobID(f[0]) {
-			return nil, fmt.Errorf("%w: sacct line %d is %q, want id|state|exit|start|end", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: sacct line %d is %q, want id|state|exit|start|end", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		_, terminal, ok := jobState(f[1])
 		if !ok {
-			return nil, fmt.Errorf("%w: sacct line %d: unknown job state %q", cluster.ErrOutput, n+1, shorten(f[1]))
+			return nil, fmt.Errorf("%w: sacct line %d: unknown job state %q", cluster.ErrOutput, n+1, cluster.Shorten(f[1]))
 		}
 		if !terminal {
 			continue
@@ -185,10 +185,10 @@ func parseSacct(out []byte) (map[string]cluster.End, error) {
 // the separator.
 func parseSacctNamed(out []byte, name string) ([]string, error) {
 	var ids []string
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		f := strings.SplitN(line, "|", 3)
 		if len(f) != 3 || !isListedID(f[0]) {
-			return nil, fmt.Errorf("%w: sacct line %d is %q, want id|state|name", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: sacct line %d is %q, want id|state|name", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		if f[2] == name && isJobID(f[0]) {
 			ids = append(ids, f[0])
@@ -202,15 +202,15 @@ func parseSacctNamed(out []byte, name string) ([]string, error) {
 // ambiguous, so only the keys needed are read, each the first of its name.
 func parseScontrol(out []byte) (map[string]cluster.End, error) {
 	res := make(map[string]cluster.End)
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		kv := scontrolPairs(line)
 		id, state, code := kv["JobId"], kv["JobState"], kv["ExitCode"]
 		if !isJobID(id) || state == "" {
-			return nil, fmt.Errorf("%w: scontrol line %d has no JobId and JobState: %q", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: scontrol line %d has no JobId and JobState: %q", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		_, terminal, ok := jobState(state)
 		if !ok {
-			return nil, fmt.Errorf("%w: scontrol line %d: unknown job state %q", cluster.ErrOutput, n+1, shorten(state))
+			return nil, fmt.Errorf("%w: scontrol line %d: unknown job state %q", cluster.ErrOutput, n+1, cluster.Shorten(state))
 		}
 		if !terminal {
 			continue
@@ -247,23 +247,23 @@ func scontrolPairs(line string) map[string]string {
 func parseSinfo(out []byte) ([]runner.Partition, error) {
 	parts := make(map[string]*runner.Partition)
 	var order []string
-	for n, line := range lines(out) {
+	for n, line := range cluster.Lines(out) {
 		f := strings.Split(strings.TrimSuffix(line, "|"), "|")
 		if len(f) != 6 {
-			return nil, fmt.Errorf("%w: sinfo line %d is %q, want node|partition|state|cpus|memory|allocmem", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: sinfo line %d is %q, want node|partition|state|cpus|memory|allocmem", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		name := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f[1]), "*"))
 		cpus := strings.Split(strings.TrimSpace(f[3]), "/")
 		mem, err1 := strconv.ParseFloat(strings.TrimSpace(f[4]), 64)
 		alloc, err2 := strconv.ParseFloat(strings.TrimSpace(f[5]), 64)
 		if name == "" || len(cpus) != 4 || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%w: sinfo line %d is %q", cluster.ErrOutput, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: sinfo line %d is %q", cluster.ErrOutput, n+1, cluster.Shorten(line))
 		}
 		var c [4]int
 		for i, s := range cpus {
 			v, err := strconv.Atoi(s)
 			if err != nil || v < 0 {
-				return nil, fmt.Errorf("%w: sinfo line %d: CPU counts %q", cluster.ErrOutput, n+1, shorten(f[3]))
+				return nil, fmt.Errorf("%w: sinfo line %d: CPU counts %q", cluster.ErrOutput, n+1, cluster.Shorten(f[3]))
 			}
 			c[i] = v
 		}
@@ -298,24 +298,4 @@ func parseTime(s string) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-// lines returns the non-empty lines of out, without trailing spaces.
-func lines(out []byte) []string {
-	var res []string
-	for _, l := range strings.Split(string(out), "\n") {
-		l = strings.TrimRight(l, " \r\t")
-		if l != "" {
-			res = append(res, l)
-		}
-	}
-	return res
-}
-
-func shorten(s string) string {
-	const max = 120
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }

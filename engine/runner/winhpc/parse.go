@@ -19,7 +19,7 @@ func parseSubmit(out []byte) (string, error) {
 	if m := submitOut.FindSubmatch(out); m != nil {
 		return string(m[1]), nil
 	}
-	return "", fmt.Errorf("%w: job submit printed %q, not \"Job has been submitted. ID: <id>.\"", cluster.ErrOutput, shorten(string(out)))
+	return "", fmt.Errorf("%w: job submit printed %q, not \"Job has been submitted. ID: <id>.\"", cluster.ErrOutput, cluster.Shorten(string(out)))
 }
 
 // parseList reads HPC Pack's /format:list output: records of
@@ -44,7 +44,7 @@ func parseList(out []byte, cmd string) ([]map[string]string, error) {
 		}
 		key := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(k), " ", ""))
 		if key == "" {
-			return nil, fmt.Errorf("%w: %s line %d is %q", cluster.ErrOutput, cmd, n+1, shorten(line))
+			return nil, fmt.Errorf("%w: %s line %d is %q", cluster.ErrOutput, cmd, n+1, cluster.Shorten(line))
 		}
 		if cur == nil {
 			cur = map[string]string{}
@@ -83,8 +83,8 @@ func parseJobs(out []byte) (map[string]cluster.Status, map[string]string, error)
 	for _, r := range recs {
 		id, state := r["id"], r["state"]
 		st, ok := jobState(state)
-		if !digits(id) || !ok {
-			return nil, nil, fmt.Errorf("%w: job list record with Id %q and State %q", cluster.ErrOutput, shorten(id), shorten(state))
+		if !cluster.Digits(id) || !ok {
+			return nil, nil, fmt.Errorf("%w: job list record with Id %q and State %q", cluster.ErrOutput, cluster.Shorten(id), cluster.Shorten(state))
 		}
 		res[id] = cluster.Status{State: st, Detail: state}
 		names[id] = r["name"]
@@ -106,7 +106,7 @@ func parseTasks(out []byte) (cluster.End, bool, error) {
 	r := recs[0]
 	st, ok := jobState(r["state"])
 	if !ok {
-		return cluster.End{}, false, fmt.Errorf("%w: task state %q", cluster.ErrOutput, shorten(r["state"]))
+		return cluster.End{}, false, fmt.Errorf("%w: task state %q", cluster.ErrOutput, cluster.Shorten(r["state"]))
 	}
 	if !st.Terminal() {
 		return cluster.End{}, false, nil
@@ -115,7 +115,7 @@ func parseTasks(out []byte) (cluster.End, bool, error) {
 	if raw := r["exitcode"]; raw != "" {
 		code, err := strconv.Atoi(raw)
 		if err != nil {
-			return cluster.End{}, false, fmt.Errorf("%w: task exit code %q", cluster.ErrOutput, shorten(raw))
+			return cluster.End{}, false, fmt.Errorf("%w: task exit code %q", cluster.ErrOutput, cluster.Shorten(raw))
 		}
 		e.ExitCode = &code
 	}
@@ -150,7 +150,7 @@ func parseNodes(out []byte, group string) (runner.Partition, error) {
 		total, err1 := strconv.Atoi(r["max"])
 		run, err2 := strconv.Atoi(r["run"])
 		if name == "" || err1 != nil || err2 != nil || total < 0 || run < 0 {
-			return runner.Partition{}, fmt.Errorf("%w: node list record %q: Max %q, Run %q", cluster.ErrOutput, shorten(name), shorten(r["max"]), shorten(r["run"]))
+			return runner.Partition{}, fmt.Errorf("%w: node list record %q: Max %q, Run %q", cluster.ErrOutput, cluster.Shorten(name), cluster.Shorten(r["max"]), cluster.Shorten(r["run"]))
 		}
 		p.NodesTotal++
 		if run > 0 {
@@ -175,24 +175,4 @@ func parseTime(s string) time.Time {
 
 func sortPartitions(ps []runner.Partition) {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func shorten(s string) string {
-	const max = 120
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }

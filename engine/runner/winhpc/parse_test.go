@@ -113,7 +113,7 @@ func FuzzParseJobs(f *testing.F) {
 			return
 		}
 		for id, s := range st {
-			if !digits(id) || s.State == "" {
+			if !cluster.Digits(id) || s.State == "" {
 				t.Fatalf("parsed %q into %q %+v", b, id, s)
 			}
 		}
@@ -146,7 +146,7 @@ func FuzzParseNodes(f *testing.F) {
 func FuzzParseSubmit(f *testing.F) {
 	f.Add([]byte("Job has been submitted. ID: 1234.\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if id, err := parseSubmit(b); err == nil && !digits(id) {
+		if id, err := parseSubmit(b); err == nil && !cluster.Digits(id) {
 			t.Fatalf("parsed %q into %q", b, id)
 		}
 	})

@@ -181,7 +181,7 @@ func (b *Backend) Final(ctx context.Context, ids []string) (map[string]cluster.E
 
 // Cancel runs job cancel; a job that already ended is not an error.
 func (b *Backend) Cancel(ctx context.Context, id string) error {
-	if !digits(id) {
+	if !cluster.Digits(id) {
 		return fmt.Errorf("windows_hpc: %w: job id %q", cluster.ErrInvalid, id)
 	}
 	_, err := b.cli.Run(ctx, nil, "job", b.with("cancel", id)...)
