@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/simjobs/simjobs/engine/runner"
 )
 
 // DefaultTimeout bounds one call of a scheduler command when CLI.Timeout is
@@ -126,6 +128,39 @@ func (c *CLI) Path(name string) (string, error) {
 		return "", fmt.Errorf("%s: %w on PATH", name, ErrCommandNotFound)
 	}
 	return p, nil
+}
+
+// Submission is one batch submission: a command, its arguments, and the
+// script it reads on its standard input ("" for none).
+type Submission struct {
+	Command string
+	Args    []string
+	Script  string
+	// Copy names the copy of the script kept beside the job's stdout log,
+	// for whoever wants to see what ran ("" for none). Failing to write
+	// it does not fail the submission.
+	Copy string
+	// Parse reads the scheduler's job id from what the command printed.
+	Parse func(stdout []byte) (string, error)
+}
+
+// Submit runs a submission for job spec and returns the scheduler's id.
+func (c *CLI) Submit(ctx context.Context, spec runner.Spec, s Submission) (string, error) {
+	if s.Copy != "" && s.Script != "" && spec.Stdout != "" {
+		_ = os.WriteFile(filepath.Join(filepath.Dir(spec.Stdout), s.Copy), []byte(s.Script), 0o644)
+	}
+	var stdin []byte
+	if s.Script != "" {
+		stdin = []byte(s.Script)
+	}
+	out, err := c.Run(ctx, stdin, s.Command, s.Args...)
+	if err == nil {
+		var id string
+		if id, err = s.Parse(out.Stdout); err == nil {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("submit job %s: %w", spec.JobID, err)
 }
 
 // Run runs name with args, stdin as its input (nil for none), and returns

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/simjobs/simjobs/engine/runner"
 )
 
 // script writes an executable shell script named name into dir.
@@ -100,5 +102,41 @@ func TestJobName(t *testing.T) {
 		if _, err := JobName(bad.instance, bad.id, bad.attempt, 0); err == nil {
 			t.Errorf("JobName(%q, %q, %d) accepted", bad.instance, bad.id, bad.attempt)
 		}
+	}
+}
+
+// Submit feeds the script on stdin, keeps a copy beside the job's log,
+// and returns the parsed id; a failed command or an answer it cannot
+// parse is an error naming the job.
+func TestCLISubmit(t *testing.T) {
+	dir, logs := t.TempDir(), t.TempDir()
+	script(t, dir, "submit", `cat >"$0.stdin"; printf 'Submitted batch job 42\n'`)
+	script(t, dir, "refuse", `printf 'sbatch: error: invalid partition specified: nope\n' >&2; exit 1`)
+	cli := &CLI{Dir: dir}
+	spec := runner.Spec{JobID: "j1", Attempt: 1, Stdout: filepath.Join(logs, "stdout.log")}
+	parse := func(out []byte) (string, error) {
+		id, ok := strings.CutPrefix(strings.TrimSpace(string(out)), "Submitted batch job ")
+		if !ok {
+			return "", ErrOutput
+		}
+		return id, nil
+	}
+	const body = "#!/bin/sh\n#SBATCH --job-name=x\ntrue\n"
+	id, err := cli.Submit(context.Background(), spec, Submission{Command: "submit", Script: body, Copy: "job.sbatch", Parse: parse})
+	if err != nil || id != "42" {
+		t.Fatalf("Submit = %q, %v; want 42", id, err)
+	}
+	for _, p := range []string{filepath.Join(dir, "submit.stdin"), filepath.Join(logs, "job.sbatch")} {
+		if b, err := os.ReadFile(p); err != nil || string(b) != body {
+			t.Errorf("%s = %q, %v; want the script", p, b, err)
+		}
+	}
+	_, err = cli.Submit(context.Background(), spec, Submission{Command: "refuse", Script: body, Parse: parse})
+	if !errors.Is(err, ErrExit) || !strings.Contains(err.Error(), "submit job j1: refuse: exit status 1: sbatch: error: invalid partition") {
+		t.Errorf("refused: %v", err)
+	}
+	_, err = cli.Submit(context.Background(), spec, Submission{Command: "submit", Parse: func([]byte) (string, error) { return "", ErrOutput }})
+	if !errors.Is(err, ErrOutput) || !strings.Contains(err.Error(), "submit job j1") {
+		t.Errorf("unparsable answer: %v", err)
 	}
 }

@@ -16,8 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,16 +70,9 @@ func (b *Backend) Submit(ctx context.Context, spec runner.Spec, name string) (st
 	if err != nil {
 		return "", fmt.Errorf("lsf: job %s: %w", spec.JobID, err)
 	}
-	if spec.Stdout != "" {
-		_ = os.WriteFile(filepath.Join(filepath.Dir(spec.Stdout), "job.lsf"), []byte(script), 0o644)
-	}
-	out, err := b.cli.Run(ctx, []byte(script), "bsub", args...)
+	id, err := b.cli.Submit(ctx, spec, cluster.Submission{Command: "bsub", Args: args, Script: script, Copy: "job.lsf", Parse: parseBsub})
 	if err != nil {
-		return "", fmt.Errorf("lsf: submit job %s: %w", spec.JobID, err)
-	}
-	id, err := parseBsub(out.Stdout)
-	if err != nil {
-		return "", fmt.Errorf("lsf: submit job %s: %w", spec.JobID, err)
+		return "", fmt.Errorf("lsf: %w", err)
 	}
 	return id, nil
 }

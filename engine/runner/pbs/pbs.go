@@ -13,8 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,16 +67,9 @@ func (b *Backend) Submit(ctx context.Context, spec runner.Spec, name string) (st
 	if err != nil {
 		return "", fmt.Errorf("pbs: job %s: %w", spec.JobID, err)
 	}
-	if spec.Stdout != "" {
-		_ = os.WriteFile(filepath.Join(filepath.Dir(spec.Stdout), "job.pbs"), []byte(script), 0o644)
-	}
-	out, err := b.cli.Run(ctx, []byte(script), "qsub", args...)
+	id, err := b.cli.Submit(ctx, spec, cluster.Submission{Command: "qsub", Args: args, Script: script, Copy: "job.pbs", Parse: parseQsub})
 	if err != nil {
-		return "", fmt.Errorf("pbs: submit job %s: %w", spec.JobID, err)
-	}
-	id, err := parseQsub(out.Stdout)
-	if err != nil {
-		return "", fmt.Errorf("pbs: submit job %s: %w", spec.JobID, err)
+		return "", fmt.Errorf("pbs: %w", err)
 	}
 	return id, nil
 }

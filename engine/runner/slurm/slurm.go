@@ -18,9 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/user"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,25 +86,11 @@ func (b *Backend) Submit(ctx context.Context, spec runner.Spec, name string) (st
 	if err != nil {
 		return "", fmt.Errorf("slurm: job %s: %w", spec.JobID, err)
 	}
-	keepCopy(spec.Stdout, "job.sbatch", script)
-	out, err := b.cli.Run(ctx, []byte(script), "sbatch", "--parsable")
+	id, err := b.cli.Submit(ctx, spec, cluster.Submission{Command: "sbatch", Args: []string{"--parsable"}, Script: script, Copy: "job.sbatch", Parse: parseSbatch})
 	if err != nil {
-		return "", fmt.Errorf("slurm: submit job %s: %w", spec.JobID, err)
-	}
-	id, err := parseSbatch(out.Stdout)
-	if err != nil {
-		return "", fmt.Errorf("slurm: submit job %s: %w", spec.JobID, err)
+		return "", fmt.Errorf("slurm: %w", err)
 	}
 	return id, nil
-}
-
-// keepCopy writes the submitted script beside the job's stdout log, for
-// whoever wants to see what ran. It is a convenience: failures are ignored.
-func keepCopy(stdout, file, script string) {
-	if stdout == "" {
-		return
-	}
-	_ = os.WriteFile(filepath.Join(filepath.Dir(stdout), file), []byte(script), 0o644)
 }
 
 // Find looks for a job named name: in the queue, then in the accounting

@@ -89,13 +89,9 @@ func (b *Backend) Submit(ctx context.Context, spec runner.Spec, name string) (st
 	if err != nil {
 		return "", fmt.Errorf("windows_hpc: job %s: %w", spec.JobID, err)
 	}
-	out, err := b.cli.Run(ctx, nil, "job", args...)
+	id, err := b.cli.Submit(ctx, spec, cluster.Submission{Command: "job", Args: args, Parse: parseSubmit})
 	if err != nil {
-		return "", fmt.Errorf("windows_hpc: submit job %s: %w", spec.JobID, err)
-	}
-	id, err := parseSubmit(out.Stdout)
-	if err != nil {
-		return "", fmt.Errorf("windows_hpc: submit job %s: %w", spec.JobID, err)
+		return "", fmt.Errorf("windows_hpc: %w", err)
 	}
 	return id, nil
 }
