@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,6 +331,26 @@ func TestClusterSchedulerUnreachable(t *testing.T) {
 		}
 	})
 
+	t.Run("cancelled as it starts waiting", func(t *testing.T) {
+		t.Parallel()
+		c := newFakePBS(t)
+		// The cancel comes while the reason is being recorded: before the
+		// submitter waits, so nothing is there yet to wake.
+		hook := &hookStore{}
+		b := clusterSetup(t, c, t.TempDir(), 50*time.Millisecond, func(s engine.Store) engine.Store { hook.Store = s; return hook },
+			retry(time.Hour, time.Hour))
+		hook.onWaiting = func() {
+			if _, err := b.m.Cancel(context.Background(), "early", "alice"); err != nil {
+				t.Error(err)
+			}
+		}
+		c.outage(t, true)
+		b.submit(t, "early", 0)
+		if j := b.wait(t, "early"); j.Status != engine.StatusCancelled {
+			t.Errorf("job = %s, want cancelled", j.Status)
+		}
+	})
+
 	t.Run("still pending after a restart", func(t *testing.T) {
 		t.Parallel()
 		c := newFakePBS(t)
@@ -350,4 +371,20 @@ func TestClusterSchedulerUnreachable(t *testing.T) {
 			t.Errorf("after the restart: %s with %d qsub calls; want completed, submitted once", j.Status, c.calls(t, "qsub"))
 		}
 	})
+}
+
+// hookStore calls onWaiting once, when a job's reason for waiting for the
+// scheduler is recorded.
+type hookStore struct {
+	engine.Store
+	once      sync.Once
+	onWaiting func()
+}
+
+func (s *hookStore) JobUpdate(ctx context.Context, p engine.JobUpdateParams) error {
+	err := s.Store.JobUpdate(ctx, p)
+	if p.Error != nil && strings.HasPrefix(*p.Error, "waiting for") && s.onWaiting != nil {
+		s.once.Do(s.onWaiting)
+	}
+	return err
 }

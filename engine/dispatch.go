@@ -266,21 +266,25 @@ func (m *Manager) startCluster(ctx context.Context, a *activeJob, spec runner.Sp
 		if uerr := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, FromStatus: StatusPending, Error: &msg, Time: m.now().UTC(), NoSync: true}); uerr != nil && !errors.Is(uerr, ErrStale) {
 			m.log.Error("record why a job waits", "job", a.id, "err", uerr)
 		}
+		// A cancel before the channel exists is seen here; one after it
+		// wakes the wait.
 		m.mu.Lock()
 		if a.retry == nil {
 			a.retry = make(chan struct{}, 1)
 		}
-		wake := a.retry
+		wake, cancelled := a.retry, a.cancel
 		m.mu.Unlock()
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
+		if !cancelled {
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return h, waited, errGaveUp // still pending in the store: submitted after the restart
+			case <-wake:
+			case <-t.C:
+			}
 			t.Stop()
-			return h, waited, errGaveUp // still pending in the store: submitted after the restart
-		case <-wake:
-		case <-t.C:
 		}
-		t.Stop()
 		if m.cancelled(a) {
 			m.mustEnd(a, StatusCancelled, nil, cancelMessage(a.cancelBy, "before it reached the scheduler"))
 			return h, waited, errGaveUp
