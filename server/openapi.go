@@ -111,7 +111,7 @@ func solverStates() obj {
 func progressSchema() obj {
 	return object(obj{
 		"solver": str(), "phase": solverStates(), "pass": integer(), "max_mag_delta_s": number(), "solved_elements": integer(),
-		"converged": boolean(), "sweep_solved": integer(), "sweep_points": integer(), "warnings": integer(), "errors": integer(), "error": str(),
+		"current_pass": integer(), "converged": boolean(), "sweep_solved": integer(), "sweep_points": integer(), "warnings": integer(), "errors": integer(), "error": str(),
 	}, "phase", "converged", "warnings", "errors")
 }
 

@@ -101,7 +101,7 @@ func TestParseFixtures(t *testing.T) {
 				Converged: true, SweepSolved: 6, SweepPoints: 6, Warnings: 3},
 			Machines: 1, Cores: 4, PeakMemoryMB: 1044.48, Stages: []string{"Initial Meshing", "Adaptive Meshing", "Frequency Sweep"}, Elapsed: 99}},
 		{"hfss-running", facts{OK: true, Solver: "HFSS", SolverVersion: "2024.2.0", Project: "ddr5_channel", Design: "ddr5_channel", Setup: "HFSS_Setup",
-			State: StateAdaptive, Progress: Progress{Solver: "HFSS", Phase: StateAdaptive, Pass: 2, MaxMagDeltaS: fptr(0.14421), SolvedElements: 396410},
+			State: StateAdaptive, Progress: Progress{Solver: "HFSS", Phase: StateAdaptive, Pass: 2, MaxMagDeltaS: fptr(0.14421), SolvedElements: 396410, CurrentPass: 3},
 			Machines: 2, Cores: 16, PeakMemoryMB: 12390.4, Stages: []string{"Initial Meshing", "Adaptive Meshing"}, Elapsed: 233, CurrentPass: 3}},
 		{"hfss-error", facts{OK: true, Solver: "HFSS", SolverVersion: "2025.1.0", Project: "antenna_array", Design: "array8", Setup: "Setup1",
 			State: StateFailed, Error: "Simulation completed with execution error on server: Local Machine.",

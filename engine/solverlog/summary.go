@@ -210,7 +210,9 @@ type Progress struct {
 	Pass           int      `json:"pass,omitempty"`
 	MaxMagDeltaS   *float64 `json:"max_mag_delta_s,omitempty"`
 	SolvedElements int64    `json:"solved_elements,omitempty"`
-	Converged      bool     `json:"converged"`
+	// CurrentPass is the adaptive pass being solved now, 0 between passes.
+	CurrentPass int  `json:"current_pass,omitempty"`
+	Converged   bool `json:"converged"`
 	// SweepSolved and SweepPoints: frequencies solved, and the sweep's
 	// size when the log says.
 	SweepSolved int    `json:"sweep_solved,omitempty"`
@@ -227,7 +229,7 @@ const maxProgressError = 200
 func (s Summary) Progress() Progress {
 	p := Progress{Solver: s.Solver, Phase: s.State, Warnings: s.Warnings.Count, Errors: s.Errors.Count}
 	if a := s.Adaptive; a != nil {
-		p.Converged = a.Converged
+		p.Converged, p.CurrentPass = a.Converged, a.CurrentPass
 		if n := len(a.Passes); n > 0 {
 			last := a.Passes[n-1]
 			p.Pass, p.MaxMagDeltaS = last.Pass, last.MaxMagDeltaS
