@@ -84,6 +84,9 @@ type Manager struct {
 	now       func() time.Time
 	// retryFirst and retryMax: see Options.RetryFirst.
 	retryFirst, retryMax time.Duration
+	// follower reads running jobs' logs for their progress; nil when
+	// Options.ProgressEvery turned it off.
+	follower *follower
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -216,7 +219,8 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		m.consume(m.cluster)
 	}
 	if o.ProgressEvery >= 0 {
-		newFollower(m, o.ProgressEvery).start(m.ctx)
+		m.follower = newFollower(m, o.ProgressEvery)
+		m.follower.start(m.ctx)
 	}
 	m.resume(ctx, r)
 	m.wg.Add(1)

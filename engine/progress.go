@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/simjobs/simjobs/engine/solverlog"
@@ -31,7 +32,18 @@ type follower struct {
 	m     *Manager
 	every time.Duration
 	loc   *time.Location
-	jobs  map[string]*followed // by job id
+	jobs  map[string]*followed // by job id; owned by run's goroutine
+
+	// latest is the summary of each followed job's log as last read, for
+	// LogSummary: readers of a running job's summary share this reading
+	// instead of parsing the log again.
+	mu     sync.Mutex
+	latest map[string]followedSummary // by job id
+}
+
+type followedSummary struct {
+	attempt int
+	s       solverlog.Summary
 }
 
 // followed is one job attempt whose log is being read.
@@ -48,7 +60,7 @@ func newFollower(m *Manager, every time.Duration) *follower {
 	if every == 0 {
 		every = DefaultProgressEvery
 	}
-	return &follower{m: m, every: every, loc: time.Local, jobs: map[string]*followed{}}
+	return &follower{m: m, every: every, loc: time.Local, jobs: map[string]*followed{}, latest: map[string]followedSummary{}}
 }
 
 // start runs the follower until ctx ends. It subscribes to the events
@@ -134,7 +146,7 @@ func (f *follower) resync(ctx context.Context) {
 		}
 		job, err := f.m.store.JobGet(ctx, id)
 		if err != nil || job.Attempt != j.attempt || !job.Status.Terminal() {
-			delete(f.jobs, id)
+			f.forget(id)
 			continue
 		}
 		f.finish(ctx, id, j.attempt, job.Status)
@@ -159,7 +171,7 @@ func (f *follower) finish(ctx context.Context, id string, attempt int, st Status
 	if ok && j.attempt != attempt {
 		ok = false
 	}
-	delete(f.jobs, id)
+	f.forget(id)
 	if !ok {
 		path, err := f.m.LogPath(id, attempt, "stdout")
 		if err != nil {
@@ -189,6 +201,10 @@ func (f *follower) record(ctx context.Context, j *followed, end Status) {
 	s := j.parser.Summary()
 	if end != "" {
 		s.Settle(string(end))
+	} else {
+		f.mu.Lock()
+		f.latest[j.id] = followedSummary{attempt: j.attempt, s: s}
+		f.mu.Unlock()
 	}
 	p := s.Progress()
 	js, err := json.Marshal(p)
@@ -198,6 +214,25 @@ func (f *follower) record(ctx context.Context, j *followed, end Status) {
 	if f.m.recordProgress(ctx, j.id, j.attempt, p, js, end != "") {
 		j.last = js
 	}
+}
+
+// forget stops following a job.
+func (f *follower) forget(id string) {
+	delete(f.jobs, id)
+	f.mu.Lock()
+	delete(f.latest, id)
+	f.mu.Unlock()
+}
+
+// summary is the summary of a running job attempt's log as last read.
+func (f *follower) summary(id string, attempt int) (solverlog.Summary, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.latest[id]
+	if !ok || l.attempt != attempt {
+		return solverlog.Summary{}, false
+	}
+	return l.s, true
 }
 
 // readNew reads what was written to the log since the last read, at most
@@ -255,7 +290,9 @@ func (m *Manager) recordProgress(ctx context.Context, id string, attempt int, p 
 // LogSummary reads what the solver log (stdout) of a job's attempt says;
 // attempt 0 is the latest. ok is false when the attempt has no log yet or
 // nothing in it came from a solver. A log of an attempt that ended is
-// settled with the attempt's status.
+// settled with the attempt's status. A running attempt's summary is the
+// progress follower's last reading (at most Options.ProgressEvery old);
+// others are read from the log.
 func (m *Manager) LogSummary(ctx context.Context, id string, attempt int) (s solverlog.Summary, ok bool, err error) {
 	job, err := m.store.JobGet(ctx, id)
 	if err != nil {
@@ -271,6 +308,11 @@ func (m *Manager) LogSummary(ctx context.Context, id string, attempt int) (s sol
 			return s, false, &ValidationError{Field: "attempt", Message: "no such attempt"}
 		}
 		job = attempts[i]
+	}
+	if job.Status == StatusRunning && m.follower != nil {
+		if s, ok := m.follower.summary(id, job.Attempt); ok {
+			return s, true, nil
+		}
 	}
 	path, err := m.LogPath(id, job.Attempt, "stdout")
 	if err != nil {

@@ -127,6 +127,9 @@ func (h *harness) listen(addr string) {
 	h.m, err = engine.New(context.Background(), engine.Options{
 		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: h.tel,
 		Policy: policy, Limits: h.limits, DataDir: h.dir, Logger: quiet,
+		// Solver logs are read more often than a server's once a second:
+		// the fake solver's passes last a fraction of a second.
+		ProgressEvery: 100 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

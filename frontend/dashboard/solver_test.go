@@ -119,7 +119,7 @@ func TestLiveSolverPanelAfterTheEnd(t *testing.T) {
 	h.wait("done_hfss")
 	a := h.get("/ui/jobs/done_hfss")
 	late := h.dial(t, "/ui/live?page=job&id=done_hfss&attempt=1&since=0&boot="+between(a.body, `data-boot="`, `"`)+"&log_offset=10")
-	got := late.until("end of log: completed")
+	got := late.until("end of log: completed", `id="solver-phase"`)
 	if i := strings.LastIndex(got, `id="solver-phase"`); i < 0 || !strings.HasPrefix(got[i:], `id="solver-phase" class="badge st-completed"`) {
 		t.Errorf("the last panel sent is not the settled one: %.3000s", got)
 	}

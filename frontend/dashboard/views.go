@@ -3,14 +3,10 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"io"
-	"os"
-	"reflect"
 	"strconv"
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
-	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/frontend"
 	"github.com/simjobs/simjobs/frontend/jobpage"
 	"github.com/simjobs/simjobs/frontend/jobs"
@@ -172,11 +168,6 @@ type jobView struct {
 	dirty   bool
 	ended   bool // the end of the log was shown
 	ticker  *time.Ticker
-	// solver reads the log as the page shows it, for the solver panel;
-	// shown is the progress the panel last showed, so that a tick that
-	// brings no news sends no panel.
-	solver *solverlog.Parser
-	shown  *solverlog.Progress
 }
 
 func newJobView(d *Dashboard, r *liveReq) *jobView {
@@ -195,16 +186,6 @@ func (v *jobView) start(ctx context.Context, out *bytes.Buffer, resync bool) err
 	v.attempt = job.Attempt
 	if v.path, err = v.d.env.Manager.LogPath(v.id, v.attempt, "stdout"); err != nil {
 		return err
-	}
-	// The solver panel follows the log from where the page's text ends;
-	// what came before is read once, here.
-	v.solver = solverlog.NewParser(time.Local)
-	if f, err := os.Open(v.path); err == nil {
-		_, err = io.Copy(v.solver, io.NewSectionReader(f, 0, v.offset))
-		f.Close()
-		if err != nil {
-			return err
-		}
 	}
 	v.dirty = resync
 	if !job.Status.Terminal() {
@@ -250,35 +231,11 @@ func (v *jobView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 		out.Write(render(ctx, jobpage.Stderr(md, true)))
 		v.finish(ctx, md.Job, out)
 	}
-	v.showSolver(ctx, md.Job, out, false)
-}
-
-// showSolver sends the solver panel when its progress changed, or always
-// when force is set (the job ended: what it shows is settled).
-func (v *jobView) showSolver(ctx context.Context, job engine.Job, out *bytes.Buffer, force bool) {
-	s := v.summary(job)
-	var p *solverlog.Progress
-	if s != nil {
-		pp := s.Progress()
-		p = &pp
+	// The solver panel changes with the job's progress events and its
+	// end; the engine's reading of the log is shared, not redone here.
+	if s, err := jobpage.LoadSolver(ctx, v.d.env.Manager, md.Job); err == nil {
+		out.Write(render(ctx, jobpage.Solver(md.Job, s, true)))
 	}
-	if !force && reflect.DeepEqual(p, v.shown) {
-		return
-	}
-	v.shown = p
-	out.Write(render(ctx, jobpage.Solver(job, s, true)))
-}
-
-// summary is what the log shown so far says, settled once the job ended.
-func (v *jobView) summary(job engine.Job) *solverlog.Summary {
-	if v.solver == nil || !v.solver.Recognised() {
-		return nil
-	}
-	s := v.solver.Summary()
-	if job.Status.Terminal() {
-		s.Settle(string(job.Status))
-	}
-	return &s
 }
 
 // finish shows the rest of the log and its end.
@@ -294,10 +251,6 @@ func (v *jobView) finish(ctx context.Context, job engine.Job, out *bytes.Buffer)
 		}
 	}
 	v.ended = true
-	if v.solver != nil {
-		v.solver.Flush() // the log is complete: its last line too
-		v.showSolver(ctx, job, out, true)
-	}
 	if v.ticker != nil {
 		v.ticker.Stop()
 		v.ticker = nil
@@ -324,13 +277,6 @@ func (v *jobView) poll(ctx context.Context, out *bytes.Buffer) {
 	v.offset = next
 	out.Write(render(ctx, jobpage.LogChunk(text)))
 	out.Write(render(ctx, jobpage.LogOffset(next, true)))
-	if v.solver != nil {
-		_, _ = io.WriteString(v.solver, text)
-		if !v.ended {
-			// While the job runs; its end is settled by flush.
-			v.showSolver(ctx, engine.Job{ID: v.id, Attempt: v.attempt, Status: engine.StatusRunning}, out, false)
-		}
-	}
 }
 
 func (v *jobView) stop() {
