@@ -209,28 +209,8 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 		row("scheduler id", *j.SchedulerJobID)
 	}
 	row("runs", what(j))
-	row("progress", progressText(j.Progress))
+	row("progress", solverlog.Text(j.Progress))
 	tw.Flush()
-}
-
-// progressText is a job's progress for people: what its solver's log says
-// ("adaptive pass 3: max ΔS 0.233, 29,074 elements"), "" when there is
-// none. Progress of another shape is shown as it is, control characters
-// taken out.
-func progressText(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var p solverlog.Progress
-	if err := json.Unmarshal(raw, &p); err != nil || p.Phase == "" {
-		return strings.Map(func(r rune) rune {
-			if r < 0x20 || r == 0x7f {
-				return ' '
-			}
-			return r
-		}, string(raw))
-	}
-	return p.String()
 }
 
 func cancelCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string) error {
@@ -549,7 +529,7 @@ func (p *progress) oneLine(j engine.Job, now time.Time) string {
 		return fmt.Sprintf("%s scheduled%s", j.ID, id) + clockMark + since(now.Sub(j.SubmitTime))
 	case engine.StatusRunning:
 		s := j.ID + " running"
-		if p := progressText(j.Progress); p != "" {
+		if p := solverlog.Text(j.Progress); p != "" {
 			s += ": " + p
 		}
 		start := j.SubmitTime

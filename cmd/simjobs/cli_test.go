@@ -231,23 +231,6 @@ func waitProgress(t *testing.T, srv *servertest.Server, id string, want solverlo
 	}
 }
 
-func TestProgressText(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ raw, want string }{
-		{``, ""},
-		{`null`, ""},
-		{`{"phase":"adaptive","pass":3,"max_mag_delta_s":0.23296,"solved_elements":29074,"converged":false,"warnings":2,"errors":0}`,
-			"adaptive pass 3: max ΔS 0.233, 29,074 elements; 2 warnings"},
-		{`{"phase":"sweeping","sweep_solved":4,"sweep_points":201,"pass":8,"converged":true,"warnings":0,"errors":0}`, "sweeping: 4/201 frequencies (converged at pass 8)"},
-		{`{"pass":3}`, `{"pass":3}`},
-		{"{\"step\":\"\u001b[2J\"}\n", `{"step":" [2J"} `},
-	} {
-		if got := progressText(json.RawMessage(tc.raw)); got != tc.want {
-			t.Errorf("progressText(%s) = %q, want %q", tc.raw, got, tc.want)
-		}
-	}
-}
-
 func TestCLIUsage(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

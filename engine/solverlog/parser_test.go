@@ -358,3 +358,22 @@ func TestBounds(t *testing.T) {
 		t.Errorf("sweep solving %d, lines %d", s.Sweep.Solving, s.Lines)
 	}
 }
+
+// A job record's progress reads as words; other JSON is shown as it is,
+// on one line.
+func TestText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ raw, want string }{
+		{``, ""},
+		{`null`, ""},
+		{`{"phase":"adaptive","pass":3,"max_mag_delta_s":0.23296,"solved_elements":29074,"converged":false,"warnings":2,"errors":0}`,
+			"adaptive pass 3: max ΔS 0.233, 29,074 elements; 2 warnings"},
+		{`{"phase":"sweeping","sweep_solved":4,"sweep_points":201,"pass":8,"converged":true,"warnings":0,"errors":0}`, "sweeping: 4/201 frequencies (converged at pass 8)"},
+		{`{"pass":3}`, `{"pass":3}`},
+		{"{\"step\":\"\u001b[2J\"}\n", `{"step":" [2J"} `},
+	} {
+		if got := Text([]byte(tc.raw)); got != tc.want {
+			t.Errorf("Text(%s) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}

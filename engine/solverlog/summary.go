@@ -12,6 +12,7 @@
 package solverlog
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -248,6 +249,20 @@ func (s Summary) Progress() Progress {
 		p.Error = truncate(s.Error, maxProgressError)
 	}
 	return p
+}
+
+// Text is a job record's progress (JSON, as the engine stores it) for
+// people: Progress.String when it is a solver's progress, else the JSON
+// itself on one line; "" when there is none.
+func Text(raw []byte) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var p Progress
+	if json.Unmarshal(raw, &p) != nil || p.Phase == "" {
+		return oneLine(string(raw))
+	}
+	return p.String()
 }
 
 // String is the progress for people: "adaptive pass 3: max ΔS 0.233,

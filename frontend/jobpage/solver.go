@@ -2,7 +2,6 @@ package jobpage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
@@ -28,18 +27,6 @@ func LoadSolver(ctx context.Context, m *engine.Manager, job engine.Job) (*solver
 		return nil, err
 	}
 	return &s, nil
-}
-
-// ProgressText is a job record's progress for people, "" when it has none.
-func ProgressText(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var p solverlog.Progress
-	if json.Unmarshal(raw, &p) != nil || p.Phase == "" {
-		return string(raw)
-	}
-	return p.String()
 }
 
 func phaseClass(st solverlog.State) string {

@@ -643,7 +643,7 @@ func Facts(m Model, oob bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		if p := ProgressText(m.Job.Progress); p != "" {
+		if p := solverlog.Text(m.Job.Progress); p != "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<dt>Progress</dt><dd id=\"job-progress\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
