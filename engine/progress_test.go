@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -221,4 +222,35 @@ func busyHost() host.Sample {
 	h := idleHost()
 	h.CPUPercent = 99
 	return h
+}
+
+// A running job's summary is the follower's reading of its log, shared by
+// every reader, not a new parse of the file per request: it answers even
+// when the file can no longer be opened by name.
+func TestLogSummaryOfARunningJobIsTheFollowersReading(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	sub := b.m.Events().Subscribe(-1, 4096)
+	defer sub.Close()
+	b.submit(t, "long", 0, fakesolver.EnvScript+"="+fakesolver.HFSSLog(), fakesolver.EnvSleep+"=60")
+	progressUntil(t, sub, "long", solverlog.StateCompleted) // the log says so; the process sleeps on
+	path, err := b.m.LogPath("long", 1, "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	s, ok, err := b.m.LogSummary(context.Background(), "long", 0)
+	if err != nil || !ok || s.Project != "filter_bank" || s.Adaptive == nil || len(s.Adaptive.Passes) != 5 {
+		t.Errorf("LogSummary of the running job = ok %v, %v, %+v; want the follower's reading", ok, err, s.Adaptive)
+	}
+	if _, err := b.m.Cancel(context.Background(), "long", "test"); err != nil {
+		t.Fatal(err)
+	}
+	b.wait(t, "long")
+	// Once it ended, the summary is read from the log again: gone here.
+	if _, ok, err := b.m.LogSummary(context.Background(), "long", 0); ok || err != nil {
+		t.Errorf("LogSummary after the end with the log moved = %v, %v; want not ok", ok, err)
+	}
 }
