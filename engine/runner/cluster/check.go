@@ -137,6 +137,37 @@ func CheckArgv(argv []string) error {
 	return nil
 }
 
+// Checked is what every scheduler's submission is written from, checked.
+type Checked struct {
+	Env       [][2]string
+	Wall      time.Duration // 0: no limit
+	MemoryMiB int64         // 0: no request
+}
+
+// Check checks a job attempt for a batch submission (its scheduler
+// options, command and environment) and returns the values the
+// submission is written from.
+func Check(spec runner.Spec) (Checked, error) {
+	var c Checked
+	if err := CheckResources(spec.Resources); err != nil {
+		return c, err
+	}
+	if err := CheckArgv(spec.Argv); err != nil {
+		return c, err
+	}
+	var err error
+	if c.Env, err = Env(spec.Env); err != nil {
+		return c, err
+	}
+	if c.Wall, err = WallTime(spec); err != nil {
+		return c, err
+	}
+	if c.MemoryMiB, err = MemoryMiB(spec.Resources.Memory); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
 // CheckResources checks every string of a job's scheduler options against
 // its strict pattern.
 func CheckResources(r runner.Resources) error {

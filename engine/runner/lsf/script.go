@@ -24,24 +24,11 @@ import (
 // the slots on a node.
 func Script(spec runner.Spec, name string) (script string, args []string, err error) {
 	r := spec.Resources
-	if err := cluster.CheckResources(r); err != nil {
-		return "", nil, err
-	}
-	if err := cluster.CheckArgv(spec.Argv); err != nil {
-		return "", nil, err
-	}
-	env, err := cluster.Env(spec.Env)
+	c, err := cluster.Check(spec)
 	if err != nil {
 		return "", nil, err
 	}
-	wall, err := cluster.WallTime(spec)
-	if err != nil {
-		return "", nil, err
-	}
-	mem, err := cluster.MemoryMiB(r.Memory)
-	if err != nil {
-		return "", nil, err
-	}
+	env, wall, mem := c.Env, c.Wall, c.MemoryMiB
 	for _, p := range []struct{ opt, field, value string }{
 		{"-cwd", "working directory", spec.Dir}, {"-o", "stdout file", spec.Stdout}, {"-e", "stderr file", spec.Stderr},
 	} {

@@ -21,24 +21,11 @@ import (
 // priority in a portable script: they are left out.
 func Script(spec runner.Spec, name string) (script string, args []string, err error) {
 	r := spec.Resources
-	if err := cluster.CheckResources(r); err != nil {
-		return "", nil, err
-	}
-	if err := cluster.CheckArgv(spec.Argv); err != nil {
-		return "", nil, err
-	}
-	env, err := cluster.Env(spec.Env)
+	c, err := cluster.Check(spec)
 	if err != nil {
 		return "", nil, err
 	}
-	wall, err := cluster.WallTime(spec)
-	if err != nil {
-		return "", nil, err
-	}
-	mem, err := cluster.MemoryMiB(r.Memory)
-	if err != nil {
-		return "", nil, err
-	}
+	env, wall, mem := c.Env, c.Wall, c.MemoryMiB
 	if spec.Dir != "" {
 		if err := cluster.CheckPath("working directory", spec.Dir, ""); err != nil {
 			return "", nil, err

@@ -24,24 +24,11 @@ import (
 //     the last directive, where sbatch reads no more directives.
 func Script(spec runner.Spec, name string) (string, error) {
 	r := spec.Resources
-	if err := cluster.CheckResources(r); err != nil {
-		return "", err
-	}
-	if err := cluster.CheckArgv(spec.Argv); err != nil {
-		return "", err
-	}
-	env, err := cluster.Env(spec.Env)
+	c, err := cluster.Check(spec)
 	if err != nil {
 		return "", err
 	}
-	wall, err := cluster.WallTime(spec)
-	if err != nil {
-		return "", err
-	}
-	mem, err := cluster.MemoryMiB(r.Memory)
-	if err != nil {
-		return "", err
-	}
+	env, wall, mem := c.Env, c.Wall, c.MemoryMiB
 	paths := []struct{ field, value string }{{"working directory", spec.Dir}, {"stdout file", spec.Stdout}, {"stderr file", spec.Stderr}}
 	for _, p := range paths {
 		if p.value == "" {

@@ -19,22 +19,12 @@ import (
 // in job submit: they are left out. Queue names a node group.
 func SubmitArgs(spec runner.Spec, name, scheduler string) ([]string, error) {
 	r := spec.Resources
-	if err := cluster.CheckResources(r); err != nil {
+	c, err := cluster.Check(spec)
+	if err != nil {
 		return nil, err
 	}
+	env, wall, mem := c.Env, c.Wall, c.MemoryMiB
 	cmdline, err := CommandLine(spec.Argv)
-	if err != nil {
-		return nil, err
-	}
-	env, err := cluster.Env(spec.Env)
-	if err != nil {
-		return nil, err
-	}
-	wall, err := cluster.WallTime(spec)
-	if err != nil {
-		return nil, err
-	}
-	mem, err := cluster.MemoryMiB(r.Memory)
 	if err != nil {
 		return nil, err
 	}
