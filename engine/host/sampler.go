@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -171,7 +172,7 @@ func (s *Sampler) run(ctx context.Context) {
 func (s *Sampler) sample(ctx context.Context) {
 	smp, err := s.src.Sample(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return // stopping: not the source's fault
 		}
 		if !s.failing {
