@@ -60,6 +60,9 @@ type Options struct {
 	Sessions *Sessions
 	// SocketIO tunes the Socket.IO endpoint (ping timing).
 	SocketIO SocketIOOptions
+	// MaxUploadBytes bounds an uploaded project (0: DefaultMaxUpload);
+	// uploads are kept under the policy's UploadRoot (none when empty).
+	MaxUploadBytes int64
 }
 
 // Server serves the API on one fiber app.
@@ -75,6 +78,8 @@ type Server struct {
 	wsClients atomic.Int64
 	draining  atomic.Bool
 	drainOnce sync.Once
+
+	tusUp *tusUploads // resumable uploads; nil when the server keeps none
 
 	openapiOnce sync.Once
 	openapiDoc  []byte
@@ -92,6 +97,11 @@ func New(o Options) *Server {
 	s := &Server{m: o.Manager, opts: o, log: o.Logger, started: time.Now(), closing: make(chan struct{})}
 	s.wsHandler = websocket.New(s.serveWS, websocket.Config{HandshakeTimeout: 10 * time.Second})
 	s.sio = newSIOHub(s, o.SocketIO)
+	if tu, err := s.newTus(); err != nil {
+		s.log.Error("resumable uploads are off", "err", err)
+	} else {
+		s.tusUp = tu
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "simjobs",
 		BodyLimit:             MaxBody,
@@ -100,12 +110,16 @@ func New(o Options) *Server {
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
+		// Bodies are read as streams so uploads go to disk as they arrive;
+		// limitBody keeps MaxBody for every other route.
+		StreamRequestBody: true,
 		// The API answers JSON errors for unknown methods too.
 		DisableDefaultContentType: false,
 	})
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: false, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic in handler", "path", c.Path(), "panic", e)
 	}}))
+	s.app.Use(s.limitBody)
 	s.app.Use(s.authenticate)
 	for _, r := range s.routes() {
 		for _, p := range r.paths {
@@ -230,7 +244,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status, msg = fiber.StatusServiceUnavailable, "the server is shutting down"
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fe.Message
-		if status == fiber.StatusRequestEntityTooLarge {
+		if status == fiber.StatusRequestEntityTooLarge && msg == fiber.ErrRequestEntityTooLarge.Message {
 			msg = "request body larger than 1 MiB"
 		}
 	default:

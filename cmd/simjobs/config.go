@@ -36,6 +36,7 @@ type serveConfig struct {
 	Insecure      bool
 	EnvFile       string
 	Reaper        bool
+	MaxUploadMB   int64
 }
 
 // lookupEnv reads one variable; a parameter so tests need not touch the
@@ -67,6 +68,7 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.BoolVar(&c.Insecure, "insecure", false, "allow listening beyond loopback without authentication")
 	fs.StringVar(&c.EnvFile, "env-file", ".env", "`file` of SIMJOBS_* defaults")
 	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
+	fs.Int64Var(&c.MaxUploadMB, "max-upload-mb", 20480, "largest project upload (and unpacked .aedb) in `MiB`; larger ones get 413")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -142,6 +144,8 @@ func (c serveConfig) validate() error {
 		return errors.New("--min-memory-gb and --min-disk-gb must be >= 0")
 	case c.DrainTimeout < 0 || c.KillGrace < 0:
 		return errors.New("--drain-timeout and --kill-grace must be >= 0")
+	case c.MaxUploadMB < 1 || c.MaxUploadMB > 1<<30:
+		return errors.New("--max-upload-mb must be at least 1")
 	}
 	switch c.Scheduler {
 	case "auto", "none", "slurm", "lsf", "pbs", "windows_hpc":

@@ -74,6 +74,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		return err
 	}
 	policy.DefaultUser = osUser()
+	policy.UploadRoot = filepath.Join(dataDir, "uploads")
 	if policy.Solver == "" {
 		log.Warn("no HFSS solver found: HFSS jobs are refused until --ansys-edt-path is given (plain command jobs still run)")
 	}
@@ -126,6 +127,8 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Version:   version,
 		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo),
 		Sessions:  sessions,
+
+		MaxUploadBytes: cfg.MaxUploadMB << 20,
 	})
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(httpCtx, ln, 5*time.Second) }()

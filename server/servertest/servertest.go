@@ -38,6 +38,8 @@ type Options struct {
 	// ProgressEvery is how often running jobs' logs are read for their
 	// progress; default 100ms (the server's is a second).
 	ProgressEvery time.Duration
+	// MaxUploadBytes bounds uploads (default: the server's default).
+	MaxUploadBytes int64
 }
 
 // Server is a running server.
@@ -92,6 +94,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	policy.DefaultUser = "tester"
+	policy.UploadRoot = filepath.Join(dir, "uploads")
 	st, err := store.Open(context.Background(), filepath.Join(dir, "simjobs.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +117,8 @@ func Start(t testing.TB, o Options) *Server {
 			default:
 			}
 		},
-		SocketIO: o.SocketIO,
+		SocketIO:       o.SocketIO,
+		MaxUploadBytes: o.MaxUploadBytes,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

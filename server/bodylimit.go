@@ -1,0 +1,85 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// The app streams request bodies (fiber.Config.StreamRequestBody), so an
+// upload goes to disk as it arrives instead of into memory. Every other
+// route keeps the 1 MiB limit: limitBody reads its body, up to MaxBody,
+// before any handler sees it.
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	if streamsBody(c.Path()) {
+		ct := strings.ToLower(string(c.Request().Header.ContentType()))
+		// A form body would be parsed (into memory) by anything asking
+		// for a form value, the CSRF check included.
+		if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/") {
+			c.Context().SetConnectionClose()
+			return apiError(fiber.StatusUnsupportedMediaType, "send the file as the raw request body, not as a form")
+		}
+		return c.Next()
+	}
+	req := c.Request()
+	if req.Header.ContentLength() > MaxBody {
+		c.Context().SetConnectionClose()
+		return fiber.ErrRequestEntityTooLarge
+	}
+	if !req.IsBodyStream() {
+		return c.Next()
+	}
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(deadlineReader{c.Context().RequestBodyStream(), c.Context().Conn(), s.readTimeout()}, MaxBody+1))
+	if n > MaxBody {
+		c.Context().SetConnectionClose()
+		return fiber.ErrRequestEntityTooLarge
+	}
+	if err != nil {
+		c.Context().SetConnectionClose()
+		return apiError(fiber.StatusBadRequest, "the request body could not be read")
+	}
+	req.SetBody(buf.Bytes())
+	return c.Next()
+}
+
+// streamsBody names the routes whose handlers read the body as a stream.
+func streamsBody(path string) bool {
+	return path == "/api/projects" || path == "/api/uploads" || strings.HasPrefix(path, "/api/uploads/")
+}
+
+func (s *Server) readTimeout() time.Duration { return s.app.Config().ReadTimeout }
+
+// deadlineReader moves the connection's read deadline forward on every
+// read: the server's ReadTimeout then bounds a stall, not a whole upload
+// (a gigabyte over a VPN takes longer than 30 s).
+type deadlineReader struct {
+	r       io.Reader
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineReader) Read(p []byte) (int, error) {
+	if d.conn != nil && d.timeout > 0 {
+		_ = d.conn.SetReadDeadline(time.Now().Add(d.timeout))
+	}
+	return d.r.Read(p)
+}
+
+// deadlineWriter does the same for long downloads and WriteTimeout.
+type deadlineWriter struct {
+	w       io.Writer
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	if d.conn != nil && d.timeout > 0 {
+		_ = d.conn.SetWriteDeadline(time.Now().Add(d.timeout))
+	}
+	return d.w.Write(p)
+}
