@@ -20,14 +20,20 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 		// A form body would be parsed (into memory) by anything asking
 		// for a form value, the CSRF check included.
 		if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/") {
-			c.Context().SetConnectionClose()
+			s.refuseBody(c)
 			return apiError(fiber.StatusUnsupportedMediaType, "send the file as the raw request body, not as a form")
 		}
-		return c.Next()
+		err := c.Next()
+		if err != nil || c.Response().StatusCode() >= 400 {
+			// A refused upload may leave body bytes unread: they must not
+			// be taken for the next request on this connection.
+			s.refuseBody(c)
+		}
+		return err
 	}
 	req := c.Request()
 	if req.Header.ContentLength() > MaxBody {
-		c.Context().SetConnectionClose()
+		s.refuseBody(c)
 		return fiber.ErrRequestEntityTooLarge
 	}
 	if !req.IsBodyStream() {
@@ -45,6 +51,20 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 	}
 	req.SetBody(buf.Bytes())
 	return c.Next()
+}
+
+// drainLimit is how much of a refused body is read and dropped before the
+// answer, so a client that sends it all before reading (most do) sees the
+// answer instead of a reset connection; beyond it the connection is cut.
+const drainLimit = 8 << 20
+
+// refuseBody drains up to drainLimit of the body and closes the
+// connection after the answer.
+func (s *Server) refuseBody(c *fiber.Ctx) {
+	c.Context().SetConnectionClose()
+	if st := c.Context().RequestBodyStream(); st != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(deadlineReader{st, c.Context().Conn(), s.readTimeout()}, drainLimit))
+	}
 }
 
 // streamsBody names the routes whose handlers read the body as a stream.

@@ -72,7 +72,7 @@ func (s *Server) uploadProject(c *fiber.Ctx) error {
 	max := s.maxUpload()
 	declared := int64(c.Request().Header.ContentLength())
 	if declared > max {
-		c.Context().SetConnectionClose()
+		s.refuseBody(c)
 		return tooLarge(max)
 	}
 	id := upload.NewID()

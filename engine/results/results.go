@@ -31,9 +31,11 @@ const (
 	MaxVisited = 200000
 )
 
-// Slack widens the window around a run: file systems keep modification
-// times coarsely (FAT: 2 s) and the solver may still be flushing as the
-// runner reports the end.
+// Slack widens the window after a run: the solver may still be flushing
+// as the runner reports the end, and some file systems keep modification
+// times coarsely (FAT: 2 s). The window starts exactly at the start, so a
+// project uploaded or saved just before the job does not count as a
+// result.
 const Slack = 2 * time.Second
 
 // File is one result, its path relative to the job folder with '/'
@@ -52,7 +54,7 @@ type Set struct {
 }
 
 func (s Set) in(mod time.Time) bool {
-	if mod.Before(s.From.Add(-Slack)) {
+	if mod.Before(s.From) {
 		return false
 	}
 	return s.To.IsZero() || !mod.After(s.To.Add(Slack))
