@@ -10,14 +10,18 @@ const versionOf = (pkg) => JSON.parse(read(`node_modules/${pkg}/package.json`)).
 
 writeFileSync("static/app.css", read("frontend/css/app.css"));
 
-// htmx, its WebSocket extension, then our glue (which configures both).
+// htmx, its WebSocket extension, the tus upload client, then our glue
+// (which configures them).
 const js = [
   `/* htmx.org ${versionOf("htmx.org")} (BSD-2-Clause) */`,
   read("node_modules/htmx.org/dist/htmx.min.js").trimEnd(),
   `/* htmx-ext-ws ${versionOf("htmx-ext-ws")} (BSD-2-Clause) */`,
   read("node_modules/htmx-ext-ws/dist/ws.min.js").trimEnd(),
+  `/* tus-js-client ${versionOf("tus-js-client")} (MIT) */`,
+  read("node_modules/tus-js-client/dist/tus.min.js").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "").trimEnd(),
   "/* simjobs */",
   read("frontend/js/app.js").trimEnd(),
+  read("frontend/js/upload.js").trimEnd(),
   "",
 ].join("\n");
 writeFileSync("static/app.js", js);
