@@ -17,11 +17,15 @@ import (
 func (s *Server) limitBody(c *fiber.Ctx) error {
 	if streamsBody(c.Path()) {
 		ct := strings.ToLower(string(c.Request().Header.ContentType()))
-		// A form body would be parsed (into memory) by anything asking
-		// for a form value, the CSRF check included.
-		if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/") {
+		switch {
+		case strings.HasPrefix(ct, "multipart/"):
 			s.refuseBody(c)
-			return apiError(fiber.StatusUnsupportedMediaType, "send the file as the raw request body, not as a form")
+			return apiError(fiber.StatusUnsupportedMediaType, "send the file as the raw request body (curl --data-binary @file), not as a multipart form")
+		case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+			// curl --data-binary labels any body so. Read as a form, it would
+			// be parsed into memory by anything asking for a form value (the
+			// CSRF check does): it is the file, so it is labelled as one.
+			c.Request().Header.SetContentType("application/octet-stream")
 		}
 		err := c.Next()
 		if err != nil || c.Response().StatusCode() >= 400 {

@@ -92,7 +92,8 @@ func TestUploadProjects(t *testing.T) {
 	uploads := filepath.Join(srv.Dir, "uploads")
 
 	t.Run("aedt", func(t *testing.T) {
-		r := call(t, "POST", srv.URL+"/api/projects?name=board.aedt", "alice-secret", strings.NewReader("$begin 'AnsoftProject'\n"))
+		// As curl --data-binary sends it: labelled a form.
+		r := call(t, "POST", srv.URL+"/api/projects?name=board.aedt", "alice-secret", strings.NewReader("$begin 'AnsoftProject'\n"), "Content-Type", "application/x-www-form-urlencoded")
 		var got server.ProjectReply
 		r.decode(t, &got)
 		if r.status != 200 || !got.Success || filepath.Base(got.ProjectPath) != "board.aedt" || !strings.HasPrefix(got.ProjectPath, filepath.Join(uploads, "alice")+string(filepath.Separator)) {
@@ -169,7 +170,7 @@ func TestUploadRefused(t *testing.T) {
 		{"not a project", "name=notes.txt", []byte("x"), "", 400, "must end in .aedt or .aedb.zip"},
 		{"empty", "name=board.aedt", nil, "", 400, "body: is empty"},
 		{"too large", "name=board.aedt", bytes.Repeat([]byte("x"), 1<<20+1), "", 413, "--max-upload-mb"},
-		{"a form", "name=board.aedt", []byte("a=b"), "application/x-www-form-urlencoded", 415, "raw request body"},
+		{"a multipart form", "name=board.aedt", []byte("--x\r\n"), "multipart/form-data; boundary=x", 415, "raw request body"},
 		{"traversal entry", "name=evil.aedb.zip", zipOf(t, map[string]string{"edb.def": "x", "../../../escaped.txt": "boom"}), "", 400, "leaves the folder"},
 		{"absolute entry", "name=evil.aedb.zip", zipOf(t, map[string]string{"/tmp/escaped.txt": "boom"}), "", 400, "absolute path"},
 		{"zip bomb by size", "name=bomb.aedb.zip", bomb, "", 413, "unpacks beyond the limits"},
