@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -56,34 +57,14 @@ func (s *Server) listFiles(c *fiber.Ctx) error {
 	return c.JSON(files)
 }
 
-// filePath is the {path} of a results route, as sent (the router leaves
-// it escaped).
+// filePath is the {path} of a results route, unescaped (the router leaves
+// it as sent); a bad escape is left as it is and finds no file.
 func filePath(c *fiber.Ctx) string {
 	p := c.Params("*")
-	if u, err := unescapePath(p); err == nil {
+	if u, err := url.PathUnescape(p); err == nil {
 		return u
 	}
 	return p
-}
-
-func unescapePath(p string) (string, error) {
-	if !strings.Contains(p, "%") {
-		return p, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		if p[i] == '%' && i+2 < len(p) {
-			n, err := strconv.ParseUint(p[i+1:i+3], 16, 8)
-			if err != nil {
-				return "", err
-			}
-			b.WriteByte(byte(n))
-			i += 2
-			continue
-		}
-		b.WriteByte(p[i])
-	}
-	return b.String(), nil
 }
 
 func (s *Server) downloadFile(c *fiber.Ctx) error {

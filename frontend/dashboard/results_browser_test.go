@@ -1,12 +1,16 @@
 package dashboard_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // TestBrowserUploadRunAndPlot is the path of an engineer on a laptop: drop
@@ -18,6 +22,9 @@ func TestBrowserUploadRunAndPlot(t *testing.T) {
 	h := start(t, opts{})
 	// A run of the same project to compare with later.
 	h.submitHFSS(t, "earlier_1", h.project)
+	// The next runs last a moment: the job page opens while it runs and
+	// must show its results when it ends, without a reload.
+	t.Setenv(fakesolver.EnvSleep, "1")
 
 	local := filepath.Join(t.TempDir(), "board.aedt")
 	if err := os.WriteFile(local, []byte(strings.Repeat("$begin 'AnsoftProject'\n", 50000)), 0o644); err != nil {
@@ -44,8 +51,9 @@ func TestBrowserUploadRunAndPlot(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#submit")),
 	)
 	wait(t, tab, "the job page", `location.pathname === "/ui/jobs/plot_1"`)
+	live(t, tab)
+	markPage(t, tab)
 	wait(t, tab, "the job to finish", `document.querySelector("#job-status .st-completed") !== null`)
-	do(t, tab, chromedp.Click(chromedp.CSS("#results-refresh")))
 	wait(t, tab, "the result files", `document.querySelectorAll("#results-files tbody tr").length === 2 && document.querySelector("#results-files").textContent.includes("board.aedtresults/board.s2p")`)
 	wait(t, tab, "the chart, S11 and S21", `document.querySelectorAll("#sparam-chart polyline.trace").length === 2`)
 
@@ -63,6 +71,7 @@ func TestBrowserUploadRunAndPlot(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`document.querySelector("#sparam-compare").dispatchEvent(new Event("change", {bubbles: true}))`),
 	)
 	wait(t, tab, "the overlay", `document.querySelectorAll("#sparam-chart polyline.dashed").length === 3 && document.querySelector("#sparam-legend").textContent.includes("(earlier_1)")`)
+	samePage(t, tab)
 	screenshot(t, tab, "job-results", true)
 
 	// The download links answer with the file.
@@ -83,5 +92,44 @@ func (h *harness) submitHFSS(t *testing.T, id, project string) {
 	h.submit(map[string]any{"jobid": id, "project_path": project}, 0)
 	if j := h.wait(id); j.Status != "completed" {
 		t.Fatalf("%s: %s %s", id, j.Status, j.Error)
+	}
+}
+
+// TestBrowserUploadSignedIn: on a team server (token auth) a signed-in
+// browser uploads with its session cookie and CSRF token, and another user
+// sees the job but not its results.
+func TestBrowserUploadSignedIn(t *testing.T) {
+	auth, err := server.ParseTokens(strings.NewReader("alice:user:" + sha256Hex("alice-token") + "\nbob:user:" + sha256Hex("bob-token") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, opts{auth: auth})
+	local := filepath.Join(t.TempDir(), "board.aedt")
+	if err := os.WriteFile(local, []byte("$begin 'AnsoftProject'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(tab context.Context, token string) {
+		do(t, tab, chromedp.Navigate(h.url+"/ui/login?next=%2Fui%2Fsubmit"),
+			chromedp.SetValue(chromedp.CSS("#token"), token),
+			chromedp.Click(chromedp.CSS("#login")))
+		wait(t, tab, "signed in", `location.pathname === "/ui/submit"`)
+	}
+	tab := browser(t, 1280, 1000)
+	signIn(tab, "alice-token")
+	wait(t, tab, "the upload control", `!document.querySelector("#upload-project_path").hidden`)
+	do(t, tab, chromedp.SetUploadFiles(chromedp.CSS("#upload-file-project_path"), []string{local}))
+	wait(t, tab, "the project path filled in", `document.querySelector("#project_path").value.startsWith(`+jsString(filepath.Join(h.dir, "uploads", "alice")+"/")+`)`)
+	do(t, tab, chromedp.SetValue(chromedp.CSS("#jobid"), "alice_1"), chromedp.Click(chromedp.CSS("#submit")))
+	wait(t, tab, "the job page", `location.pathname === "/ui/jobs/alice_1"`)
+	h.wait("alice_1")
+	do(t, tab, chromedp.Reload())
+	wait(t, tab, "alice's results", `document.querySelectorAll("#sparam-chart polyline.trace").length === 2`)
+
+	other := browser(t, 1280, 1000) // bob's own browser
+	signIn(other, "bob-token")
+	do(t, other, chromedp.Navigate(h.url+"/ui/jobs/alice_1"))
+	wait(t, other, "no results for bob", `document.querySelector("#job-results").textContent.includes("for alice or an admin") && !document.querySelector("#results-files")`)
+	if a := h.do("GET", "/ui/jobs/alice_1/results", nil); a.status != 303 && a.status != 401 {
+		t.Errorf("results fragment without a session: %d", a.status)
 	}
 }

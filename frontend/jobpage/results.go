@@ -23,6 +23,7 @@ type Results struct {
 	JobID     string
 	Started   bool
 	Running   bool
+	Ended     bool // the job is over: its results will not change
 	Files     []results.File
 	Truncated bool
 	Err       string
@@ -56,7 +57,7 @@ func resultsQuery(c *fiber.Ctx) ResultsQuery {
 
 // LoadResults reads the Results panel of job for who.
 func LoadResults(ctx context.Context, m *engine.Manager, job engine.Job, who server.Identity, q ResultsQuery) Results {
-	r := Results{JobID: job.ID, Started: job.StartTime != nil, Running: job.Status == engine.StatusRunning, Quantity: q.Quantity}
+	r := Results{JobID: job.ID, Started: job.StartTime != nil, Running: job.Status == engine.StatusRunning, Ended: job.Status.Terminal(), Quantity: q.Quantity}
 	if r.Quantity != quantityPhase {
 		r.Quantity = quantityDB
 	}
@@ -182,6 +183,13 @@ func escapePath(p string) string {
 		parts[i] = url.PathEscape(s)
 	}
 	return strings.Join(parts, "/")
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
 }
 
 func sizeText(n int64) string {

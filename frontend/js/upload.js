@@ -138,6 +138,16 @@
   else init();
   document.addEventListener("htmx:load", init);
 
+  // When the job on the page ends (the live feed changes its status), its
+  // Results panel is read again once: the solver writes them at the end.
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var panel = document.getElementById("job-results");
+    if (!panel || panel.dataset.ended !== "false" || panel.dataset.refreshing) return;
+    if (!document.querySelector("#job-status .st-completed, #job-status .st-failed, #job-status .st-cancelled")) return;
+    panel.dataset.refreshing = "1";
+    htmx.ajax("GET", panel.dataset.url, { target: "#job-results", swap: "outerHTML" });
+  });
+
   // The S-parameter chart shows the values under the pointer.
   document.addEventListener("mouseover", function (e) {
     var band = e.target.closest && e.target.closest("#sparam-chart .bands rect");
