@@ -84,7 +84,9 @@ func TestBrowserUploadRunAndPlot(t *testing.T) {
 	}
 }
 
-func jsString(s string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'" }
+func jsString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
 
 // submitHFSS runs an HFSS job (the fake solver) on project to its end.
 func (h *harness) submitHFSS(t *testing.T, id, project string) {
