@@ -79,15 +79,10 @@ func (s *Server) downloadFile(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctype := mime.TypeByExtension(path.Ext(info.Path))
-	if ctype == "" || strings.HasPrefix(ctype, "text/html") || strings.Contains(ctype, "javascript") || strings.Contains(ctype, "svg") {
-		// Results are data: never let a browser run one as a page.
-		ctype = "application/octet-stream"
-	}
-	if _, ok := touchstone.PortsFromName(info.Path); ok || strings.EqualFold(path.Ext(info.Path), ".csv") || strings.EqualFold(path.Ext(info.Path), ".log") {
-		ctype = "text/plain; charset=utf-8"
-	}
-	c.Set(fiber.HeaderContentType, ctype)
+	c.Set(fiber.HeaderContentType, resultType(info.Path))
+	// A result is data from a solver, not a page of this site: a browser
+	// must not run anything in it, whatever it holds.
+	c.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	c.Set("X-Content-Type-Options", "nosniff")
 	disp := "inline"
 	if c.Query("download") != "" {
@@ -103,6 +98,24 @@ func (s *Server) downloadFile(c *fiber.Ctx) error {
 	})
 	c.Response().Header.SetContentLength(int(info.Size))
 	return nil
+}
+
+// resultType is the media type a result is sent as: text for the text
+// files solvers write, the few image and document types browsers show
+// safely, bytes for anything else (an .html or .svg report is
+// downloaded, not rendered on this origin).
+func resultType(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if _, ok := touchstone.PortsFromName(name); ok {
+		return "text/plain; charset=utf-8"
+	}
+	switch ext {
+	case ".csv", ".log", ".txt", ".tab", ".prn", ".out", ".json", ".batchinfo":
+		return "text/plain; charset=utf-8"
+	case ".png", ".jpg", ".jpeg", ".gif", ".pdf":
+		return mime.TypeByExtension(ext)
+	}
+	return "application/octet-stream"
 }
 
 func (s *Server) resultsZip(c *fiber.Ctx) error {

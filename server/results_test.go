@@ -57,7 +57,7 @@ func TestJobResults(t *testing.T) {
 
 	disk, _ := os.ReadFile(filepath.Join(filepath.Dir(proj.ProjectPath), "board.aedtresults", "board.s2p"))
 	r = call(t, "GET", base+"/files/board.aedtresults/board.s2p", "alice-secret", nil)
-	if r.status != 200 || !bytes.Equal(r.body, disk) || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+	if r.status != 200 || !bytes.Equal(r.body, disk) || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") || !strings.Contains(r.header.Get("Content-Security-Policy"), "sandbox") {
 		t.Fatalf("download: %d %q", r.status, r.header.Get("Content-Type"))
 	}
 	if r := call(t, "GET", base+"/files/board.aedtresults/board.s2p?download=1", "alice-secret", nil); !strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment") {

@@ -127,7 +127,11 @@ func compareWith(ctx context.Context, m *engine.Manager, id string, who server.I
 // otherJobs are recent finished jobs of the same owner, offered for the
 // overlay (a sweep's runs, a rerun).
 func otherJobs(ctx context.Context, m *engine.Manager, job engine.Job, who server.Identity) []string {
-	jobs, err := m.Jobs(ctx, engine.JobListParams{User: job.User, Statuses: []engine.Status{engine.StatusCompleted}, Limit: 50})
+	p := engine.JobListParams{User: job.User, Statuses: []engine.Status{engine.StatusCompleted}, Limit: 50}
+	if total, err := m.CountJobs(ctx, p); err == nil && total > p.Limit {
+		p.Offset = total - p.Limit // the newest
+	}
+	jobs, err := m.Jobs(ctx, p)
 	if err != nil {
 		return nil
 	}
