@@ -223,7 +223,10 @@ func (s *Server) tusFinish(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
 	}
 	project, err := s.finishUpload(info.Storage[filestore.StorageKeyPath], folder, name, kind)
 	if err != nil {
+		// A refused project is forgotten whole: sending it again starts over.
 		os.RemoveAll(folder)
+		os.Remove(info.Storage[filestore.StorageKeyPath])
+		os.Remove(info.Storage[filestore.StorageKeyInfoPath])
 		var fe *fiber.Error
 		var ve *engine.ValidationError
 		switch {

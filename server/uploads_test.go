@@ -334,4 +334,10 @@ func TestTusRefused(t *testing.T) {
 	if r.status != 400 || !strings.Contains(string(r.body), "leaves the folder") {
 		t.Errorf("bad zip over tus: %d %s", r.status, r.body)
 	}
+	if st, _ := tusOffset(t, loc, "alice-secret"); st != 404 {
+		t.Errorf("a refused upload is still there: HEAD %d", st)
+	}
+	if left, _ := filepath.Glob(filepath.Join(srv.Dir, "uploads", ".tus", "*")); len(left) != 0 {
+		t.Errorf("left in .tus: %v", left)
+	}
 }
