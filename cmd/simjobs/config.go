@@ -145,7 +145,7 @@ func (c serveConfig) validate() error {
 	case c.DrainTimeout < 0 || c.KillGrace < 0:
 		return errors.New("--drain-timeout and --kill-grace must be >= 0")
 	case c.MaxUploadMB < 1 || c.MaxUploadMB > 1<<30:
-		return errors.New("--max-upload-mb must be at least 1")
+		return errors.New("--max-upload-mb must be from 1 to 1073741824 (MiB)")
 	}
 	switch c.Scheduler {
 	case "auto", "none", "slurm", "lsf", "pbs", "windows_hpc":
