@@ -44,6 +44,10 @@
 
     function start(file) {
       if (current) return;
+      if (/\.aedb$/i.test(file.name)) {
+        say("error", file.name + " is a folder: zip it first (" + file.name + ".zip), or send it with `simjobs upload " + file.name + "`, which zips it on the way.");
+        return;
+      }
       if (!projectName(file.name)) {
         say("error", file.name + " is not a project: send an .aedt file or a zipped .aedb folder (.aedb.zip).");
         return;
