@@ -104,7 +104,7 @@ type JobUpdateParams struct {
 	Message    string // the transition's message
 	// Actor is who caused the transition; "" is SystemActor.
 	Actor string
-	Time       time.Time
+	Time  time.Time
 
 	Priority       *int
 	StartTime      *time.Time
