@@ -94,6 +94,9 @@ func LoadTokens(path string) (*TokenAuth, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("%s: %w", path, errNoTokens)
+	}
 	return &TokenAuth{path: path, entries: entries}, nil
 }
 
@@ -111,6 +114,9 @@ func ParseTokens(r io.Reader) (*TokenAuth, error) {
 	entries, err := parseTokens(r)
 	if err != nil {
 		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, errNoTokens
 	}
 	return &TokenAuth{entries: entries}, nil
 }
@@ -150,15 +156,15 @@ func parseTokens(r io.Reader) ([]tokenEntry, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("tokens file: %w", err)
 	}
-	if len(entries) == 0 {
-		return nil, fmt.Errorf("tokens file has no tokens")
-	}
 	return entries, nil
 }
 
-// Reload reads the tokens file again and puts its tokens in force. A file
-// that cannot be read or parsed changes nothing: the server keeps the
-// tokens it has, and the error says why.
+var errNoTokens = errors.New("tokens file has no tokens")
+
+// Reload reads the tokens file again and puts its tokens in force; a file
+// left with no tokens (the last one removed) lets nobody in. A file that
+// cannot be read or parsed changes nothing: the server keeps the tokens it
+// has, and the error says why.
 func (a *TokenAuth) Reload() error {
 	if a.path == "" {
 		return errors.New("tokens were not read from a file")
