@@ -283,8 +283,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{"GET /api/cluster_partitions", nil, authed},
 		{"GET /api/scheduler_type", nil, authed},
 		{"GET /api/me", nil, authed},
-		{"GET /ws", nil, want{401, 426, 426, 426}},                   // not an upgrade
-		{"GET /socket.io/", nil, want{400, 400, 400, 400}},           // no EIO: the protocol's error
+		{"GET /ws", nil, want{401, 426, 426, 426}},         // not an upgrade
+		{"GET /socket.io/", nil, want{400, 400, 400, 400}}, // no EIO: the protocol's error
 		{"POST /socket.io/", func() string { return "x" }, want{400, 400, 400, 400}},
 		{"GET /healthz", nil, want{200, 200, 200, 200}},
 		{"GET /readyz", nil, want{200, 200, 200, 200}},
