@@ -12,6 +12,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// maxRate bounds a rate's count: beyond it a limit means nothing, and
+// the burst derived from it must fit an int.
+const maxRate = 1_000_000
+
 // ParseRate reads a rate such as "50/s", "600/m" or "1000/h" as events per
 // second; "", "0" and "off" are no limit (0).
 func ParseRate(s string) (float64, error) {
@@ -27,6 +31,9 @@ func ParseRate(s string) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
 	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
 		return 0, fmt.Errorf("rate %q: %q is not a positive number", s, n)
+	}
+	if v > maxRate {
+		return 0, fmt.Errorf("rate %q: at most %d per unit (use off for no limit)", s, maxRate)
 	}
 	switch strings.TrimSpace(unit) {
 	case "s", "sec", "second":
