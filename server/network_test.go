@@ -649,3 +649,49 @@ func closeCode(t *testing.T, c *websocket.Conn) int {
 		return 0
 	}
 }
+
+// A Socket.IO client connected with a token that is then removed is
+// disconnected from the namespace and its session ends.
+func TestSocketIORevokedToken(t *testing.T) {
+	t.Parallel()
+	ts := startTokenServer(t, servertest.Options{})
+	u := "ws" + strings.TrimPrefix(ts.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if p := read(t, ws); !strings.HasPrefix(p, "0{") {
+		t.Fatalf("open packet %q", p)
+	}
+	write(t, ws, `40{"token":"`+ts.tok["bob"]+`"}`)
+	if p := read(t, ws); !strings.HasPrefix(p, `40{"sid":`) {
+		t.Fatalf("connect: %q", p)
+	}
+	if err := server.RemoveToken(ts.tokens, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.auth.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if p := read(t, ws); p != "41" {
+		t.Fatalf("after bob's token was removed: %q, want 41 (disconnect)", p)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break // the session ended
+		}
+	}
+	// Connecting again with the removed token is refused.
+	ws2, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws2.Close()
+	read(t, ws2)
+	write(t, ws2, `40{"token":"`+ts.tok["bob"]+`"}`)
+	if p := read(t, ws2); !strings.HasPrefix(p, "44") {
+		t.Fatalf("reconnect with the removed token: %q", p)
+	}
+}
