@@ -43,7 +43,8 @@ func schemas() obj {
 		"id": str(), "user": str(), "priority": integer(), "status": statusEnum, "config": obj{"type": "object"},
 		"submit_time": dateTime(), "start_time": ndateTime(), "end_time": ndateTime(),
 		"return_code": obj{"type": []string{"integer", "null"}}, "scheduler_job_id": nstr(), "error": str(), "attempt": integer(),
-		"progress": obj{"oneOf": []obj{ref("Progress"), {"type": "null"}}},
+		"progress":       obj{"oneOf": []obj{ref("Progress"), {"type": "null"}}},
+		"waiting_reason": str(),
 	}, "id", "user", "priority", "status", "config", "submit_time", "start_time", "end_time", "return_code", "scheduler_job_id", "error", "attempt", "progress")
 	return obj{
 		"Error":           object(obj{"success": obj{"type": "boolean", "const": false}, "error": str()}, "success", "error"),
