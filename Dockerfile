@@ -27,4 +27,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["/usr/local/bin/simjobs", "health"]
 # Listening beyond loopback needs authentication: mount a tokens file and
 # project roots, e.g. --auth token --tokens-file /data/tokens --project-roots /projects
-ENTRYPOINT ["/usr/local/bin/simjobs", "serve"]
+# The image runs `simjobs serve`; any other command replaces it
+# (docker run IMAGE token add alice --role admin ...).
+ENTRYPOINT ["/usr/local/bin/simjobs"]
+CMD ["serve"]

@@ -63,6 +63,9 @@ func AddToken(path, name, role string) (string, error) {
 			return "", fmt.Errorf("%s already has a token in %s: remove it first (simjobs token remove %s)", name, path, name)
 		}
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("tokens file: %w", err)
+	}
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	token := "sj_" + base64.RawURLEncoding.EncodeToString(b)
