@@ -66,5 +66,9 @@ func ReloadTokens(a *TokenAuth, log *slog.Logger, why string) {
 	a.mu.RLock()
 	n := len(a.entries)
 	a.mu.RUnlock()
+	if n == 0 {
+		log.Warn("tokens file reloaded with no token: nobody can sign in", "why", why)
+		return
+	}
 	log.Info("tokens file reloaded", "why", why, "tokens", n)
 }

@@ -74,6 +74,8 @@ func browserTab(t *testing.T, width, height int) (context.Context, *cspWatch) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		// The TLS test serves a self-signed certificate.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	)
@@ -438,5 +440,22 @@ func TestBrowserCSPViolationIsReported(t *testing.T) {
 	}
 	if v := csp.violations(); !strings.Contains(strings.Join(v, " "), "style-src") {
 		t.Errorf("reported: %v; want the style-src directive named", v)
+	}
+}
+
+// Over HTTPS the pages and their live feed (wss://, which the policy's
+// connect-src 'self' must cover) work without a CSP violation.
+func TestBrowserOverTLS(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{tls: true})
+	tab := browser(t, 1280, 800)
+	do(t, tab, chromedp.Navigate(h.url+"/"))
+	live(t, tab)
+	h.command("tls_1", "", "true")
+	do(t, tab, chromedp.Navigate(h.url+"/ui/jobs/tls_1"))
+	live(t, tab)
+	wait(t, tab, "the job to complete on the live page", `document.querySelector("#job-status .st-completed") !== null`)
+	if proto, err := chromedp.Run(tab, chromedp.Evaluate[string]("location.protocol")); err != nil || proto != "https:" {
+		t.Fatalf("page protocol %q (%v)", proto, err)
 	}
 }
