@@ -398,9 +398,11 @@ func TestBrowserScreens(t *testing.T) {
 // The solver panel fills in while the job runs, and fits a phone.
 func TestBrowserSolverPanel(t *testing.T) {
 	h := start(t, opts{})
+	// The browser first: on a busy machine its start can outlast the
+	// job's few seconds of adaptive passes.
+	tab := browser(t, 1280, 900)
 	h.command("hfss_live", "alice", solver("hfss_live", fakesolver.EnvScript+"="+fakesolver.HFSSLog(), fakesolver.EnvLineSleep+"=0.05")...)
 	h.waitStatus("hfss_live", engine.StatusRunning)
-	tab := browser(t, 1280, 900)
 	do(t, tab, chromedp.Navigate(h.url+"/ui/jobs/hfss_live"))
 	live(t, tab)
 	markPage(t, tab)
