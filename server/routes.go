@@ -47,7 +47,7 @@ func (s *Server) routes() []route {
 	}
 	return []route{
 		{method: "POST", paths: []string{"/jobs/submit", "/api/submit"}, summary: "Submit a job (HFSS config or plain command)", handler: s.submit,
-			body: "SubmitRequest", replies: map[int]string{200: "SubmitReply", 400: "Error", 401: "Error", 413: "Error"}},
+			body: "SubmitRequest", replies: map[int]string{200: "SubmitReply", 400: "Error", 401: "Error", 413: "Error", 429: "Error"}},
 		{method: "GET", paths: []string{"/jobs", "/api/jobs"}, summary: "List jobs in submission order (X-Total-Count header)", handler: s.listJobs,
 			query: []param{{"status", "string", "comma-separated statuses"}, {"user", "string", "owner"}, {"q", "string", "substring of id, user or project path"},
 				{"limit", "integer", "page size (max 10000; default: the newest 10000)"}, {"offset", "integer", "jobs to skip"}},

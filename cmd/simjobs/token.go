@@ -48,9 +48,15 @@ func tokenCommand(args []string, env lookupEnv, stdout, stderr io.Writer) error 
 	}
 	path := *file
 	if path == "" {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "env-file" })
 		if v, ok := env("SIMJOBS_TOKENS_FILE"); ok {
 			path = v
-		} else if d, err := readDotenv(*envFile, false); err == nil {
+		} else {
+			d, err := readDotenv(*envFile, explicit)
+			if err != nil {
+				return err
+			}
 			path = d["SIMJOBS_TOKENS_FILE"]
 		}
 	}
