@@ -77,6 +77,35 @@ func slurmMissing() string {
 	return fmt.Sprintf("SLURM has no usable node (states %q); run scripts/slurm-up.sh", strings.TrimSpace(string(out)))
 }
 
+// RequireSGE skips the test (fails it in CI) unless a Grid Engine cell
+// answers with a queue instance that takes jobs; as root,
+// scripts/sge-up.sh starts one.
+func RequireSGE(t *testing.T) {
+	t.Helper()
+	if reason := sgeMissing(); reason != "" {
+		Unavailable(t, reason)
+	}
+}
+
+func sgeMissing() string {
+	if _, err := exec.LookPath("qacct"); err != nil {
+		return "Grid Engine is not installed (no qacct on PATH); as root, run scripts/sge-up.sh"
+	}
+	out, err := exec.Command("qstat", "-f").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("Grid Engine does not answer (qstat -f: %v: %s); as root, run scripts/sge-up.sh", err, strings.TrimSpace(string(out)))
+	}
+	// A queue instance line: "all.q@vm  BIP  0/0/8  0.52  lx-amd64  [states]";
+	// one without states takes jobs.
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 5 && strings.Contains(f[0], "@") && strings.Count(f[2], "/") == 2 {
+			return ""
+		}
+	}
+	return fmt.Sprintf("Grid Engine has no queue instance taking jobs (qstat -f: %q); run scripts/sge-up.sh", strings.TrimSpace(string(out)))
+}
+
 // Hostile are values that would change a batch script if pasted into it:
 // shell syntax, quotes, comment and directive starts, line breaks.
 var Hostile = []string{
