@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/simjobs/simjobs/engine/hfss"
@@ -75,22 +74,4 @@ func JobBody(spec runner.Spec, env [][2]string, h Hosts) (string, error) {
 	words[ml.Arg] = `"$` + MachineListVar + `"`
 	b.WriteString("exec " + strings.Join(words, " ") + "\n")
 	return b.String(), nil
-}
-
-// Entry is one host of a machine list as JobBody's script writes it, for
-// the schedulers whose jobs do not run a POSIX shell (HPC Pack) and for
-// tests: host:tasks:cores:utilization%.
-func Entry(r runner.Resources, host string, count int, counts string, utilization int) string {
-	t := max(r.TasksPerNode, 1)
-	c := r.CoresPerNode
-	if c <= 0 {
-		c = t
-	}
-	tk, co := count, count*c/t
-	if counts != "tasks" {
-		co, tk = count, count*t/c
-	}
-	tk = max(tk, 1)
-	co = max(co, tk)
-	return host + ":" + strconv.Itoa(tk) + ":" + strconv.Itoa(co) + ":" + strconv.Itoa(utilization) + "%"
 }

@@ -23,10 +23,11 @@ import (
 // node) asks for them from the parallel environment pe, whose allocation
 // rule decides how they spread over hosts. Memory is per node, as
 // mem_free (the hosts must have that much free); wall time is h_rt.
-// Grid Engine has no QOS, no portable constraint syntax and lets users
-// only lower their priority: qos, constraints, gpu_type and priority are
-// left out; gpus asks for the gpu complex most sites define; a
-// reservation is a Grid Engine advance reservation id (a number).
+// Grid Engine has no QOS, no portable constraint syntax, takes advance
+// reservations by number (-ar) where the job options name them, and lets
+// users only lower their priority: qos, constraints, reservation,
+// gpu_type and priority are left out; gpus asks for the gpu complex most
+// sites define.
 func Script(spec runner.Spec, name, pe string) (script string, args []string, err error) {
 	r := spec.Resources
 	c, err := cluster.Check(spec)
@@ -50,9 +51,6 @@ func Script(spec runner.Spec, name, pe string) (script string, args []string, er
 			return "", nil, err
 		}
 		args = append(args, p.opt, p.value)
-	}
-	if r.Reservation != "" && !cluster.Digits(r.Reservation) {
-		return "", nil, fmt.Errorf("%w: reservation %q: a Grid Engine advance reservation is a number", cluster.ErrInvalid, r.Reservation)
 	}
 
 	var b strings.Builder
@@ -84,9 +82,6 @@ func Script(spec runner.Spec, name, pe string) (script string, args []string, er
 	}
 	if r.Account != "" {
 		d("-A %s", r.Account)
-	}
-	if r.Reservation != "" {
-		d("-ar %s", r.Reservation)
 	}
 	if r.Email != "" {
 		d("-M %s", r.Email)

@@ -247,5 +247,35 @@ func CheckInjection(t *testing.T, base runner.Spec, gen Generator, prefix string
 	}
 }
 
+// MachineListSpec is a job of nodes × tasks (cores per node cores) whose
+// command prints the argument a multi-host solve's machine list replaces,
+// for RunScript: "/bin/sh -c 'printf ...' numcores=N".
+func MachineListSpec(t *testing.T, nodes, tasks, cores int) runner.Spec {
+	return runner.Spec{
+		JobID: "ML_1", Attempt: 1,
+		Argv:        []string{"/bin/sh", "-c", `printf 'solver got %s\n' "$1"`, "-machinelist", "numcores=1"},
+		Dir:         t.TempDir(),
+		Resources:   runner.Resources{Nodes: nodes, TasksPerNode: tasks, CoresPerNode: cores},
+		MachineList: &runner.MachineList{Arg: 4, Utilization: 90},
+	}
+}
+
+// RunScript runs a POSIX batch script with /bin/sh, its environment
+// PATH (with bin first, when not "") and env, and returns what it
+// printed and whether it exited 0.
+func RunScript(t *testing.T, script, bin string, env ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	path := "/usr/bin:/bin"
+	if bin != "" {
+		path = bin + ":" + path
+	}
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Env = append([]string{"PATH=" + path}, env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
 // Describe is a short form of a hostile value for subtest names.
 func Describe(v string) string { return fmt.Sprintf("%.24q", v) }
