@@ -28,8 +28,10 @@ if ! dpkg-query -W -f='${Status}' gridengine-master 2>/dev/null | grep -q "ok in
   echo "gridengine-common shared/gridenginemaster string $H" | debconf-set-selections
   echo "gridengine-common shared/gridengineconfig boolean true" | debconf-set-selections
   [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made=1; }
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
-      gridengine-master gridengine-exec gridengine-client
+  APT=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends
+      gridengine-master gridengine-exec gridengine-client)
+  # simjobs: a fresh machine's package lists may be stale (as slurm-up.sh does)
+  "${APT[@]}" || { apt-get -o DPkg::Lock::Timeout=600 -q update; "${APT[@]}"; }
   [ "${made:-0}" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 

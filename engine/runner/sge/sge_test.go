@@ -2,6 +2,7 @@ package sge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -189,4 +190,32 @@ func peHost() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("qhost lists no host:\n%s", out)
+}
+
+// TestUnreachableIsUnavailable: while qmaster cannot be reached (here: a
+// port nothing listens on) Start reports the scheduler unavailable, so
+// the engine keeps the job pending and tries again, and nothing was
+// submitted; once it answers, the same Start submits the job.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	clustertest.RequireSGE(t)
+	down := testOptions()
+	down.Env = []string{"SGE_QMASTER_PORT=1"}
+	r := New(down)
+	t.Cleanup(func() { r.Close() })
+	spec := fakesched.Spec(t, runnertest.Job{JobID: "OUTAGE_" + fmt.Sprint(time.Now().UnixNano()), Attempt: 1})
+	_, err := r.Start(context.Background(), spec)
+	if !errors.Is(err, runner.ErrUnavailable) || !strings.Contains(err.Error(), "qstat -xml") {
+		t.Fatalf("Start while qmaster is unreachable: %v, want ErrUnavailable naming qstat", err)
+	}
+	if _, err := NewBackend(down).Partitions(context.Background()); err == nil || !strings.Contains(err.Error(), "qhost -q") {
+		t.Errorf("Partitions while qmaster is unreachable: %v, want an error naming qhost", err)
+	}
+	up := New(testOptions())
+	t.Cleanup(func() { up.Close() })
+	if _, err := up.Start(context.Background(), spec); err != nil {
+		t.Fatalf("Start once it answers: %v", err)
+	}
+	if u := waitEnd(t, up, spec.JobID); u.State != runner.StateCompleted {
+		t.Errorf("job ended %s (%q)", u.State, u.Message)
+	}
 }

@@ -1,12 +1,20 @@
 package slurm
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/cluster/clustertest"
+	"github.com/simjobs/simjobs/engine/runner/runnertest"
+	"github.com/simjobs/simjobs/testdata/fakesched"
+	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // TestMachineListFromNodelist runs the script of a multi-host solve as
@@ -49,5 +57,43 @@ func TestMachineListFromNodelist(t *testing.T) {
 	out, stderr, err := clustertest.RunScript(t, script, bin, "SLURM_JOB_NODELIST=bad[")
 	if err == nil || strings.Contains(out, "solver got") || !strings.Contains(stderr, "from SLURM_JOB_NODELIST") {
 		t.Errorf("an unreadable node list: err %v, stdout %q, stderr %q; want the job to fail before the solver", err, out, stderr)
+	}
+}
+
+// TestMultiHostMachineList runs a two-task HFSS-style job on the real
+// SLURM (its one node cannot give two nodes: two tasks on it stand for
+// them): the solver gets the machine list scontrol expanded from
+// SLURM_JOB_NODELIST in place of numcores, and the job's log shows it.
+func TestMultiHostMachineList(t *testing.T) {
+	requireSLURM(t)
+	out, err := exec.Command("sinfo", "-h", "-N", "-o", "%N").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "list=" + strings.Fields(string(out))[0] + ":2:2:90%"
+	spec := fakesched.Spec(t, runnertest.Job{JobID: "MULTI_" + fmt.Sprint(time.Now().UnixNano()), Attempt: 1})
+	record := filepath.Join(spec.Dir, "record")
+	spec.Env = append(spec.Env, fakesolver.EnvRecord+"="+record)
+	spec.Argv = []string{fakesolver.Path(), "-jobid", spec.JobID, "-distributed", "-machinelist", "numcores=2", "-batchsolve", "board:Nominal:Setup1", filepath.Join(spec.Dir, "board.aedb")}
+	spec.MachineList = &runner.MachineList{Arg: 5, Utilization: 90}
+	spec.Resources = runner.Resources{Nodes: 1, TasksPerNode: 2}
+	r := New(testOptions())
+	t.Cleanup(func() { r.Close() })
+	if _, err := r.Start(context.Background(), spec); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if u := waitEnd(t, r, spec.JobID); u.State != runner.StateCompleted {
+		t.Fatalf("job ended %s (%q)", u.State, u.Message)
+	}
+	runs, err := fakesolver.ReadRecord(record)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("record: %v, %d runs", err, len(runs))
+	}
+	if got := runs[0].Args[4]; got != want {
+		t.Errorf("-machinelist %q, want %q (all arguments %q)", got, want, runs[0].Args)
+	}
+	log, _ := os.ReadFile(spec.Stdout)
+	if !strings.Contains(string(log), "simjobs: -machinelist "+want+"\n") {
+		t.Errorf("the job's log does not show the machine list %q:\n%s", want, log)
 	}
 }
