@@ -17,6 +17,16 @@ import (
 // Grid Engine; /system/status, /scheduler/partitions and the cluster page
 // show the cell's queue and the job with its Grid Engine id, as they do
 // for SLURM; cancelling it ends it cancelled.
+// TestSGEStateChangeLatency is TestSLURMStateChangeLatency against the
+// real Grid Engine: each change must show within PollMax + 1 s of the job
+// making it (the end once qacct has it, which the test cell flushes every
+// second).
+func TestSGEStateChangeLatency(t *testing.T) {
+	clustertest.RequireSGE(t)
+	t.Parallel()
+	stateChangeLatency(t, "sge")
+}
+
 func TestSGEServe(t *testing.T) {
 	clustertest.RequireSGE(t)
 	t.Parallel()

@@ -5,7 +5,7 @@
 // Each job attempt gets a batch script (see Script) submitted on qsub's
 // standard input with -terse, a copy kept next to the job's log as
 // job.sge. Start first looks for the job's name: in `qstat -xml`, then
-// in the accounting (`qacct -j NAME`). Tracking is one `qstat -xml -u
+// in the last week's accounting (`qacct -d 7 -j NAME`). Tracking is one `qstat -xml -u
 // USER` per poll cycle for all jobs; a job that left it is looked up with
 // `qacct -j ID` (one call per job: qacct takes one) for its exit status.
 // A job deleted before it started has no accounting record: qdel's answer
@@ -117,7 +117,8 @@ func (b *Backend) qstat(ctx context.Context) (map[string]cluster.Status, map[str
 	return st, names, nil
 }
 
-// Find looks for a job named name: in the queue, then in the accounting.
+// Find looks for a job named name: in the queue, then in the accounting
+// of the last week.
 func (b *Backend) Find(ctx context.Context, name string) (string, bool, error) {
 	_, names, err := b.qstat(ctx)
 	if err != nil {
@@ -130,7 +131,10 @@ func (b *Backend) Find(ctx context.Context, name string) (string, bool, error) {
 		}
 	}
 	if len(ids) == 0 {
-		out, err := b.cli.Run(ctx, nil, "qacct", "-j", name)
+		// The last week of the accounting, as the SLURM backend asks
+		// sacct: a Start interrupted longer ago is not worth a scan of
+		// years of records.
+		out, err := b.cli.Run(ctx, nil, "qacct", "-d", "7", "-j", name)
 		if err != nil {
 			if notFound(out) {
 				return "", false, nil
