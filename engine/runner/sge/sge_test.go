@@ -219,3 +219,33 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 		t.Errorf("job ended %s (%q)", u.State, u.Message)
 	}
 }
+
+// TestFindsEndedJobInAccounting: a job that ended while no server
+// watched has left qstat; Find still finds it by name, in qacct, so a
+// restarted Start does not run it again.
+func TestFindsEndedJobInAccounting(t *testing.T) {
+	clustertest.RequireSGE(t)
+	r := New(testOptions())
+	t.Cleanup(func() { r.Close() })
+	spec := fakesched.Spec(t, runnertest.Job{JobID: "ENDED_" + fmt.Sprint(time.Now().UnixNano()), Attempt: 1})
+	h, err := r.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEnd(t, r, spec.JobID) // reported once qacct has the record
+	name, err := cluster.JobName(testInstance, spec.JobID, spec.Attempt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBackend(testOptions())
+	id, found, err := b.Find(context.Background(), name)
+	if err != nil || !found || id != h.ExternalID {
+		t.Errorf("Find(%s) = %q, %v, %v; want %q from the accounting", name, id, found, err, h.ExternalID)
+	}
+	if calls := b.CLI().Calls(); calls["qacct"] != 1 {
+		t.Errorf("calls %v: want the accounting asked", calls)
+	}
+	if _, found, err := b.Find(context.Background(), name+"0"); found || err != nil {
+		t.Errorf("Find of a name never used: found %v, %v", found, err)
+	}
+}
