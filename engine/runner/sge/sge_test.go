@@ -249,3 +249,44 @@ func TestFindsEndedJobInAccounting(t *testing.T) {
 		t.Errorf("Find of a name never used: found %v, %v", found, err)
 	}
 }
+
+// TestOneListingPerCycle: however many jobs are tracked, a poll cycle
+// runs qstat once (the rest of its calls are each Start's look for an
+// earlier submission), and qacct only for jobs that left the listing.
+func TestOneListingPerCycle(t *testing.T) {
+	clustertest.RequireSGE(t)
+	b := NewBackend(testOptions())
+	r := cluster.New(b, testOptions().Runner)
+	t.Cleanup(func() { r.Close() })
+	const n = 5
+	ids := map[string]bool{}
+	for i := range n {
+		spec := fakesched.Spec(t, runnertest.Job{JobID: fmt.Sprintf("CYCLE_%d_%d", time.Now().UnixNano(), i), Attempt: 1, Duration: time.Second})
+		if _, err := r.Start(context.Background(), spec); err != nil {
+			t.Fatal(err)
+		}
+		ids[spec.JobID] = true
+	}
+	for len(ids) > 0 {
+		select {
+		case u := <-r.Updates():
+			if u.State.Terminal() {
+				if u.State != runner.StateCompleted {
+					t.Errorf("%s ended %s (%q)", u.JobID, u.State, u.Message)
+				}
+				delete(ids, u.JobID)
+			}
+		case <-time.After(runnertest.Timeout):
+			t.Fatalf("jobs %v did not end", ids)
+		}
+	}
+	st := r.Stats()
+	calls := b.CLI().Calls()
+	t.Logf("%d jobs: %d cycles; calls %s", n, st.Polls, b.CLI().CallSummary())
+	if calls["qstat"] != st.Polls+n {
+		t.Errorf("qstat ran %d times for %d cycles and %d submissions", calls["qstat"], st.Polls, n)
+	}
+	if calls["qsub"] != n || calls["qacct"] < n {
+		t.Errorf("calls %v: want %d qsub and a qacct per ended job", calls, n)
+	}
+}
