@@ -77,7 +77,7 @@ func schemas() obj {
 		}, "mode", "scheduler_detection", "resource_monitoring", "local_pool"),
 		"Partitions": arr(object(obj{"name": str(), "nodes_total": integer(), "nodes_used": integer(), "cores_total": integer(), "cores_used": integer(),
 			"memory_total_gb": number(), "memory_used_gb": number()}, "name", "nodes_total", "nodes_used", "cores_total", "cores_used", "memory_total_gb", "memory_used_gb")),
-		"SchedulerType": object(obj{"scheduler_type": obj{"type": "string", "enum": []string{"none", "slurm", "lsf", "pbs", "windows_hpc"}}}, "scheduler_type"),
+		"SchedulerType": object(obj{"scheduler_type": obj{"type": "string", "enum": []string{"none", "slurm", "lsf", "pbs", "windows_hpc", "sge"}}}, "scheduler_type"),
 		"Me":            object(obj{"username": str(), "role": obj{"type": "string", "enum": []string{"admin", "user"}}}, "username", "role"),
 		"Health":        object(obj{"status": str()}, "status"),
 		"EngineIOError": object(obj{"code": integer(), "message": str()}, "code", "message"),

@@ -69,7 +69,7 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.Float64Var(&c.MaxCPUPercent, "max-cpu-percent", 80, "start no job while host CPU is above this `percent`")
 	fs.Float64Var(&c.MinMemoryGB, "min-memory-gb", 2, "start no job while free memory is below this many `GB`")
 	fs.Float64Var(&c.MinDiskGB, "min-disk-gb", 2, "start no job while the data volume has less free space than this many `GB`")
-	fs.StringVar(&c.Scheduler, "scheduler", "auto", "where jobs run: auto|none|slurm|lsf|pbs|windows_hpc")
+	fs.StringVar(&c.Scheduler, "scheduler", "auto", "where jobs run: auto|none|slurm|lsf|pbs|windows_hpc|sge")
 	fs.StringVar(&c.AnsysEDTPath, "ansys-edt-path", "", "the HFSS solver `path` (default: newest Ansys EM from ANSYSEM_ROOT* variables)")
 	allow := fs.String("allow-exec", "", "comma-separated extra executables jobs may run (`paths or names on PATH`)")
 	roots := fs.String("project-roots", "", "comma-separated `dirs` projects must live under (required with auth)")
@@ -175,9 +175,9 @@ func (c serveConfig) validate() error {
 		return errors.New("--drain-timeout and --kill-grace must be >= 0")
 	}
 	switch c.Scheduler {
-	case "auto", "none", "slurm", "lsf", "pbs", "windows_hpc":
+	case "auto", "none", "slurm", "lsf", "pbs", "windows_hpc", "sge":
 	default:
-		return fmt.Errorf("--scheduler must be auto, none, slurm, lsf, pbs or windows_hpc, got %q", c.Scheduler)
+		return fmt.Errorf("--scheduler must be auto, none, slurm, lsf, pbs, windows_hpc or sge, got %q", c.Scheduler)
 	}
 	switch c.Auth {
 	case "none", "proxy":

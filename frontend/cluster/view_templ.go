@@ -45,7 +45,7 @@ func Page(p frontend.Page, m Model) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if m.Local {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"panel\"><h2>No cluster scheduler</h2><p>This server runs jobs locally, on its own host, under the limits on the <a href=\"/ui/settings\">settings</a> page.</p><p class=\"muted\">Start it with <code>--scheduler slurm</code> (or lsf, pbs, windows_hpc, or auto) to hand jobs to a cluster.</p></section>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"panel\"><h2>No cluster scheduler</h2><p>This server runs jobs locally, on its own host, under the limits on the <a href=\"/ui/settings\">settings</a> page.</p><p class=\"muted\">Start it with <code>--scheduler slurm</code> (or lsf, pbs, windows_hpc, sge, or auto) to hand jobs to a cluster.</p></section>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
