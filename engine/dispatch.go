@@ -49,12 +49,43 @@ func (m *Manager) next() *activeJob {
 		return nil
 	}
 	m.blocked = ""
-	id, _ := m.queue.pop()
-	a := m.active[id]
+	a := m.nextAdmittedLocked()
+	if a == nil {
+		return nil
+	}
 	a.status = StatusRunning
 	a.slot = true
 	m.running++
 	return a
+}
+
+// nextAdmittedLocked takes the first queued job that no gate holds out of
+// the queue. Held jobs keep their places: they are taken out while the queue
+// is walked and put back, so a held job never holds back the jobs behind it.
+func (m *Manager) nextAdmittedLocked() *activeJob {
+	if len(m.gates) == 0 {
+		id, _ := m.queue.pop()
+		return m.active[id]
+	}
+	var held []*activeJob
+	defer func() {
+		for _, h := range held {
+			m.queue.push(h.id, h.priority, h.seq)
+		}
+	}()
+	for {
+		id, ok := m.queue.pop()
+		if !ok {
+			return nil
+		}
+		a := m.active[id]
+		if m.holdLocked(a) != "" {
+			held = append(held, a)
+			continue
+		}
+		m.admitLocked(a)
+		return a
+	}
 }
 
 // startLocal persists that a job runs, then starts it. Persisting first is
@@ -86,6 +117,7 @@ func (m *Manager) startLocal(a *activeJob) {
 		a.status = StatusQueued
 		a.slot = false
 		m.running--
+		m.unadmitLocked(a)
 		if !errors.Is(err, ErrStale) && !m.closed {
 			m.queue.push(a.id, a.priority, a.seq)
 		}
@@ -201,7 +233,10 @@ func (m *Manager) submitCluster(id string, attempt int) {
 		m.mustEnd(a, StatusFailed, nil, "cannot submit to "+m.cluster.Name()+": "+err.Error())
 		return
 	}
-	if m.cancelled(a) {
+	if !m.awaitGates(ctx, a) {
+		if ctx.Err() != nil {
+			return // still pending in the store: submitted after the restart
+		}
 		m.mustEnd(a, StatusCancelled, nil, cancelMessage(a.cancelBy, "before it reached the scheduler"))
 		return
 	}
@@ -417,7 +452,14 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	if st != StatusCompleted {
 		errText = msg
 	}
-	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg})
+	// A cancel is the canceller's doing; any other end is the server's.
+	m.mu.Lock()
+	actor := a.cancelBy
+	m.mu.Unlock()
+	if st != StatusCancelled || actor == shutdownActor {
+		actor = ""
+	}
+	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg, Actor: actor})
 	if err != nil && !errors.Is(err, ErrStale) {
 		return err
 	}
@@ -475,6 +517,7 @@ func (m *Manager) release(a *activeJob) {
 		delete(m.active, a.id)
 	}
 	m.freeSlotLocked(a)
+	m.unadmitLocked(a)
 	if a.ending {
 		a.ending = false
 		m.ending--
@@ -506,7 +549,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 		return r, fmt.Errorf("engine: load unfinished jobs: %w", err)
 	}
 	for _, j := range jobs {
-		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime}
+		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime, kind: j.Kind, config: j.Config}
 		a.cluster = j.SchedulerJobID != nil || j.Status == StatusScheduled || (j.Status == StatusPending && m.cluster != nil)
 		switch {
 		case a.cluster:
@@ -522,6 +565,8 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			}
 			a.started = true
 			a.handle = runner.Handle{ExternalID: *j.SchedulerJobID}
+			// The gates admitted it before the restart: they count it again.
+			m.admitLocked(a)
 			r.adoptCluster = append(r.adoptCluster, a)
 		case j.Status == StatusQueued || j.Status == StatusPending:
 			if j.Status == StatusPending {
@@ -543,6 +588,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 				a.handle = runner.Handle{PID: j.Process.PID, PIDStart: j.Process.StartTime}
 			}
 			m.running++
+			m.admitLocked(a)
 			r.adoptLocal = append(r.adoptLocal, a)
 		}
 	}

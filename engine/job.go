@@ -56,6 +56,10 @@ type Job struct {
 	Error          string          `json:"error"`
 	Attempt        int             `json:"attempt"`
 	Progress       json.RawMessage `json:"progress"`
+	// WaitingReason says why a job not yet started waits ("" when it does
+	// not): a gate's reason (a dependency, a license) or what holds the
+	// queue. It is not stored: the Manager fills it in from memory.
+	WaitingReason string `json:"waiting_reason"`
 
 	// Seq orders jobs by submission: it is assigned by the store when an
 	// attempt is inserted and only grows, so equal priorities run FIFO.
@@ -94,4 +98,8 @@ type Transition struct {
 	Status  Status    `json:"status"`
 	Time    time.Time `json:"time"`
 	Message string    `json:"message,omitempty"`
+	// Actor is who caused the change: the user who submitted, cancelled or
+	// re-prioritised, or SystemActor for what the server did by itself.
+	// Transitions recorded before actors were kept have "".
+	Actor string `json:"actor"`
 }

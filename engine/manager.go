@@ -67,6 +67,8 @@ type Options struct {
 	// each next after twice the wait, at most RetryMax (zero: 5 s and
 	// 1 min).
 	RetryFirst, RetryMax time.Duration
+	// Gates hold queued jobs back for reasons of their own (see Gate).
+	Gates []Gate
 }
 
 // Manager accepts jobs, keeps them in order, starts them when the limits
@@ -87,6 +89,8 @@ type Manager struct {
 	// follower reads running jobs' logs for their progress; nil when
 	// Options.ProgressEvery turned it off.
 	follower *follower
+	// gates: see Options.Gates. Fixed at New.
+	gates []Gate
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -140,6 +144,15 @@ type activeJob struct {
 	// retry wakes a cluster job's submitter waiting to try again (the
 	// scheduler was unreachable) when the job is cancelled.
 	retry chan struct{}
+	// kind and config are what the gates judge the job by.
+	kind   Kind
+	config json.RawMessage
+	// waiting is why a gate holds the job, "" when none does.
+	waiting string
+	// gated: the gates admitted the job and have not been told it is done.
+	gated bool
+	// gateWait wakes a cluster job held by a gate (see Recheck).
+	gateWait chan struct{}
 }
 
 // A job starting within specCacheTTL of its submission runs the spec its
@@ -206,6 +219,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		queue:           newQueue(),
 		active:          make(map[string]*activeJob),
 		waiters:         make(map[string][]chan struct{}),
+		gates:           o.Gates,
 	}
 	m.bus.now = o.Now
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -302,7 +316,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		return res, nil
 	}
 	cluster := m.cluster != nil
-	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, reserved: true, cluster: cluster}
+	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, reserved: true, cluster: cluster, kind: p.kind, config: p.config}
 	if keepSpec {
 		a.spec = &p.spec
 	}
@@ -319,6 +333,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	job, err := m.store.JobInsert(ctx, JobInsertParams{
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
+		Actor: actorOr(ctx, p.user),
 	})
 	if err != nil {
 		m.mu.Lock()
@@ -372,9 +387,12 @@ type CancelResult struct {
 
 // Cancel stops a job: a queued job ends at once; a running job gets SIGTERM
 // then SIGKILL (or its scheduler's cancel) and ends as cancelled. by names
-// who asked, for the record. A job that already ended is left alone
+// who asked, for the record ("" takes the actor of ctx). A job that already ended is left alone
 // (Cancelled false). An unknown id is ErrNotFound.
 func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, error) {
+	if by == "" {
+		by = ActorOf(ctx)
+	}
 	m.mu.Lock()
 	a, ok := m.active[id]
 	if !ok || a.reserved {
@@ -390,6 +408,7 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	}
 	if a.status == StatusQueued && m.queue.remove(id) {
 		a.status = StatusCancelled
+		a.cancelBy = by
 		m.mu.Unlock()
 		if err := m.end(ctx, a, StatusCancelled, nil, cancelMessage(by, "while queued")); err != nil {
 			m.mu.Lock()
@@ -442,7 +461,7 @@ func (a *activeJob) ref() runner.Ref {
 }
 
 // SetPriority changes the priority of a queued job (or one still pending at
-// a scheduler submission). A running or ended job is ErrConflict: the old
+// a scheduler submission), recorded with the actor of ctx. A running or ended job is ErrConflict: the old
 // service re-queued finished jobs here and ran them again.
 func (m *Manager) SetPriority(ctx context.Context, id string, priority int) error {
 	m.mu.Lock()
@@ -463,7 +482,10 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	old, attempt := a.priority, a.attempt
 	m.mu.Unlock()
 
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC()}); err != nil {
+	// Recorded as a transition (queued to queued) so the timeline says who
+	// re-prioritised the job and when.
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Status: StatusQueued, Priority: &priority, Time: m.now().UTC(),
+		Message: fmt.Sprintf("priority %d → %d", old, priority), Actor: ActorOf(ctx)}); err != nil {
 		if errors.Is(err, ErrStale) {
 			return conflictf("job %s left the queue meanwhile; its priority can no longer change", id)
 		}
@@ -550,11 +572,21 @@ func (m *Manager) QueueStats() QueueStats {
 }
 
 // Job returns the latest attempt of a job.
-func (m *Manager) Job(ctx context.Context, id string) (Job, error) { return m.store.JobGet(ctx, id) }
+func (m *Manager) Job(ctx context.Context, id string) (Job, error) {
+	job, err := m.store.JobGet(ctx, id)
+	if err != nil {
+		return job, err
+	}
+	return m.withWaiting([]Job{job})[0], nil
+}
 
 // Jobs lists jobs (see JobListParams).
 func (m *Manager) Jobs(ctx context.Context, p JobListParams) ([]Job, error) {
-	return m.store.JobList(ctx, p)
+	jobs, err := m.store.JobList(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return m.withWaiting(jobs), nil
 }
 
 // CountJobs counts what Jobs would list without paging.

@@ -46,6 +46,7 @@ type setupOpts struct {
 	grace   time.Duration
 	// progressEvery is Options.ProgressEvery; 0 means 50ms here.
 	progressEvery time.Duration
+	gates         []engine.Gate
 }
 
 // setup starts a manager on a real SQLite file with the real local runner;
@@ -94,6 +95,7 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		DataDir:       b.dataDir,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ProgressEvery: so.progressEvery,
+		Gates:         so.gates,
 	}
 	if b.opts.ProgressEvery == 0 {
 		b.opts.ProgressEvery = 50 * time.Millisecond

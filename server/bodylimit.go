@@ -44,7 +44,9 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(deadlineReader{c.Context().RequestBodyStream(), c.Context().Conn(), s.readTimeout()}, MaxBody+1))
+	// The read deadline set for the whole request stays: a client
+	// trickling a small body is cut off as before (only uploads extend it).
+	n, err := io.Copy(&buf, io.LimitReader(c.Context().RequestBodyStream(), MaxBody+1))
 	if n > MaxBody {
 		c.Context().SetConnectionClose()
 		return fiber.ErrRequestEntityTooLarge
@@ -67,7 +69,7 @@ const drainLimit = 8 << 20
 func (s *Server) refuseBody(c *fiber.Ctx) {
 	c.Context().SetConnectionClose()
 	if st := c.Context().RequestBodyStream(); st != nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(deadlineReader{st, c.Context().Conn(), s.readTimeout()}, drainLimit))
+		_, _ = io.Copy(io.Discard, io.LimitReader(st, drainLimit))
 	}
 }
 

@@ -36,13 +36,13 @@ func teamServer(t *testing.T, o servertest.Options) *servertest.Server {
 	return servertest.Start(t, o)
 }
 
-type reply struct {
+type upReply struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
-func (r reply) decode(t *testing.T, v any) {
+func (r upReply) decode(t *testing.T, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("status %d body %q: %v", r.status, r.body, err)
@@ -50,7 +50,7 @@ func (r reply) decode(t *testing.T, v any) {
 }
 
 // call makes one request as token (none when ""), body and headers as given.
-func call(t *testing.T, method, url, token string, body io.Reader, headers ...string) reply {
+func call(t *testing.T, method, url, token string, body io.Reader, headers ...string) upReply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
@@ -68,7 +68,7 @@ func call(t *testing.T, method, url, token string, body io.Reader, headers ...st
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header, b}
+	return upReply{resp.StatusCode, resp.Header, b}
 }
 
 func zipOf(t *testing.T, files map[string]string) []byte {

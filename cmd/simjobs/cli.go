@@ -55,6 +55,8 @@ func clientCommands() []clientCommand {
 		{"limits", "", "show the limits, or change them with flags (admin)", limitsCommand},
 		{"upload", "PROJECT", "upload a project (.aedt file or .aedb folder) to the server; prints the path to submit", uploadCommand},
 		{"results", "ID", "list the files a job wrote; --out DIR downloads them, --zip FILE as one zip", resultsCommand},
+		{"audit", "", "show who changed the limits or drained the server (admin)", auditCommand},
+		{"health", "", "exit 0 when the server answers (container health checks)", healthCommand},
 		{"completion", "bash|zsh|fish", "print a shell completion script", completionCommand},
 	}
 }

@@ -2,8 +2,15 @@ package dashboard_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -77,19 +84,23 @@ type harness struct {
 	m        *engine.Manager
 	sessions *server.Sessions
 	shutdown func()
+	tls      bool
 }
 
 type opts struct {
 	auth   server.Authenticator
 	limits engine.Limits
 	dir    string // reuse a data dir (a restart)
+	// tls serves HTTPS with a self-signed certificate (browsers started
+	// with ignore-certificate-errors).
+	tls bool
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func start(t testing.TB, o opts) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: o.dir, auth: o.auth, limits: o.limits, tel: newSampler()}
+	h := &harness{t: t, dir: o.dir, auth: o.auth, limits: o.limits, tel: newSampler(), tls: o.tls}
 	if h.dir == "" {
 		h.dir = t.TempDir()
 	}
@@ -154,6 +165,10 @@ func (h *harness) listen(addr string) {
 	}
 	h.addr = ln.Addr().String()
 	h.url = "http://" + h.addr
+	if h.tls {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{testCert(t)}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		h.url = "https://" + h.addr
+	}
 	done := make(chan struct{})
 	go func() { srv.Serve(httpCtx, ln, time.Second); close(done) }()
 	var once sync.Once
@@ -310,4 +325,22 @@ func mustStatus(t testing.TB, a answer, want int) {
 	if a.status != want {
 		t.Fatalf("status %d, want %d; body %.2000s", a.status, want, a.body)
 	}
+}
+
+// testCert is a self-signed certificate for 127.0.0.1.
+func testCert(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
