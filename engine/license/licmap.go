@@ -46,6 +46,9 @@ type HPC struct {
 type Need struct {
 	Feature string
 	Seats   int
+	// Field is the part of the job's config that asks for them: "solver",
+	// "command[0]", or where the cores come from.
+	Field string
 }
 
 // The built-in numbers (README "Licenses" says where they come from): an
@@ -248,6 +251,10 @@ func (m Map) Needs(j engine.GateJob) []Need {
 	var rule Rule
 	var ok bool
 	cores := 0
+	field, coresField := "solver", "machine_nodes"
+	if j.Cluster {
+		coresField = "scheduler_options"
+	}
 	switch j.Kind {
 	case engine.KindHFSS:
 		var cfg hfss.Config
@@ -262,21 +269,25 @@ func (m Map) Needs(j engine.GateJob) []Need {
 			return nil
 		}
 		rule, ok = m.Commands[commandName(cfg.Command[0])]
+		field = "command[0]"
 	}
 	if !ok {
 		return nil
 	}
 	seats := map[string]int{}
+	fields := map[string]string{}
 	for f, n := range rule.Features {
 		seats[f] += n
+		fields[f] = field
 	}
 	if h := rule.HPC; h != nil && cores > h.IncludedCores {
 		per := max(h.CoresPerSeat, 1)
 		seats[h.Feature] += (cores - h.IncludedCores + per - 1) / per
+		fields[h.Feature] = coresField
 	}
 	out := make([]Need, 0, len(seats))
 	for f, n := range seats {
-		out = append(out, Need{Feature: f, Seats: n})
+		out = append(out, Need{Feature: f, Seats: n, Field: fields[f]})
 	}
 	slices.SortFunc(out, func(a, b Need) int { return strings.Compare(a.Feature, b.Feature) })
 	return out

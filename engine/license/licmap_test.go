@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/hfss"
@@ -30,34 +31,34 @@ func commandJob(argv ...string) engine.GateJob {
 func TestNeedsDefaults(t *testing.T) {
 	t.Parallel()
 	m := DefaultMap()
-	hfssBase := []Need{{"elec_solve_hfss", 1}, {"electronics_desktop", 1}}
+	hfssBase := []Need{{"elec_solve_hfss", 1, ""}, {"electronics_desktop", 1, ""}}
 	for _, tc := range []struct {
 		name string
 		job  engine.GateJob
 		want []Need
 	}{
 		{"layout on the default node (max_cores 20)", hfssJob(t, false, func(*hfss.Config) {}),
-			append([]Need{{"anshpc", 16}}, hfssBase...)},
+			append([]Need{{"anshpc", 16, ""}}, hfssBase...)},
 		{"hfss on 4 cores: all included", hfssJob(t, false, func(c *hfss.Config) {
 			c.Solver = "HFSS"
 			c.MachineNodes = []hfss.MachineNode{{Hostname: "localhost", Cores: 4, MaxCores: 4, Utilization: 90}}
 		}), hfssBase},
 		{"two nodes add up", hfssJob(t, false, func(c *hfss.Config) {
 			c.MachineNodes = []hfss.MachineNode{{Hostname: "a", Cores: -1, MaxCores: 8, Utilization: 90}, {Hostname: "b", Cores: 6, MaxCores: 6, Utilization: 90}}
-		}), append([]Need{{"anshpc", 10}}, hfssBase...)},
+		}), append([]Need{{"anshpc", 10, ""}}, hfssBase...)},
 		{"cluster: nodes x cores_per_node", hfssJob(t, true, func(c *hfss.Config) {
 			c.SchedulerOptions.Nodes, c.SchedulerOptions.CoresPerNode = 2, 16
-		}), append([]Need{{"anshpc", 28}}, hfssBase...)},
+		}), append([]Need{{"anshpc", 28, ""}}, hfssBase...)},
 		{"cluster: tasks_per_node stands in", hfssJob(t, true, func(c *hfss.Config) {
 			c.SchedulerOptions.Nodes, c.SchedulerOptions.TasksPerNode = 1, 4
 		}), hfssBase},
-		{"siwave solver", hfssJob(t, false, func(c *hfss.Config) { c.Solver = "SIwave" }), []Need{{"anshpc", 16}, {"elec_solve_siwave", 1}}},
+		{"siwave solver", hfssJob(t, false, func(c *hfss.Config) { c.Solver = "SIwave" }), []Need{{"anshpc", 16, ""}, {"elec_solve_siwave", 1, ""}}},
 		{"unknown solver needs nothing", hfssJob(t, false, func(c *hfss.Config) { c.Solver = "Maxwell3D" }), nil},
-		{"siwave command", commandJob(`C:\Program Files\AnsysEM\v252\Win64\siwave_ng.exe`, "board.siw"), []Need{{"elec_solve_siwave", 1}}},
+		{"siwave command", commandJob(`C:\Program Files\AnsysEM\v252\Win64\siwave_ng.exe`, "board.siw"), []Need{{"elec_solve_siwave", 1, ""}}},
 		{"other command", commandJob("/bin/true"), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := cmp.Diff(tc.want, m.Needs(tc.job)); d != "" {
+			if d := cmp.Diff(tc.want, m.Needs(tc.job), cmpopts.IgnoreFields(Need{}, "Field")); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
@@ -75,7 +76,7 @@ func TestParseMapOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := m.Needs(hfssJob(t, false, func(c *hfss.Config) {}))
-	if d := cmp.Diff([]Need{{"anshpc", 6}, {"hfss_desktop", 1}}, got); d != "" {
+	if d := cmp.Diff([]Need{{"anshpc", 6, "machine_nodes"}, {"hfss_desktop", 1, "solver"}}, got); d != "" {
 		t.Errorf("overridden layout rule (-want +got):\n%s", d)
 	}
 	if got := m.Needs(hfssJob(t, false, func(c *hfss.Config) { c.Solver = "SIwave" })); len(got) != 0 {
@@ -84,7 +85,7 @@ func TestParseMapOverrides(t *testing.T) {
 	if got := m.Needs(hfssJob(t, false, func(c *hfss.Config) { c.Solver = "Hfss" })); len(got) != 3 {
 		t.Errorf("a key the file leaves out keeps its default, got %v", got)
 	}
-	if d := cmp.Diff([]Need{{"mylic", 2}}, m.Needs(commandJob("/opt/my_solver"))); d != "" {
+	if d := cmp.Diff([]Need{{"mylic", 2, "command[0]"}}, m.Needs(commandJob("/opt/my_solver"))); d != "" {
 		t.Errorf("command rule (-want +got):\n%s", d)
 	}
 	only, err := ParseMap([]byte(`{"replace_defaults": true, "commands": {"x": {"features": {"f": 1}}}}`))
