@@ -60,6 +60,9 @@ type Options struct {
 	Sessions *Sessions
 	// SocketIO tunes the Socket.IO endpoint (ping timing).
 	SocketIO SocketIOOptions
+	// Licenses is the license servers' state (GET /api/licenses); nil
+	// when no license server is configured.
+	Licenses Licenses
 }
 
 // Server serves the API on one fiber app.

@@ -53,6 +53,7 @@ func clientCommands() []clientCommand {
 		{"priority", "ID N", "change a queued job's priority (higher runs first)", priorityCommand},
 		{"wait", "ID... | --all", "wait until jobs end; exit with the job's exit status", waitCommand},
 		{"limits", "", "show the limits, or change them with flags (admin)", limitsCommand},
+		{"licenses", "", "show the license servers' features, seats in use and who holds them", licensesCommand},
 		{"completion", "bash|zsh|fish", "print a shell completion script", completionCommand},
 	}
 }

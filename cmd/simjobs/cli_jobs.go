@@ -198,6 +198,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 	row("status", string(j.Status))
 	row("exit code", strings.TrimPrefix(exitText(j), "-"))
 	row("error", j.Error)
+	row("waiting", j.WaitingReason)
 	row("user", j.User)
 	row("priority", strconv.Itoa(j.Priority))
 	row("attempt", strconv.Itoa(j.Attempt))

@@ -36,6 +36,12 @@ type serveConfig struct {
 	Insecure      bool
 	EnvFile       string
 	Reaper        bool
+	// License gate (README "Licenses").
+	LicenseServers     []string
+	LMUtil             string
+	LicensePoll        time.Duration
+	LicenseMap         string
+	LicenseGateCluster bool
 }
 
 // lookupEnv reads one variable; a parameter so tests need not touch the
@@ -67,6 +73,11 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.BoolVar(&c.Insecure, "insecure", false, "allow listening beyond loopback without authentication")
 	fs.StringVar(&c.EnvFile, "env-file", ".env", "`file` of SIMJOBS_* defaults")
 	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
+	licServers := fs.String("license-server", "", "comma-separated FlexNet license `servers` (port@host) whose seats gate the queue")
+	fs.StringVar(&c.LMUtil, "lmutil", "lmutil", "the FlexNet lmutil `executable` that polls the license servers")
+	fs.DurationVar(&c.LicensePoll, "license-poll", 30*time.Second, "how often the license servers are polled (and how long a just-started job's seats stay reserved)")
+	fs.StringVar(&c.LicenseMap, "license-map", "", "JSON `file` saying which license features each kind of job needs (default: built-in Ansys numbers)")
+	fs.BoolVar(&c.LicenseGateCluster, "license-gate-cluster", false, "hold scheduler jobs too until their licenses are free, before they are submitted")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -104,6 +115,7 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	}
 	c.AllowExec = splitList(*allow)
 	c.ProjectRoots = splitList(*roots)
+	c.LicenseServers = splitList(*licServers)
 	return c, c.validate()
 }
 
@@ -159,6 +171,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.Auth != "none" && len(c.ProjectRoots) == 0 {
 		return errors.New("with authentication on, --project-roots is required: it bounds which files users can make the solver open")
+	}
+	if err := c.validateLicenses(); err != nil {
+		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat)
