@@ -38,6 +38,8 @@ type Options struct {
 	// ProgressEvery is how often running jobs' logs are read for their
 	// progress; default 100ms (the server's is a second).
 	ProgressEvery time.Duration
+	// Licenses is the license servers' state GET /api/licenses shows.
+	Licenses server.Licenses
 }
 
 // Server is a running server.
@@ -115,6 +117,7 @@ func Start(t testing.TB, o Options) *Server {
 			}
 		},
 		SocketIO: o.SocketIO,
+		Licenses: o.Licenses,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
