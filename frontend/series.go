@@ -29,17 +29,27 @@ func SeriesPoints(pts []TimeValue, now time.Time, window time.Duration) string {
 		n[i]++
 	}
 	var b strings.Builder
+	filled, last := 0, 0
 	for i := range ChartW {
 		if n[i] == 0 {
 			continue
 		}
-		v := min(max(sum[i]/float64(n[i]), 0), 100)
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(strconv.Itoa(i))
-		b.WriteByte(',')
-		b.WriteString(strconv.FormatFloat(100-v, 'f', 1, 64))
+		filled, last = filled+1, i
+		writePoint(&b, i, sum[i]/float64(n[i]))
+	}
+	if filled == 1 {
+		// One point draws nothing: make it a short stroke, so a series
+		// that has just begun shows.
+		writePoint(&b, min(last+2, ChartW), sum[last]/float64(n[last]))
 	}
 	return b.String()
+}
+
+func writePoint(b *strings.Builder, x int, pct float64) {
+	if b.Len() > 0 {
+		b.WriteByte(' ')
+	}
+	b.WriteString(strconv.Itoa(x))
+	b.WriteByte(',')
+	b.WriteString(strconv.FormatFloat(100-min(max(pct, 0), 100), 'f', 1, 64))
 }

@@ -85,7 +85,13 @@ func (m *Monitor) Admitted(j engine.GateJob) {
 	m.mu.Lock()
 	m.reservations[reservationKey(j)] = reservation{needs: needs, at: m.o.Now()}
 	m.mu.Unlock()
-	// The poll loop sets its timer for when the reservation lapses.
+	m.reserved()
+}
+
+// reserved tells the poll loop that the reservations changed: it sets its
+// timer for the next lapse and announces the new counts (it cannot be done
+// here, under the manager's lock).
+func (m *Monitor) reserved() {
 	select {
 	case m.rearm <- struct{}{}:
 	default:
@@ -95,8 +101,12 @@ func (m *Monitor) Admitted(j engine.GateJob) {
 // Released drops the job's reservation: it ended or went back to the queue.
 func (m *Monitor) Released(j engine.GateJob) {
 	m.mu.Lock()
+	_, had := m.reservations[reservationKey(j)]
 	delete(m.reservations, reservationKey(j))
 	m.mu.Unlock()
+	if had {
+		m.reserved()
+	}
 }
 
 // Refuse refuses at submission a job that needs more seats of a feature

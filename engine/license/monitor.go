@@ -52,7 +52,7 @@ type Monitor struct {
 	o    Options
 	log  *slog.Logger
 	poke chan struct{}
-	// rearm wakes the poll loop to set its timer for a new reservation.
+	// rearm wakes the poll loop when the reservations changed.
 	rearm chan struct{}
 
 	stopOnce sync.Once
@@ -165,6 +165,7 @@ func (m *Monitor) run(ctx context.Context) {
 			case <-m.poke:
 				waiting = false
 			case <-m.rearm:
+				m.changed()
 			case <-lapse.C:
 				// A reservation ran out: held jobs may fit now.
 				m.changed()

@@ -60,6 +60,12 @@ func LoadLicenses(env *frontend.Env) Licenses {
 			s.peak, s.total = max(s.peak, used), total
 		}
 	}
+	// The reading now extends each line to the chart's right edge.
+	for _, f := range l.Report.Features {
+		if s := byFeature[f.Name]; s != nil && f.Total > 0 {
+			s.pts = append(s.pts, frontend.TimeValue{T: l.At, V: 100 * float64(f.InUse) / float64(f.Total)})
+		}
+	}
 	for f, s := range byFeature {
 		if s.peak == 0 {
 			continue // unused all day: nothing to chart
