@@ -521,6 +521,10 @@ func (p *progress) oneLine(j engine.Job, now time.Time) string {
 				s += "; held: " + q.BlockedBy
 			}
 		}
+		// What holds this job itself (a license, a gate), when not the queue.
+		if j.WaitingReason != "" && (p.queue == nil || j.WaitingReason != p.queue.BlockedBy) {
+			s += "; " + j.WaitingReason
+		}
 		return s + ")" + clockMark + since(now.Sub(j.SubmitTime))
 	case engine.StatusScheduled:
 		id := ""

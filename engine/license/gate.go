@@ -30,12 +30,12 @@ func (m *Monitor) Hold(j engine.GateJob) string {
 	if !m.applies(j) {
 		return ""
 	}
-	needs := m.o.Map.Needs(j)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	needs := m.needsLocked(j)
 	if len(needs) == 0 {
 		return ""
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !m.polled {
 		return "waiting for the first poll of the license servers"
 	}
@@ -78,11 +78,12 @@ func (m *Monitor) Admitted(j engine.GateJob) {
 	if !m.applies(j) {
 		return
 	}
-	needs := m.o.Map.Needs(j)
+	m.mu.Lock()
+	needs := m.needsLocked(j)
 	if len(needs) == 0 {
+		m.mu.Unlock()
 		return
 	}
-	m.mu.Lock()
 	m.reservations[reservationKey(j)] = reservation{needs: needs, at: m.o.Now()}
 	m.mu.Unlock()
 	m.reserved()
@@ -100,9 +101,11 @@ func (m *Monitor) reserved() {
 
 // Released drops the job's reservation: it ended or went back to the queue.
 func (m *Monitor) Released(j engine.GateJob) {
+	key := reservationKey(j)
 	m.mu.Lock()
-	_, had := m.reservations[reservationKey(j)]
-	delete(m.reservations, reservationKey(j))
+	_, had := m.reservations[key]
+	delete(m.reservations, key)
+	delete(m.needs, key)
 	m.mu.Unlock()
 	if had {
 		m.reserved()
@@ -132,4 +135,24 @@ func (m *Monitor) Refuse(j engine.GateJob) error {
 			seatsText(n.Seats), n.Feature, f.Total)}
 	}
 	return nil
+}
+
+// maxNeedsCache bounds the cache of what jobs need: past it, it starts
+// afresh (jobs cancelled while held are never released).
+const maxNeedsCache = 100_000
+
+// needsLocked is what a job needs, decoded from its config once: the
+// manager asks about every held job each time it looks for one to start,
+// under its lock.
+func (m *Monitor) needsLocked(j engine.GateJob) []Need {
+	key := reservationKey(j)
+	if n, ok := m.needs[key]; ok {
+		return n
+	}
+	if len(m.needs) >= maxNeedsCache {
+		clear(m.needs)
+	}
+	n := m.o.Map.Needs(j)
+	m.needs[key] = n
+	return n
 }

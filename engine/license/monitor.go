@@ -67,7 +67,12 @@ type Monitor struct {
 	// reservations are seats held for jobs the gate admitted recently, by
 	// job and attempt.
 	reservations map[string]reservation
-	history      []Point
+	// needs caches Map.Needs by job and attempt (see needsLocked).
+	needs   map[string][]Need
+	history []Point
+	// feats is the last poll's features, summed over the servers (see
+	// sumFeaturesLocked): what the gate judges by.
+	feats map[string]*feature
 }
 
 type serverState struct {
@@ -115,7 +120,7 @@ func New(o Options) (*Monitor, error) {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	m := &Monitor{o: o, log: o.Logger, poke: make(chan struct{}, 1), rearm: make(chan struct{}, 1), reservations: map[string]reservation{}}
+	m := &Monitor{o: o, log: o.Logger, poke: make(chan struct{}, 1), rearm: make(chan struct{}, 1), reservations: map[string]reservation{}, needs: map[string][]Need{}}
 	for _, s := range o.Servers {
 		m.servers = append(m.servers, serverState{addr: s})
 	}
@@ -206,6 +211,7 @@ func (m *Monitor) poll(ctx context.Context) {
 	m.mu.Lock()
 	prev := m.servers
 	m.servers = results
+	m.feats = m.sumFeaturesLocked()
 	m.polled = true
 	m.sampledAt = now
 	m.record(now)
@@ -244,8 +250,12 @@ type feature struct {
 	known bool
 }
 
-// featuresLocked sums the features of the servers that answered.
-func (m *Monitor) featuresLocked() map[string]*feature {
+// featuresLocked is the features of the servers that answered at the last
+// poll, summed over them.
+func (m *Monitor) featuresLocked() map[string]*feature { return m.feats }
+
+// sumFeaturesLocked sums the features of the servers that answered.
+func (m *Monitor) sumFeaturesLocked() map[string]*feature {
 	out := map[string]*feature{}
 	for _, s := range m.servers {
 		if s.err != "" {
