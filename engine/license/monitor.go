@@ -203,11 +203,6 @@ func (m *Monitor) poll(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	for _, r := range results {
-		if r.err != "" {
-			m.log.Warn("license server poll failed; jobs are not held for its features", "server", r.addr, "err", r.err)
-		}
-	}
 	m.mu.Lock()
 	prev := m.servers
 	m.servers = results
@@ -216,8 +211,12 @@ func (m *Monitor) poll(ctx context.Context) {
 	m.sampledAt = now
 	m.record(now)
 	m.mu.Unlock()
+	// Logged when it changes, not every poll of an outage.
 	for i, r := range results {
-		if r.err == "" && prev[i].err != "" {
+		switch {
+		case r.err != "" && r.err != prev[i].err:
+			m.log.Warn("license server poll failed; jobs are not held for its features", "server", r.addr, "err", r.err)
+		case r.err == "" && prev[i].err != "":
 			m.log.Info("license server answers again", "server", r.addr)
 		}
 	}
