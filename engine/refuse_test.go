@@ -11,7 +11,7 @@ import (
 // refusingGate refuses every job and would hold none.
 type refusingGate struct{ heldGate }
 
-func (refusingGate) Refuse(j engine.GateJob) error {
+func (*refusingGate) Refuse(j engine.GateJob) error {
 	return &engine.ValidationError{Field: "command[0]", Message: "could never start: " + j.ID}
 }
 
