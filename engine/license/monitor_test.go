@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,9 +18,13 @@ import (
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/license"
+	"github.com/simjobs/simjobs/engine/runner"
+	"github.com/simjobs/simjobs/engine/runner/cluster"
 	"github.com/simjobs/simjobs/engine/runner/local"
+	"github.com/simjobs/simjobs/engine/runner/pbs"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/testdata/fakelmutil"
+	"github.com/simjobs/simjobs/testdata/fakesched"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -34,6 +39,8 @@ type rig struct {
 	reports chan license.Report
 	envExe  string
 	record  string
+	// pbsState is the fake PBS's state directory (cluster rigs).
+	pbsState string
 
 	mu   sync.Mutex
 	last license.Report
@@ -44,6 +51,9 @@ type rigOpts struct {
 	timeout time.Duration
 	manager bool
 	limits  engine.Limits
+	// cluster hands the jobs to a fake PBS; the gate judges them before
+	// submission (--license-gate-cluster).
+	cluster bool
 }
 
 func newRig(t *testing.T, o rigOpts) *rig {
@@ -59,7 +69,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	var mgr *engine.Manager
 	r.mon, err = license.New(license.Options{
 		Servers: []string{"1055@licsrv"}, LMUtil: fakelmutil.Path(), Every: o.every, Timeout: o.timeout,
-		Map: &lm, Env: []string{r.fake.Env()}, Location: time.UTC,
+		Map: &lm, Env: []string{r.fake.Env()}, Location: time.UTC, GateCluster: o.cluster,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		OnChange: func(rep license.Report) {
 			if mgr != nil {
@@ -78,13 +88,13 @@ func newRig(t *testing.T, o rigOpts) *rig {
 		t.Fatal(err)
 	}
 	if o.manager {
-		mgr = r.manager(t, o.limits)
+		mgr = r.manager(t, o.limits, o.cluster)
 		r.m = mgr
 	}
 	return r
 }
 
-func (r *rig) manager(t *testing.T, limits engine.Limits) *engine.Manager {
+func (r *rig) manager(t *testing.T, limits engine.Limits, onCluster bool) *engine.Manager {
 	t.Helper()
 	envExe, err := exec.LookPath("env")
 	if err != nil {
@@ -93,7 +103,15 @@ func (r *rig) manager(t *testing.T, limits engine.Limits) *engine.Manager {
 	r.envExe = envExe
 	dir := t.TempDir()
 	r.record = filepath.Join(dir, "record.txt")
-	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, "none")
+	mode := "none"
+	var sched runner.Runner
+	if onCluster {
+		mode = "pbs"
+		r.pbsState = t.TempDir()
+		sched = pbs.New(pbs.Options{Dir: fakesched.Dir("pbs"), Env: []string{fakesched.EnvDir + "=" + r.pbsState},
+			Runner: cluster.Options{Instance: strconv.FormatInt(time.Now().UnixNano(), 36), PollMin: 50 * time.Millisecond, PollMax: 200 * time.Millisecond, LostAfter: 10 * time.Second}})
+	}
+	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +124,7 @@ func (r *rig) manager(t *testing.T, limits engine.Limits) *engine.Manager {
 		limits = engine.Limits{MaxConcurrentJobs: 4, MaxCPUPercent: 100, MinMemoryGB: 0, MinDiskGB: 0}
 	}
 	m, err := engine.New(context.Background(), engine.Options{
-		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}),
+		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Cluster: sched,
 		Telemetry: host.NewFakeSource(host.Sample{CPUPercent: 1, MemoryFreeGB: 64, MemoryTotalGB: 128, DiskFreeGB: 500}),
 		Policy:    policy, Limits: limits, DataDir: dir, ProgressEvery: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -404,6 +422,31 @@ func TestGateLeavesClusterJobsUnlessAsked(t *testing.T) {
 		if (reason != "") != gateCluster {
 			t.Errorf("GateCluster %v: Hold = %q", gateCluster, reason)
 		}
+	}
+}
+
+// With --license-gate-cluster a scheduler job waits as pending, before
+// qsub, until its seats are free.
+func TestGateHoldsClusterJobsBeforeSubmission(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOpts{manager: true, cluster: true})
+	r.fake.SetCounts(t, "hfss_solve 1 alice:ws1:1")
+	r.start(t)
+	if err := r.submit(t, "onpbs", fakesolver.EnvSleep+"=0"); err != nil {
+		t.Fatal(err)
+	}
+	j := r.waitJob(t, "onpbs", func(j engine.Job) bool { return j.WaitingReason != "" })
+	if j.Status != engine.StatusPending || j.WaitingReason != "waiting for license hfss_solve: needs 1 seat, 0 of 1 free" || j.SchedulerJobID != nil {
+		t.Fatalf("onpbs = %s %q %v", j.Status, j.WaitingReason, j.SchedulerJobID)
+	}
+	calls, _ := fakesched.Calls(r.pbsState)
+	if n := fakesched.Count(calls, "qsub"); n != 0 {
+		t.Fatalf("qsub ran %d times for a job short of its license", n)
+	}
+	r.fake.SetCounts(t, "hfss_solve 1")
+	r.poll(t)
+	if j := r.waitJob(t, "onpbs", func(j engine.Job) bool { return j.Status.Terminal() }); j.Status != engine.StatusCompleted || j.SchedulerJobID == nil {
+		t.Fatalf("onpbs: %s %s", j.Status, j.Error)
 	}
 }
 
