@@ -39,8 +39,16 @@ func SeriesPoints(pts []TimeValue, now time.Time, window time.Duration) string {
 	}
 	if filled == 1 {
 		// One point draws nothing: make it a short stroke, so a series
-		// that has just begun shows.
-		writePoint(&b, min(last+2, ChartW), sum[last]/float64(n[last]))
+		// that has just begun shows (it begins at the right edge: now).
+		v := sum[last] / float64(n[last])
+		b.Reset()
+		if last >= 4 {
+			writePoint(&b, last-4, v)
+			writePoint(&b, last, v)
+		} else {
+			writePoint(&b, last, v)
+			writePoint(&b, last+4, v)
+		}
 	}
 	return b.String()
 }
