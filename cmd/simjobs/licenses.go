@@ -49,7 +49,7 @@ func newLicenses(cfg serveConfig, log *slog.Logger, onChange func(license.Report
 	}
 	return license.New(license.Options{
 		Servers: cfg.LicenseServers, LMUtil: lmutil, Every: cfg.LicensePoll, Map: &m,
-		GateCluster: cfg.LicenseGateCluster, Logger: log, OnChange: onChange,
+		GateCluster: cfg.LicenseGateCluster, Logger: log, OnChange: onChange, User: osUser(),
 	})
 }
 

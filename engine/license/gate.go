@@ -21,7 +21,8 @@ func (m *Monitor) applies(j engine.GateJob) bool { return !j.Cluster || m.o.Gate
 
 // Hold holds a job while a feature it needs has fewer free seats than it
 // needs: free is issued minus in use (which counts the server's own
-// RESERVATIONs, less those for the job's user) minus the seats reserved
+// RESERVATIONs, less those for Options.User, whom the solvers check out
+// as) minus the seats reserved
 // for jobs admitted in the last poll interval. A feature no server that
 // answered reports does not hold a job: a server that cannot be read never
 // blocks the queue. Before the first poll ends, jobs that need licenses
@@ -48,7 +49,7 @@ func (m *Monitor) Hold(j engine.GateJob) string {
 		if !ok || f.Uncounted {
 			continue
 		}
-		free := f.Total - f.InUse - reserved[n.Feature] + reservedFor(f.Reservations, j.User)
+		free := f.Total - f.InUse - reserved[n.Feature] + reservedFor(f.Reservations, m.o.User)
 		if free >= n.Seats {
 			continue
 		}

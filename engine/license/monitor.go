@@ -35,6 +35,10 @@ type Options struct {
 	GateCluster bool
 	// Env is added to lmutil's environment.
 	Env []string
+	// User is whom the solvers check their seats out as: the server's OS
+	// user, which runs them. Seats a server's RESERVATION line keeps for
+	// this USER are free for simjobs' jobs.
+	User string
 	// OnChange is called after each poll and when a reservation lapses,
 	// never with a lock held: the server publishes licenses_updated and
 	// asks the manager to look at held jobs again.
