@@ -24,8 +24,9 @@ func (m *Monitor) applies(j engine.GateJob) bool { return !j.Cluster || m.o.Gate
 // RESERVATIONs, less those for Options.User, whom the solvers check out
 // as) minus the seats reserved
 // for jobs admitted in the last poll interval. A feature no server that
-// answered reports does not hold a job: a server that cannot be read never
-// blocks the queue. Before the first poll ends, jobs that need licenses
+// answered reports does not hold a job, nor does one that a server which
+// could not be read served when it last could: a server that cannot be
+// read never blocks the queue. Before the first poll ends, jobs that need licenses
 // wait for it (at most the lmstat timeout).
 func (m *Monitor) Hold(j engine.GateJob) string {
 	if !m.applies(j) {
@@ -46,7 +47,7 @@ func (m *Monitor) Hold(j engine.GateJob) string {
 	reserved := m.reservedLocked(now, reservationKey(j))
 	for _, n := range needs {
 		f, ok := feats[n.Feature]
-		if !ok || f.Uncounted {
+		if !ok || f.Uncounted || m.unreadLocked(n.Feature) {
 			continue
 		}
 		free := f.Total - f.InUse - reserved[n.Feature] + reservedFor(f.Reservations, m.o.User)
@@ -124,11 +125,11 @@ func (m *Monitor) Refuse(j engine.GateJob) error {
 		return nil
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	feats := m.featuresLocked()
-	m.mu.Unlock()
 	for _, n := range needs {
 		f, ok := feats[n.Feature]
-		if !ok || f.Uncounted || n.Seats <= f.Total {
+		if !ok || f.Uncounted || n.Seats <= f.Total || m.unreadLocked(n.Feature) {
 			continue
 		}
 		return &engine.ValidationError{Field: n.Field, Message: fmt.Sprintf(

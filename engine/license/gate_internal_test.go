@@ -70,3 +70,35 @@ func TestHoldRules(t *testing.T) {
 		})
 	}
 }
+
+// A feature a server served before it could no longer be read holds no
+// job: its seats are unknown, and a failure never blocks the queue.
+func TestHoldIgnoresFeaturesOfUnreadServers(t *testing.T) {
+	t.Parallel()
+	lm, _ := ParseMap([]byte(`{"replace_defaults": true, "commands": {"solve": {"features": {"f": 1, "g": 1}}}}`))
+	cfg, _ := json.Marshal(engine.CommandConfig{Command: []string{"solve"}})
+	job := engine.GateJob{ID: "j", Attempt: 1, Kind: engine.KindCommand, Config: cfg}
+	m, err := New(Options{Servers: []string{"1055@a", "1055@b"}, Map: &lm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := func(name string) Feature { return Feature{Name: name, Total: 1, InUse: 1} }
+	m.polled, m.sampledAt = true, time.Now()
+	m.servers[0] = serverState{addr: "1055@a", status: Status{Up: true, Features: []Feature{full("f"), full("g")}}, served: map[string]bool{"f": true, "g": true}}
+	m.servers[1] = serverState{addr: "1055@b", status: Status{Up: true, Features: []Feature{full("f")}}, served: map[string]bool{"f": true}}
+	m.feats = m.sumFeaturesLocked()
+	if got := m.Hold(job); got != "waiting for license f: needs 1 seat, 0 of 2 free" {
+		t.Fatalf("both read: %q", got)
+	}
+	// b stops answering: f is no longer known, g (a's alone) still is.
+	m.servers[1] = serverState{addr: "1055@b", err: "lmutil lmstat timed out after 20s", served: map[string]bool{"f": true}}
+	m.feats = m.sumFeaturesLocked()
+	if got := m.Hold(job); got != "waiting for license g: needs 1 seat, 0 of 1 free" {
+		t.Fatalf("b unread: %q", got)
+	}
+	m.servers[0].status.Features[1] = Feature{Name: "g", Total: 1}
+	m.feats = m.sumFeaturesLocked()
+	if got := m.Hold(job); got != "" {
+		t.Fatalf("g free, f unknown: %q", got)
+	}
+}

@@ -84,6 +84,9 @@ type serverState struct {
 	status Status
 	err    string // lmutil failed, or the server is down
 	at     time.Time
+	// served is the features the server reported at its last good poll,
+	// kept while it cannot be read: those hold no job meanwhile.
+	served map[string]bool
 }
 
 type reservation struct {
@@ -209,6 +212,17 @@ func (m *Monitor) poll(ctx context.Context) {
 	}
 	m.mu.Lock()
 	prev := m.servers
+	for i := range results {
+		r := &results[i]
+		if r.err != "" {
+			r.served = prev[i].served
+			continue
+		}
+		r.served = map[string]bool{}
+		for _, f := range r.status.Features {
+			r.served[f.Name] = true
+		}
+	}
 	m.servers = results
 	m.feats = m.sumFeaturesLocked()
 	m.polled = true
@@ -251,6 +265,18 @@ func (m *Monitor) nextLapse() time.Duration {
 type feature struct {
 	Feature
 	known bool
+}
+
+// unreadLocked reports whether a server that could not be read at the last
+// poll served the feature when it last could: its seats are unknown, and
+// a failure never blocks the queue.
+func (m *Monitor) unreadLocked(feature string) bool {
+	for _, s := range m.servers {
+		if s.err != "" && s.served[feature] {
+			return true
+		}
+	}
+	return false
 }
 
 // featuresLocked is the features of the servers that answered at the last
