@@ -60,6 +60,9 @@ type Options struct {
 	Sessions *Sessions
 	// SocketIO tunes the Socket.IO endpoint (ping timing).
 	SocketIO SocketIOOptions
+	// Licenses is the license servers' state (GET /api/licenses); nil
+	// when no license server is configured.
+	Licenses Licenses
 	// Network sets the limits of a server open to a network: rate limit,
 	// live connections per identity, timeouts, header size, CORS.
 	Network NetworkOptions

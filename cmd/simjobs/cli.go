@@ -55,6 +55,7 @@ func clientCommands() []clientCommand {
 		{"limits", "", "show the limits, or change them with flags (admin)", limitsCommand},
 		{"audit", "", "show who changed the limits or drained the server (admin)", auditCommand},
 		{"health", "", "exit 0 when the server answers (container health checks)", healthCommand},
+		{"licenses", "", "show the license servers' features, seats in use and who holds them", licensesCommand},
 		{"completion", "bash|zsh|fish", "print a shell completion script", completionCommand},
 	}
 }
