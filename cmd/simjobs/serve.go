@@ -169,7 +169,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 			ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 			MaxHeaderBytes: cfg.MaxHeaderBytes, CORSOrigins: cfg.CORSOrigins,
 		},
-		Licenses:  licenseView,
+		Licenses: licenseView,
 	})
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(httpCtx, ln, 5*time.Second) }()
