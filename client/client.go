@@ -32,6 +32,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/license"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"
@@ -436,6 +437,14 @@ func (c *Client) Resources(ctx context.Context) (host.Sample, error) {
 	var s host.Sample
 	_, _, err := c.do(ctx, http.MethodGet, "/resources", nil, nil, &s)
 	return s, err
+}
+
+// Licenses returns what the license servers said at the last poll
+// (GET /api/licenses); no servers and no features without --license-server.
+func (c *Client) Licenses(ctx context.Context) (license.Report, error) {
+	var r license.Report
+	_, _, err := c.do(ctx, http.MethodGet, "/api/licenses", nil, nil, &r)
+	return r, err
 }
 
 // Queue returns the queue statistics.

@@ -303,6 +303,9 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	if err != nil {
 		return SubmitResult{}, err
 	}
+	if err := m.refuse(p); err != nil {
+		return SubmitResult{}, err
+	}
 
 	m.mu.Lock()
 	if m.closed {

@@ -455,6 +455,7 @@ type StatusReply struct {
 	ResourceMonitoring ResourceMonitoring `json:"resource_monitoring"`
 	LocalPool          LocalPool          `json:"local_pool"`
 	Limits             engine.Limits      `json:"limits"`
+	Licenses           LicenseStatus      `json:"licenses"`
 }
 
 // SchedulerDetection is part of StatusReply.
@@ -499,6 +500,7 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 		ResourceMonitoring: rm,
 		LocalPool:          LocalPool{RunningJobs: st.Running, QueuedJobs: st.TotalQueued, MaxConcurrent: st.MaxConcurrent},
 		Limits:             s.m.Limits(),
+		Licenses:           s.licenseStatus(),
 	})
 }
 

@@ -279,6 +279,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{"GET /system/status", nil, authed},
 		{"POST /system/start_monitoring", nil, adminOnly},
 		{"GET /api/audit", nil, adminOnly},
+		{"GET /api/licenses", nil, authed},
 		{"GET /scheduler/partitions", nil, want{401, 400, 400, 400}}, // no scheduler here
 		{"GET /api/cluster_partitions", nil, authed},
 		{"GET /api/scheduler_type", nil, authed},

@@ -97,6 +97,7 @@ func (s *Server) routes() []route {
 		{method: "GET", paths: []string{"/scheduler/partitions"}, summary: "Cluster partitions (400 without a scheduler)", handler: s.partitions, replies: map[int]string{200: "Partitions", 400: "Error", 401: "Error"}},
 		{method: "GET", paths: []string{"/api/cluster_partitions"}, summary: "Cluster partitions ([] without a scheduler)", handler: s.clusterPartitions, replies: map[int]string{200: "Partitions", 401: "Error"}},
 		{method: "GET", paths: []string{"/api/scheduler_type"}, summary: "Where jobs run", handler: s.schedulerType, replies: map[int]string{200: "SchedulerType", 401: "Error"}},
+		{method: "GET", paths: []string{"/api/licenses"}, summary: "License servers: features, seats issued, in use and reserved for jobs just started, who holds them (empty without --license-server)", handler: s.licenses, replies: map[int]string{200: "Licenses", 401: "Error"}},
 		{method: "GET", paths: []string{"/api/me"}, summary: "The caller's identity", handler: s.me, replies: map[int]string{200: "Me", 401: "Error"}},
 		{method: "GET", paths: []string{"/ws"}, summary: "WebSocket event stream (?since=SEQ replays missed events)", handler: s.websocket, access: authed,
 			query: []param{{"since", "integer", "last event seq seen"}}, replies: map[int]string{101: "", 401: "Error", 426: "Error"}},

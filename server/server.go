@@ -63,6 +63,9 @@ type Options struct {
 	// MaxUploadBytes bounds an uploaded project (0: DefaultMaxUpload);
 	// uploads are kept under the policy's UploadRoot (none when empty).
 	MaxUploadBytes int64
+	// Licenses is the license servers' state (GET /api/licenses); nil
+	// when no license server is configured.
+	Licenses Licenses
 	// Network sets the limits of a server open to a network: rate limit,
 	// live connections per identity, timeouts, header size, CORS.
 	Network NetworkOptions

@@ -57,6 +57,7 @@ func clientCommands() []clientCommand {
 		{"results", "ID", "list the files a job wrote; --out DIR downloads them, --zip FILE as one zip", resultsCommand},
 		{"audit", "", "show who changed the limits or drained the server (admin)", auditCommand},
 		{"health", "", "exit 0 when the server answers (container health checks)", healthCommand},
+		{"licenses", "", "show the license servers' features, seats in use and who holds them", licensesCommand},
 		{"completion", "bash|zsh|fish", "print a shell completion script", completionCommand},
 	}
 }

@@ -51,6 +51,12 @@ type serveConfig struct {
 	IdleTimeout    time.Duration
 	MaxHeaderBytes int
 	CORSOrigins    []string
+	// License gate (README "Licenses").
+	LicenseServers     []string
+	LMUtil             string
+	LicensePoll        time.Duration
+	LicenseMap         string
+	LicenseGateCluster bool
 }
 
 // lookupEnv reads one variable; a parameter so tests need not touch the
@@ -93,6 +99,11 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	cors := fs.String("cors-origins", "", "comma-separated `origins` (https://host[:port]) whose pages may call the API with a token; none by default")
 	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
 	fs.Int64Var(&c.MaxUploadMB, "max-upload-mb", 20480, "largest project upload (and unpacked .aedb) in `MiB`; larger ones get 413")
+	licServers := fs.String("license-server", "", "comma-separated FlexNet license `servers` (port@host) whose seats gate the queue")
+	fs.StringVar(&c.LMUtil, "lmutil", "lmutil", "the FlexNet lmutil `executable` that polls the license servers")
+	fs.DurationVar(&c.LicensePoll, "license-poll", 30*time.Second, "how often the license servers are polled (and how long a just-started job's seats stay reserved)")
+	fs.StringVar(&c.LicenseMap, "license-map", "", "JSON `file` saying which license features each kind of job needs (default: built-in Ansys numbers)")
+	fs.BoolVar(&c.LicenseGateCluster, "license-gate-cluster", false, "hold scheduler jobs too until their licenses are free, before they are submitted")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -137,6 +148,7 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	if c.RateBurst == 0 && c.RateLimit > 0 {
 		c.RateBurst = max(10, int(math.Ceil(2*c.RateLimit)))
 	}
+	c.LicenseServers = splitList(*licServers)
 	return c, c.validate()
 }
 
@@ -205,6 +217,9 @@ func (c serveConfig) validate() error {
 		return errors.New("--read-timeout, --write-timeout and --idle-timeout must be > 0")
 	}
 	if err := server.CheckOrigins(c.CORSOrigins); err != nil {
+		return err
+	}
+	if err := c.validateLicenses(); err != nil {
 		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

@@ -120,6 +120,14 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 			mgr.TelemetryUpdated()
 		},
 	})
+	licenses, err := newLicenses(cfg, log, licenseEvents(&mgr))
+	if err != nil {
+		return err
+	}
+	var gates []engine.Gate
+	if licenses != nil {
+		gates = append(gates, licenses)
+	}
 	mgr, err = engine.New(ctx, engine.Options{
 		Store:     st,
 		Runner:    local.New(local.Options{KillGrace: cfg.KillGrace, Logger: log, ExitRecords: filepath.Join(dataDir, "exits")}),
@@ -129,12 +137,19 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Limits:    engine.Limits{MaxConcurrentJobs: cfg.MaxConcurrent, MaxCPUPercent: cfg.MaxCPUPercent, MinMemoryGB: cfg.MinMemoryGB, MinDiskGB: cfg.MinDiskGB},
 		DataDir:   dataDir,
 		Logger:    log,
+		Gates:     gates,
 	})
 	if err != nil {
 		return err
 	}
 	sampler.Start(context.WithoutCancel(ctx))
 	defer sampler.Stop()
+	var licenseView server.Licenses
+	if licenses != nil {
+		licenses.Start(context.WithoutCancel(ctx))
+		defer licenses.Stop()
+		licenseView = licenses
+	}
 
 	drainReq := make(chan struct{})
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
@@ -148,7 +163,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Drain:     func() { close(drainReq) },
 		Logger:    log,
 		Version:   version,
-		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo),
+		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo, licenseView),
 		Sessions:  sessions,
 
 		MaxUploadBytes: cfg.MaxUploadMB << 20,
@@ -157,6 +172,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 			ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 			MaxHeaderBytes: cfg.MaxHeaderBytes, CORSOrigins: cfg.CORSOrigins,
 		},
+		Licenses: licenseView,
 	})
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(httpCtx, ln, 5*time.Second) }()

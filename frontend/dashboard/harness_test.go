@@ -24,11 +24,13 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/license"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/frontend"
 	"github.com/simjobs/simjobs/frontend/dashboard"
 	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/testdata/fakelmutil"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -85,6 +87,8 @@ type harness struct {
 	sessions *server.Sessions
 	shutdown func()
 	tls      bool
+	// lic gates the engine and feeds the license panel when set.
+	lic *license.Monitor
 }
 
 type opts struct {
@@ -94,6 +98,8 @@ type opts struct {
 	// tls serves HTTPS with a self-signed certificate (browsers started
 	// with ignore-certificate-errors).
 	tls bool
+	// licenses, when set, builds the license monitor (see withLicenses).
+	licenses func(h *harness) *license.Monitor
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -118,7 +124,14 @@ func start(t testing.TB, o opts) *harness {
 	if h.envExe, err = exec.LookPath("env"); err != nil {
 		t.Skip("no env(1):", err)
 	}
+	if o.licenses != nil {
+		h.lic = o.licenses(h)
+	}
 	h.listen("127.0.0.1:0")
+	if h.lic != nil {
+		h.lic.Start(context.Background())
+		t.Cleanup(h.lic.Stop)
+	}
 	return h
 }
 
@@ -142,6 +155,7 @@ func (h *harness) listen(addr string) {
 		// Solver logs are read more often than a server's once a second:
 		// the fake solver's passes last a fraction of a second.
 		ProgressEvery: 100 * time.Millisecond,
+		Gates:         h.gates(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -150,9 +164,14 @@ func (h *harness) listen(addr string) {
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	env := &frontend.Env{Manager: h.m, Sampler: h.tel, Sessions: h.sessions, AuthMode: h.auth.Mode(), Version: "test",
 		Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true}}
+	var licenses server.Licenses
+	if h.lic != nil {
+		licenses = h.lic
+		env.Licenses = licenses
+	}
 	dash := dashboard.New(httpCtx, env, dashboard.Options{TailEvery: 100 * time.Millisecond})
 	srv := server.New(server.Options{Manager: h.m, Sampler: h.tel, Auth: h.auth, Logger: quiet, Version: "test",
-		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions})
+		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions, Licenses: licenses})
 	var ln net.Listener
 	for i := 0; ; i++ {
 		if ln, err = net.Listen("tcp", addr); err == nil || i == 50 {
@@ -343,4 +362,33 @@ func testCert(t testing.TB) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func (h *harness) gates() []engine.Gate {
+	if h.lic == nil {
+		return nil
+	}
+	return []engine.Gate{h.lic}
+}
+
+// withLicenses is opts.licenses for a monitor on the fake lmutil in fake,
+// with lm as the license map; each poll is announced and held jobs rechecked.
+func withLicenses(fake fakelmutil.Dir, lm string) func(h *harness) *license.Monitor {
+	return func(h *harness) *license.Monitor {
+		m, err := license.ParseMap([]byte(lm))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		mon, err := license.New(license.Options{
+			Servers: []string{"1055@licsrv"}, LMUtil: fakelmutil.Path(), Every: time.Hour, Map: &m, Env: []string{fake.Env()}, Logger: quiet,
+			OnChange: func(r license.Report) {
+				h.m.Events().PublishTransient(engine.EventLicensesUpdated, r)
+				h.m.Recheck()
+			},
+		})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return mon
+	}
 }

@@ -49,6 +49,8 @@ type Options struct {
 	// Dashboard mounts the browser pages (and, with token auth, their
 	// login sessions), as simjobs serve does.
 	Dashboard bool
+	// Licenses is the license servers' state GET /api/licenses shows.
+	Licenses server.Licenses
 }
 
 // Server is a running server.
@@ -147,6 +149,7 @@ func Start(t testing.TB, o Options) *Server {
 		Network:        o.Network,
 		Mount:          mount,
 		Sessions:       sessions,
+		Licenses:       o.Licenses,
 		MaxUploadBytes: o.MaxUploadBytes,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
