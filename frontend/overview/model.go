@@ -27,6 +27,9 @@ type Model struct {
 	Limits     engine.Limits
 	Scheduler  string
 	DetectedBy string
+	// SchedulerDown is true while the cluster scheduler does not answer:
+	// jobs wait pending for it.
+	SchedulerDown bool
 	Now        time.Time
 	Host       Host
 }
@@ -53,6 +56,7 @@ func LoadJobs(ctx context.Context, env *frontend.Env) (Model, error) {
 	m := Model{
 		Queue: env.Manager.QueueStats(), Limits: env.Manager.Limits(), Now: time.Now(),
 		Scheduler: env.Manager.SchedulerType(), DetectedBy: env.Scheduler.DetectedBy,
+		SchedulerDown: env.Scheduler.Available != nil && !env.Scheduler.Available(),
 	}
 	var err error
 	if m.Counts, err = env.Manager.CountByStatus(ctx); err != nil {
