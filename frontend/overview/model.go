@@ -30,8 +30,8 @@ type Model struct {
 	// SchedulerDown is true while the cluster scheduler does not answer:
 	// jobs wait pending for it.
 	SchedulerDown bool
-	Now        time.Time
-	Host       Host
+	Now           time.Time
+	Host          Host
 }
 
 // PriorityDepth is how many jobs wait at one priority.
