@@ -131,6 +131,13 @@ INSERT INTO meta (key, value) VALUES ('next_seq', 1);
 	// seq whose text is indexed. Databases from version 1 were indexed in
 	// step with every write.
 	`INSERT INTO meta (key, value) SELECT 'search_seq', value - 1 FROM meta WHERE key = 'next_seq';`,
+	// settings holds values changed at run time that outlive a restart
+	// (the limits, as JSON under the key "limits"), one row per key.
+	`CREATE TABLE settings (
+		key        TEXT PRIMARY KEY,
+		value      TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // schemaVersion is the user_version a database has after Open.

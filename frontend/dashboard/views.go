@@ -75,7 +75,7 @@ func (v *settingsView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer
 func (v *settingsView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 	if v.dirty {
 		m := v.d.env.Manager
-		out.Write(render(ctx, settings.Current(m.Limits(), m.QueueStats(), true)))
+		out.Write(render(ctx, settings.Current(m.Limits(), m.QueueStats(), m.LimitOrigins(), true)))
 	}
 	v.dirty = false
 }
