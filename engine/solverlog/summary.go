@@ -155,6 +155,10 @@ type Sweep struct {
 	// BasisElements is the interpolating sweep's basis so far.
 	BasisElements int  `json:"basis_elements"`
 	Converged     bool `json:"converged"`
+	// Done is true once the job completed with the sweep in it: an
+	// interpolating sweep has then fitted all its points from the few it
+	// solved.
+	Done bool `json:"done"`
 }
 
 // Messages are the warnings (or errors) of a log: how many, and the
@@ -183,10 +187,43 @@ type Stage struct {
 // did not say: status is the job's final status ("completed", "failed" or
 // "cancelled"). A log that says the solve completed or failed keeps its
 // word: ansysedt may exit 0 after an execution error.
+//
+// Whatever the log said, nothing is under way any more: no pass, stage or
+// frequency is left running (see settleParts).
 func (s *Summary) Settle(status string) {
-	if s.State == StateCompleted || s.State == StateFailed {
-		return
+	if s.State != StateCompleted && s.State != StateFailed {
+		s.settleState(status)
 	}
+	if s.State.Final() {
+		s.settleParts()
+	}
+}
+
+// settleParts ends what the log left under way when the solve ended: the
+// pass being solved, the frequencies being solved, the open stages (their
+// time runs to the log's end). A completed solve completed its sweep.
+func (s *Summary) settleParts() {
+	if a := s.Adaptive; a != nil {
+		a.CurrentPass = 0
+	}
+	end := s.EndedAt
+	if end == nil {
+		end = s.LastActivity
+	}
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		if st.ElapsedSeconds == nil && st.StartedAt != nil && end != nil && !end.Before(*st.StartedAt) {
+			st.ElapsedSeconds = ptr(end.Sub(*st.StartedAt).Seconds())
+		}
+	}
+	if sw := s.Sweep; sw != nil {
+		sw.Solving = 0
+		sw.Done = s.State == StateCompleted
+	}
+}
+
+// settleState is the state the job's end gives a log that did not say.
+func (s *Summary) settleState(status string) {
 	switch status {
 	case "completed":
 		s.State = StateCompleted
@@ -216,11 +253,15 @@ type Progress struct {
 	Converged   bool `json:"converged"`
 	// SweepSolved and SweepPoints: frequencies solved, and the sweep's
 	// size when the log says.
-	SweepSolved int    `json:"sweep_solved,omitempty"`
-	SweepPoints int    `json:"sweep_points,omitempty"`
-	Warnings    int    `json:"warnings"`
-	Errors      int    `json:"errors"`
-	Error       string `json:"error,omitempty"`
+	SweepSolved int `json:"sweep_solved,omitempty"`
+	SweepPoints int `json:"sweep_points,omitempty"`
+	// SweepKind is the sweep's kind ("interpolating", ...); SweepDone is
+	// true once it finished.
+	SweepKind string `json:"sweep_kind,omitempty"`
+	SweepDone bool   `json:"sweep_done,omitempty"`
+	Warnings  int    `json:"warnings"`
+	Errors    int    `json:"errors"`
+	Error     string `json:"error,omitempty"`
 }
 
 // maxProgressError bounds Progress.Error.
@@ -240,7 +281,7 @@ func (s Summary) Progress() Progress {
 		}
 	}
 	if sw := s.Sweep; sw != nil {
-		p.SweepSolved = sw.Solved
+		p.SweepSolved, p.SweepKind, p.SweepDone = sw.Solved, sw.Kind, sw.Done
 		if sw.Points != nil {
 			p.SweepPoints = *sw.Points
 		}
@@ -297,6 +338,10 @@ func (p Progress) String() string {
 	case StateSweeping:
 		b.WriteString("sweeping")
 		switch {
+		case p.SweepKind == "interpolating" && p.SweepPoints > 0:
+			// It solves a few frequencies and fits the rest: n of the
+			// points would read as a sweep barely begun.
+			fmt.Fprintf(&b, ": %d frequencies solved to fit %d points", p.SweepSolved, p.SweepPoints)
 		case p.SweepPoints > 0:
 			fmt.Fprintf(&b, ": %d/%d frequencies", p.SweepSolved, p.SweepPoints)
 		case p.SweepSolved > 0:
@@ -315,7 +360,10 @@ func (p Progress) String() string {
 				fmt.Fprintf(&b, "%d adaptive passes, not converged", p.Pass)
 			}
 		}
-		if p.SweepSolved > 0 {
+		switch {
+		case p.SweepDone && p.SweepPoints > 0:
+			fmt.Fprintf(&b, ", sweep of %d points done", p.SweepPoints)
+		case p.SweepSolved > 0:
 			fmt.Fprintf(&b, ", %d frequencies solved", p.SweepSolved)
 		}
 	case StateFailed:

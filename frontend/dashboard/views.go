@@ -228,6 +228,11 @@ func (v *jobView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 	out.Write(render(ctx, jobpage.Facts(md, true)))
 	out.Write(render(ctx, jobpage.Timeline(md, true)))
 	if md.Job.Status.Terminal() {
+		if !v.ended {
+			// It ended while the page watched: a notice of a request
+			// (cancel) is stale now.
+			out.Write(render(ctx, jobpage.MsgClear()))
+		}
 		out.Write(render(ctx, jobpage.Stderr(md, true)))
 		v.finish(ctx, md.Job, out)
 	}

@@ -48,6 +48,8 @@ func phaseText(s *solverlog.Summary) string {
 	switch {
 	case s.State == solverlog.StateAdaptive && s.Adaptive != nil && s.Adaptive.CurrentPass > 0:
 		return fmt.Sprintf("adaptive pass %d running", s.Adaptive.CurrentPass)
+	case s.State.Final():
+		return string(s.State)
 	case s.State == solverlog.StateConverged && s.Adaptive != nil && len(s.Adaptive.Passes) > 0:
 		return fmt.Sprintf("converged at pass %d", s.Adaptive.Passes[len(s.Adaptive.Passes)-1].Pass)
 	}
@@ -150,6 +152,12 @@ func sweepText(sw *solverlog.Sweep) string {
 			solved = fmt.Sprintf("%d frequencies solved for %d points", sw.Solved, *sw.Points)
 		}
 	}
+	if sw.Done {
+		solved += ", done"
+		if sw.Points != nil && sw.Kind == "interpolating" {
+			solved = fmt.Sprintf("done, %d points fitted from %d solved frequencies", *sw.Points, sw.Solved)
+		}
+	}
 	if sw.Solving > 0 {
 		solved += fmt.Sprintf(", %d solving", sw.Solving)
 	}
@@ -168,6 +176,9 @@ func sweepText(sw *solverlog.Sweep) string {
 // sweepBar is the width of the sweep's progress bar, "" when the share
 // solved is not known (an interpolating sweep solves only a few points).
 func sweepBar(sw *solverlog.Sweep) string {
+	if sw.Done {
+		return frontend.Pct(100)
+	}
 	if sw.Points == nil || *sw.Points == 0 || sw.Kind == "interpolating" {
 		return ""
 	}
