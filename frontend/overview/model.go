@@ -30,8 +30,10 @@ type Model struct {
 	// SchedulerDown is true while the cluster scheduler does not answer:
 	// jobs wait pending for it.
 	SchedulerDown bool
-	Now           time.Time
-	Host          Host
+	// NoSolver is true when the server has no HFSS solver.
+	NoSolver bool
+	Now      time.Time
+	Host     Host
 }
 
 // PriorityDepth is how many jobs wait at one priority.
@@ -57,6 +59,7 @@ func LoadJobs(ctx context.Context, env *frontend.Env) (Model, error) {
 		Queue: env.Manager.QueueStats(), Limits: env.Manager.Limits(), Now: time.Now(),
 		Scheduler: env.Manager.SchedulerType(), DetectedBy: env.Scheduler.DetectedBy,
 		SchedulerDown: env.Scheduler.Available != nil && !env.Scheduler.Available(),
+		NoSolver:      env.Manager.Policy().Solver == "",
 	}
 	var err error
 	if m.Counts, err = env.Manager.CountByStatus(ctx); err != nil {
