@@ -129,7 +129,7 @@ func Page(p frontend.Page, m Model, who server.Identity) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</div><form id=\"bulk\" method=\"post\" action=\"/ui/jobs/cancel\" hx-post=\"/ui/jobs/cancel\" hx-target=\"#bulk-result\"><input type=\"hidden\" name=\"_csrf\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</div><form id=\"bulk\" method=\"post\" action=\"/ui/jobs/cancel\" hx-post=\"/ui/jobs/cancel\" hx-target=\"#bulk-result\" hx-confirm=\"Cancel every selected job? Running solves are stopped and cannot be resumed.\"><input type=\"hidden\" name=\"_csrf\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
