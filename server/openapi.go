@@ -45,6 +45,7 @@ func schemas() obj {
 		"return_code": obj{"type": []string{"integer", "null"}}, "scheduler_job_id": nstr(), "error": str(), "attempt": integer(),
 		"progress":       obj{"oneOf": []obj{ref("Progress"), {"type": "null"}}},
 		"waiting_reason": str(),
+		"queue_position": integer(),
 	}, "id", "user", "priority", "status", "config", "submit_time", "start_time", "end_time", "return_code", "scheduler_job_id", "error", "attempt", "progress")
 	return obj{
 		"Error":           object(obj{"success": obj{"type": "boolean", "const": false}, "error": str()}, "success", "error"),
@@ -113,6 +114,7 @@ func progressSchema() obj {
 	return object(obj{
 		"solver": str(), "phase": solverStates(), "pass": integer(), "max_mag_delta_s": number(), "solved_elements": integer(),
 		"current_pass": integer(), "converged": boolean(), "sweep_solved": integer(), "sweep_points": integer(), "warnings": integer(), "errors": integer(), "error": str(),
+		"sweep_kind": str(), "sweep_done": boolean(),
 	}, "phase", "converged", "warnings", "errors")
 }
 
@@ -127,7 +129,7 @@ func logSummarySchema() obj {
 		"target_max_mag_delta_s": nnumber()}))
 	sweep := required(object(obj{"name": str(), "kind": obj{"type": "string", "enum": []string{"", "interpolating", "discrete", "fast"}},
 		"start": str(), "stop": str(), "points": nint(), "solved": integer(), "solving": integer(), "last_frequency": str(),
-		"basis_elements": integer(), "converged": boolean()}))
+		"basis_elements": integer(), "converged": boolean(), "done": boolean()}))
 	stage := required(object(obj{"name": str(), "started_at": ndateTime(), "elapsed_seconds": nnumber()}))
 	return required(object(obj{
 		"solver": str(), "solver_version": str(), "product": str(), "version": str(), "build": str(), "design_type": str(),

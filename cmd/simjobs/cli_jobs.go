@@ -18,6 +18,7 @@ import (
 	"github.com/simjobs/simjobs/client"
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/solverlog"
+	"github.com/simjobs/simjobs/frontend"
 	"github.com/simjobs/simjobs/server"
 )
 
@@ -109,10 +110,10 @@ func listJobs(ctx context.Context, api *client.Client, o client.ListOptions, lim
 
 func writeJobTable(w io.Writer, jobs []engine.Job, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tUSER\tSUBMITTED\tTIME\tEXIT\tWHAT")
+	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tUSER\tSUBMITTED\tTIME\tEXIT\tWAITING\tWHAT")
 	for _, j := range jobs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.Priority, orDash(j.User),
-			j.SubmitTime.Local().Format(timeFormat), orDash(runTime(j, now)), exitText(j), what(j))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.Priority, orDash(j.User),
+			j.SubmitTime.Local().Format(timeFormat), orDash(runTime(j, now)), exitText(j), orDash(frontend.Waiting(j)), what(j))
 	}
 	tw.Flush()
 }
@@ -198,6 +199,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 	row("status", string(j.Status))
 	row("exit code", strings.TrimPrefix(exitText(j), "-"))
 	row("error", j.Error)
+	row("waiting", frontend.Waiting(j))
 	row("user", j.User)
 	row("priority", strconv.Itoa(j.Priority))
 	row("attempt", strconv.Itoa(j.Attempt))

@@ -172,10 +172,10 @@ func TestCLIAgainstServer(t *testing.T) {
 					t.Errorf("wait printed %q", r.stdout)
 				}
 			}},
-		{args: []string{"jobs"}, stdout: "ID STATUS PRIO USER SUBMITTED TIME EXIT WHAT\n" +
-			"h1 completed 0 tester T D 0 " + srv.Project + "\n" +
-			"h2 completed 2 tester T D 0 " + srv.Project + "\n" +
-			"h3 completed -1 tester T D 0 " + srv.Project + "\n"},
+		{args: []string{"jobs"}, stdout: "ID STATUS PRIO USER SUBMITTED TIME EXIT WAITING WHAT\n" +
+			"h1 completed 0 tester T D 0 - " + srv.Project + "\n" +
+			"h2 completed 2 tester T D 0 - " + srv.Project + "\n" +
+			"h3 completed -1 tester T D 0 - " + srv.Project + "\n"},
 		{args: []string{"jobs", "--limit", "2", "--ids"}, stdout: "h2\nh3\n"},
 		{args: []string{"jobs", "--status", "completed", "--json"}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
 			var jobs []engine.Job
@@ -204,6 +204,9 @@ func TestCLIAgainstServer(t *testing.T) {
 		// A job that cannot start: wait gives up after --timeout, and a
 		// cancelled job ends a wait with 130.
 		{before: func() { srv.SetTelemetry(busy) }, args: []string{"submit", "--jobid", "stuck", "--", srv.Env, srv.Solver}, stdout: "Job stuck submitted successfully\n"},
+		// It says why it waits, and where in the queue.
+		{args: []string{"status", "stuck"}, stdout: "waiting: next in the queue · CPU", contains: true},
+		{args: []string{"jobs", "--status", "queued"}, stdout: "stuck queued 0 tester T - - next in the queue · CPU", contains: true},
 		{args: []string{"wait", "stuck", "--timeout", "300ms"}, code: exitTimeout, stdout: "", stderrHas: "timed out after 300ms; job stuck keeps running"},
 		{args: []string{"cancel", "stuck"}, stdout: "Job stuck cancelled\n"},
 		{args: []string{"wait", "stuck"}, code: exitInterrupted, stdout: "stuck cancelled: cancelled while queued\n"},

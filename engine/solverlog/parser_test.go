@@ -98,7 +98,7 @@ func TestParseFixtures(t *testing.T) {
 	}{
 		{"hfss-complete", facts{OK: true, Solver: "HFSS", SolverVersion: "2025.2.0", Project: "filter_bank", Design: "rx_filter", Setup: "Setup1",
 			State: StateCompleted, Progress: Progress{Solver: "HFSS", Phase: StateCompleted, Pass: 5, MaxMagDeltaS: fptr(0.01187), SolvedElements: 69871,
-				Converged: true, SweepSolved: 6, SweepPoints: 6, SweepKind: "discrete", Warnings: 3},
+				Converged: true, SweepSolved: 6, SweepPoints: 6, SweepKind: "discrete", SweepDone: true, Warnings: 3},
 			Machines: 1, Cores: 4, PeakMemoryMB: 1044.48, Stages: []string{"Initial Meshing", "Adaptive Meshing", "Frequency Sweep"}, Elapsed: 99}},
 		{"hfss-running", facts{OK: true, Solver: "HFSS", SolverVersion: "2024.2.0", Project: "ddr5_channel", Design: "ddr5_channel", Setup: "HFSS_Setup",
 			State: StateAdaptive, Progress: Progress{Solver: "HFSS", Phase: StateAdaptive, Pass: 2, MaxMagDeltaS: fptr(0.14421), SolvedElements: 396410, CurrentPass: 3},
@@ -111,7 +111,7 @@ func TestParseFixtures(t *testing.T) {
 			Progress: Progress{Phase: StateSweeping, Pass: 3, MaxMagDeltaS: fptr(0.0297), SolvedElements: 14433, SweepSolved: 1, SweepPoints: 4001, SweepKind: "interpolating", Warnings: 1},
 			Stages:   []string{"Adaptive Meshing", "Adaptive Meshing", "Frequency Sweep"}, Elapsed: 91, SweepSolving: 1}},
 		{"siwave", facts{OK: true, Solver: "SIwave", SolverVersion: "2026 R1", Project: "board_pdn", Design: "main_board", Setup: "SIWAVE_PDN",
-			State: StateCompleted, Progress: Progress{Solver: "SIwave", Phase: StateCompleted, SweepSolved: 41, SweepKind: "interpolating", Warnings: 2},
+			State: StateCompleted, Progress: Progress{Solver: "SIwave", Phase: StateCompleted, SweepSolved: 41, SweepKind: "interpolating", SweepDone: true, Warnings: 2},
 			Machines: 1, Cores: 3, PeakMemoryMB: 705, Stages: []string{"Frequency Sweep"}, Elapsed: 140}},
 		{"fake-solver", facts{OK: true, State: StateAdaptive,
 			Progress: Progress{Phase: StateAdaptive, Pass: 2, MaxMagDeltaS: fptr(0.01), SolvedElements: 15600}}},

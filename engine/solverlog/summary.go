@@ -281,7 +281,8 @@ func (s Summary) Progress() Progress {
 		}
 	}
 	if sw := s.Sweep; sw != nil {
-		p.SweepSolved, p.SweepKind, p.SweepDone = sw.Solved, sw.Kind, sw.Done
+		p.SweepSolved, p.SweepKind = sw.Solved, sw.Kind
+		p.SweepDone = sw.Done || s.State == StateCompleted
 		if sw.Points != nil {
 			p.SweepPoints = *sw.Points
 		}
@@ -361,7 +362,7 @@ func (p Progress) String() string {
 			}
 		}
 		switch {
-		case p.SweepDone && p.SweepPoints > 0:
+		case p.SweepDone && p.SweepKind == "interpolating" && p.SweepPoints > 0:
 			fmt.Fprintf(&b, ", sweep of %d points done", p.SweepPoints)
 		case p.SweepSolved > 0:
 			fmt.Fprintf(&b, ", %d frequencies solved", p.SweepSolved)
