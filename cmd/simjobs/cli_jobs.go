@@ -261,6 +261,7 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 	timeout := fs.Duration("timeout", 0, "give up after this `duration` (exit 124); 0 waits as long as it takes")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	asJSON := fs.Bool("json", false, "print the final job records as JSON")
+	solverCode := fs.Bool("exit-code", false, "when the one job waited for failed, exit with its own exit code (instead of 7)")
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		if after != nil || (len(args) == 0) == !*all {
 			return usagef("wait takes job IDs, or --all")
@@ -290,7 +291,7 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 			}
 		}
 		if len(jobs) == 1 && !*all {
-			return exitStatus(jobExitCode(jobs[0]))
+			return exitStatus(jobExitCode(jobs[0], *solverCode))
 		}
 		for _, j := range jobs {
 			if j.Status != engine.StatusCompleted {
@@ -301,18 +302,21 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 	}
 }
 
-// jobExitCode is the exit code a command waiting for j ends with.
-func jobExitCode(j engine.Job) int {
+// jobExitCode is the exit code a command waiting for j ends with. The
+// job's own code could be any number, the CLI's own among them (a solver's
+// 3 would read as "server unreachable"), so it is passed on only when
+// asked for (solverCode, --exit-code).
+func jobExitCode(j engine.Job, solverCode bool) int {
 	switch j.Status {
 	case engine.StatusCompleted:
 		return exitOK
 	case engine.StatusCancelled:
-		return exitInterrupted
+		return exitCancelled
 	}
-	if j.ReturnCode != nil && *j.ReturnCode > 0 && *j.ReturnCode < 256 {
+	if solverCode && j.ReturnCode != nil && *j.ReturnCode > 0 && *j.ReturnCode < 256 {
 		return *j.ReturnCode
 	}
-	return exitError
+	return exitJobFailed
 }
 
 // follow waits for jobs to end, showing a progress line on stderr and one

@@ -145,12 +145,14 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 	var cf configFlags
 	cf.register(fs, true)
 	priority := fs.Int("priority", 0, "priority: higher runs first; negative is low")
-	wait := fs.Bool("wait", false, "wait for the job, showing its progress, and exit with its exit status")
+	wait := fs.Bool("wait", false, "wait for the job, showing its progress; exit 0 if it completed, 7 if it failed, 8 if it was cancelled")
 	fallback := fs.Bool("local-fallback", false, "when the server cannot be reached, run the job here in the foreground")
 	localDir := fs.String("local-dir", "", "where --local-fallback keeps job logs (default: the user cache folder, simjobs/local)")
 	quiet := fs.Bool("quiet", false, "print only the job ID")
 	asJSON := fs.Bool("json", false, "print the server's reply (with --wait: the final job record) as JSON")
+	solverCode := fs.Bool("exit-code", false, "with --wait: when the job failed, exit with its own exit code (instead of 7)")
 	return func(ctx context.Context, cx *cli, args, after []string) error {
+		cx.solverCode = *solverCode
 		cfg, prio, err := cx.buildConfig(&cf, args, after)
 		if err != nil {
 			return err
@@ -187,7 +189,7 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 				return err
 			}
 		}
-		return exitStatus(jobExitCode(jobs[0]))
+		return exitStatus(jobExitCode(jobs[0], cx.solverCode))
 	}
 }
 

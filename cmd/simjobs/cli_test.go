@@ -190,7 +190,13 @@ func TestCLIAgainstServer(t *testing.T) {
 		{args: []string{"status", "nope"}, code: exitNotFound, stdout: "", stderrHas: "simjobs status: job nope: job not found"},
 		{args: []string{"cancel", "h1"}, code: exitError, stdout: "Job h1 already completed; nothing to cancel\n"},
 		{args: []string{"priority", "h1", "5"}, code: exitRejected, stdout: "", stderrHas: "refused: job h1: job h1 already completed; its priority can no longer change"},
-		{args: []string{"submit", "--jobid", "c7", "--wait", "--", srv.Env, "FAKE_SOLVER_EXIT=7", srv.Solver}, code: 7,
+		// A failed job is exit 7 whatever its own code (a solver's 3 is not
+		// "server unreachable"); --exit-code passes its own code on.
+		{args: []string{"submit", "--jobid", "c3", "--wait", "--", srv.Env, "FAKE_SOLVER_EXIT=3", srv.Solver}, code: exitJobFailed,
+			stdout: "Job c3 submitted successfully\nc3 failed after D: exit code 3\n"},
+		{args: []string{"wait", "c3"}, code: exitJobFailed, stdout: "c3 failed after D: exit code 3\n"},
+		{args: []string{"wait", "c3", "--exit-code"}, code: 3, stdout: "c3 failed after D: exit code 3\n"},
+		{args: []string{"submit", "--jobid", "c7", "--wait", "--exit-code", "--", srv.Env, "FAKE_SOLVER_EXIT=7", srv.Solver}, code: 7,
 			stdout: "Job c7 submitted successfully\nc7 failed after D: exit code 7\n"},
 		// The progress line says what the solver's log says.
 		{args: []string{"submit", "--jobid", "p1", "--wait", "--", srv.Env, fakesolver.EnvScript + "=" + fakesolver.HFSSLog(), fakesolver.EnvLineSleep + "=0.03", srv.Solver},
@@ -209,7 +215,7 @@ func TestCLIAgainstServer(t *testing.T) {
 		{args: []string{"jobs", "--status", "queued"}, stdout: "stuck queued 0 tester T - - next in the queue · CPU", contains: true},
 		{args: []string{"wait", "stuck", "--timeout", "300ms"}, code: exitTimeout, stdout: "", stderrHas: "timed out after 300ms; job stuck keeps running"},
 		{args: []string{"cancel", "stuck"}, stdout: "Job stuck cancelled\n"},
-		{args: []string{"wait", "stuck"}, code: exitInterrupted, stdout: "stuck cancelled: cancelled while queued\n"},
+		{args: []string{"wait", "stuck"}, code: exitCancelled, stdout: "stuck cancelled: cancelled while queued\n"},
 		{before: func() { srv.SetTelemetry(idle) }, args: []string{"wait", "--all"}, stdout: "", stderrHas: "no job is waiting or running"},
 	})
 }
@@ -337,7 +343,7 @@ func TestCLIUnreachableAndLocalFallback(t *testing.T) {
 					t.Errorf("the job's stderr is not shown: %q", r.stderr)
 				}
 			}},
-		{args: []string{"submit", "--local-fallback", "--local-dir", logs, "--jobid", "loc2", "--", envExe, "FAKE_SOLVER_EXIT=3", fakesolver.Path()}, code: 3,
+		{args: []string{"submit", "--local-fallback", "--local-dir", logs, "--jobid", "loc2", "--", envExe, "FAKE_SOLVER_EXIT=3", fakesolver.Path()}, code: exitJobFailed,
 			stdout: "Batch Solve/Save: Completed", contains: true},
 		{args: []string{"submit", "--local-fallback", "--local-dir", logs, "--project", filepath.Join(dir, "nope.aedt"), "--ansys-edt-path", solver}, code: exitError,
 			stdout: "", stderrHas: "--local-fallback: project_path"},
