@@ -51,6 +51,7 @@ func clientCommands() []clientCommand {
 		{"batch", "DIR", "submit every project in a folder (every .aedt; an .aedb without a sibling .aedt)", batchCommand},
 		{"jobs", "", "list jobs as a table (or JSON)", jobsCommand},
 		{"status", "ID", "show one job", statusCommand},
+		{"log", "ID", "print a job's output (-f follows it, --stderr, --attempt N)", logCommand},
 		{"cancel", "ID...", "cancel jobs (queued ones end at once, running ones are stopped)", cancelCommand},
 		{"priority", "ID N", "change a queued job's priority (higher runs first)", priorityCommand},
 		{"wait", "ID... | --all", "wait until jobs end; exit 0 if they completed (7: one failed, 8: it was cancelled)", waitCommand},

@@ -397,7 +397,11 @@ func (p *progress) update(u client.WaitUpdate) {
 	if j.Status.Terminal() && !p.ended[j.ID] {
 		p.ended[j.ID] = true
 		p.clearLocked()
-		fmt.Fprintln(p.cx.stdout, endLine(j))
+		line := endLine(j)
+		if why := p.cx.firstError(p.ctx, j); why != "" && !strings.Contains(line, why) {
+			line += " — " + why
+		}
+		fmt.Fprintln(p.cx.stdout, line)
 	}
 	p.drawLocked()
 }
