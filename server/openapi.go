@@ -115,6 +115,8 @@ func progressSchema() obj {
 		"solver": str(), "phase": solverStates(), "pass": integer(), "max_mag_delta_s": number(), "solved_elements": integer(),
 		"current_pass": integer(), "converged": boolean(), "sweep_solved": integer(), "sweep_points": integer(), "warnings": integer(), "errors": integer(), "error": str(),
 		"sweep_kind": str(), "sweep_done": boolean(),
+		"estimate": object(obj{"of": obj{"type": "string", "enum": []string{"adaptive", "sweep"}}, "percent": number(), "done": integer(), "total": integer(), "end": dateTime()},
+			"of", "percent", "done", "total", "end"),
 	}, "phase", "converged", "warnings", "errors")
 }
 

@@ -212,6 +212,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 	}
 	row("runs", what(j))
 	row("progress", solverlog.Text(j.Progress))
+	row("time left", frontend.TimeLeft(j, now))
 	tw.Flush()
 }
 

@@ -631,6 +631,7 @@ func (p *Parser) frequencyDone(sw *Sweep, freq string) {
 	delete(p.solving, freq)
 	sw.Solved++
 	sw.LastFrequency = freq
+	sw.lastSolved = p.s.LastActivity
 }
 
 // task reads a profiled task: "Matrix Solve : Real Time 00:00:01 : CPU

@@ -159,6 +159,8 @@ type Sweep struct {
 	// interpolating sweep has then fitted all its points from the few it
 	// solved.
 	Done bool `json:"done"`
+	// lastSolved is when the last frequency was solved (for Estimate).
+	lastSolved *time.Time
 }
 
 // Messages are the warnings (or errors) of a log: how many, and the
@@ -259,6 +261,9 @@ type Progress struct {
 	// true once it finished.
 	SweepKind string `json:"sweep_kind,omitempty"`
 	SweepDone bool   `json:"sweep_done,omitempty"`
+	// Estimate is how far the part under way has come and when it should
+	// end (Summary.Estimate), while the log says enough.
+	Estimate *Estimate `json:"estimate,omitempty"`
 	Warnings  int    `json:"warnings"`
 	Errors    int    `json:"errors"`
 	Error     string `json:"error,omitempty"`
@@ -289,6 +294,9 @@ func (s Summary) Progress() Progress {
 	}
 	if s.State == StateFailed {
 		p.Error = truncate(s.Error, maxProgressError)
+	}
+	if e, ok := s.Estimate(); ok {
+		p.Estimate = &e
 	}
 	return p
 }

@@ -3,7 +3,6 @@ package jobpage
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -183,52 +182,6 @@ func sweepBar(sw *solverlog.Sweep) string {
 		return ""
 	}
 	return frontend.Pct(100 * float64(sw.Solved) / float64(*sw.Points))
-}
-
-// deltaChart is the Max Mag. Delta S of each pass on a log scale, as an
-// SVG polyline's points in a ChartW x 100 box, and the y of the target
-// line ("" when the log did not say it).
-func deltaChart(a *solverlog.Adaptive) (points, targetY string) {
-	type pt struct {
-		pass int
-		v    float64
-	}
-	var pts []pt
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, p := range a.Passes {
-		if p.MaxMagDeltaS == nil || *p.MaxMagDeltaS <= 0 {
-			continue
-		}
-		v := math.Log10(*p.MaxMagDeltaS)
-		pts = append(pts, pt{p.Pass, v})
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	if len(pts) == 0 {
-		return "", ""
-	}
-	target := math.NaN()
-	if t := a.TargetMaxMagDeltaS; t != nil && *t > 0 {
-		target = math.Log10(*t)
-		lo, hi = min(lo, target), max(hi, target)
-	}
-	lo, hi = lo-0.15, hi+0.15
-	y := func(v float64) string { return strconv.FormatFloat(5+90*(hi-v)/(hi-lo), 'f', 1, 64) }
-	first, last := pts[0].pass, pts[len(pts)-1].pass
-	var b strings.Builder
-	for i, p := range pts {
-		x := float64(frontend.ChartW) / 2
-		if last > first {
-			x = 8 + float64(frontend.ChartW-16)*float64(p.pass-first)/float64(last-first)
-		}
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(strconv.FormatFloat(x, 'f', 1, 64) + "," + y(p.v))
-	}
-	if !math.IsNaN(target) {
-		targetY = y(target)
-	}
-	return b.String(), targetY
 }
 
 // deltaLabel describes the chart for screen readers.
