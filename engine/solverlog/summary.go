@@ -264,9 +264,9 @@ type Progress struct {
 	// Estimate is how far the part under way has come and when it should
 	// end (Summary.Estimate), while the log says enough.
 	Estimate *Estimate `json:"estimate,omitempty"`
-	Warnings  int    `json:"warnings"`
-	Errors    int    `json:"errors"`
-	Error     string `json:"error,omitempty"`
+	Warnings int       `json:"warnings"`
+	Errors   int       `json:"errors"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // maxProgressError bounds Progress.Error.
