@@ -141,7 +141,25 @@ func TestSubmitForm(t *testing.T) {
 			}
 		})
 	}
-	a := h.post("/ui/submit", form(nil))
+	// Every mistake at once: one that the form itself catches (not a
+	// number), those of the config, and the project missing on this host.
+	a := h.post("/ui/submit", form(func(v url.Values) {
+		v.Set("machine_nodes[0].max_cores", "many")
+		v.Set("machine_nodes[0].utilization", "150")
+		v.Set("scheduler_options.time", "soon")
+		v.Set("jobid", "a b")
+		v.Set("project_path", "/no/such/board.aedt")
+	}))
+	mustStatus(t, a, 400)
+	for _, f := range []string{"machine_nodes[0].max_cores", "machine_nodes[0].utilization", "scheduler_options.time", "jobid", "project_path"} {
+		if !strings.Contains(a.body, `id="`+f+`-error"`) {
+			t.Errorf("five mistakes at once: no error shown for %s", f)
+		}
+	}
+	if !strings.Contains(a.body, "Please correct the 5 fields marked below.") {
+		t.Errorf("the form does not say how many fields to correct: %s", between(a.body, `id="form-error"`, "</p>"))
+	}
+	a = h.post("/ui/submit", form(nil))
 	mustStatus(t, a, 303)
 	if loc := a.header.Get("Location"); !strings.HasPrefix(loc, "/ui/jobs/form_1?notice=") {
 		t.Fatalf("redirect to %q", loc)

@@ -112,6 +112,14 @@ func (h Handler) hfss(c *fiber.Ctx) error {
 		return h.answer(c, v, HFSSForm(server.CSRFToken(c), v), fiber.StatusOK)
 	}
 	cfg, prio, ok := v.HFSS.Config(v.Groups)
+	if !ok {
+		// Fields that did not parse are marked; the engine judges the rest.
+		who, _ := server.Caller(c)
+		var ve *engine.ValidationError
+		if err := h.Env.Manager.Validate(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)}); errors.As(err, &ve) {
+			v.HFSS.Fail(ve, v.Groups)
+		}
+	}
 	if ok {
 		who, _ := server.Caller(c)
 		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
@@ -240,6 +248,9 @@ func (h Handler) browse(c *fiber.Ctx) error {
 	target := c.Query("target")
 	if target != "folder" {
 		target = "project_path"
+	}
+	if c.Query("close") != "" {
+		return frontend.Render(c, Picker(Listing{}, target))
 	}
 	l := browse(c.Query("dir"), h.Env.Manager.Policy().ProjectRoots)
 	return frontend.Render(c, Picker(l, target))
