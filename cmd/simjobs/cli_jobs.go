@@ -28,8 +28,15 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// timeFormat is how times show in tables and status (local time).
-const timeFormat = "2006-01-02 15:04:05"
+// timeFormat is how times show in tables (local time; the header names
+// the zone) and, with the zone, in status.
+const (
+	timeFormat     = "2006-01-02 15:04:05"
+	timeZoneFormat = timeFormat + " MST"
+)
+
+// localZone names the zone the CLI prints times in: "CET".
+func localZone() string { return time.Now().Format("MST") }
 
 func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string) error {
 	status := fs.String("status", "", "only jobs in these `statuses` (comma-separated: pending,queued,scheduled,running,completed,failed,cancelled)")
@@ -110,7 +117,7 @@ func listJobs(ctx context.Context, api *client.Client, o client.ListOptions, lim
 
 func writeJobTable(w io.Writer, jobs []engine.Job, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tUSER\tSUBMITTED\tTIME\tEXIT\tWAITING\tWHAT")
+	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tUSER\tSUBMITTED ("+localZone()+")\tTIME\tEXIT\tWAITING\tWHAT")
 	for _, j := range jobs {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.Priority, orDash(j.User),
 			j.SubmitTime.Local().Format(timeFormat), orDash(runTime(j, now)), exitText(j), orDash(frontend.Waiting(j)), what(j))
@@ -193,7 +200,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 		if t == nil {
 			return ""
 		}
-		return t.Local().Format(timeFormat)
+		return t.Local().Format(timeZoneFormat)
 	}
 	row("id", j.ID)
 	row("status", string(j.Status))
@@ -203,7 +210,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 	row("user", j.User)
 	row("priority", strconv.Itoa(j.Priority))
 	row("attempt", strconv.Itoa(j.Attempt))
-	row("submitted", j.SubmitTime.Local().Format(timeFormat))
+	row("submitted", j.SubmitTime.Local().Format(timeZoneFormat))
 	row("started", at(j.StartTime))
 	row("ended", at(j.EndTime))
 	row("run time", runTime(j, now))

@@ -140,6 +140,7 @@ func TestCLIAgainstServer(t *testing.T) {
 	plain, _ := json.Marshal(srv.HFSS("h3"))
 
 	idle, busy := servertest.Idle(), servertest.Idle()
+	zone := time.Now().Format("MST") // the CLI names the zone of its times
 	busy.CPUPercent = 99
 	runSteps(t, env, []step{
 		{args: []string{"submit", "--project", srv.Project, "--jobid", "h1", "--cores", "4", "--design", "main"}, stdout: "Job h1 submitted successfully\n",
@@ -172,7 +173,7 @@ func TestCLIAgainstServer(t *testing.T) {
 					t.Errorf("wait printed %q", r.stdout)
 				}
 			}},
-		{args: []string{"jobs"}, stdout: "ID STATUS PRIO USER SUBMITTED TIME EXIT WAITING WHAT\n" +
+		{args: []string{"jobs"}, stdout: "ID STATUS PRIO USER SUBMITTED (" + zone + ") TIME EXIT WAITING WHAT\n" +
 			"h1 completed 0 tester T D 0 - " + srv.Project + "\n" +
 			"h2 completed 2 tester T D 0 - " + srv.Project + "\n" +
 			"h3 completed -1 tester T D 0 - " + srv.Project + "\n"},
@@ -186,7 +187,7 @@ func TestCLIAgainstServer(t *testing.T) {
 		{args: []string{"jobs", "--status", "failed"}, stdout: "", stderrHas: "no jobs"},
 		{before: func() { waitProgress(t, srv, "h2", solverlog.StateCompleted) },
 			args: []string{"status", "h2"}, stdout: "id: h2\nstatus: completed\nexit code: 0\nuser: tester\npriority: 2\nattempt: 1\n" +
-				"submitted: T\nstarted: T\nended: T\nrun time: D\nruns: " + srv.Project + "\nprogress: completed: 2 adaptive passes, not converged\n"},
+				"submitted: T " + zone + "\nstarted: T " + zone + "\nended: T " + zone + "\nrun time: D\nruns: " + srv.Project + "\nprogress: completed: 2 adaptive passes, not converged\n"},
 		{args: []string{"status", "nope"}, code: exitNotFound, stdout: "", stderrHas: "simjobs status: job nope: job not found"},
 		{args: []string{"cancel", "h1"}, code: exitError, stdout: "Job h1 already completed; nothing to cancel\n"},
 		{args: []string{"priority", "h1", "5"}, code: exitRejected, stdout: "", stderrHas: "refused: job h1: job h1 already completed; its priority can no longer change"},
