@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -367,15 +368,19 @@ func TestCLIBatch(t *testing.T) {
 		writeFile(t, filepath.Join(dir, f), "x")
 	}
 	env := map[string]string{"SIMJOBS_SERVER": srv.URL}
+	// Job ids come from the project: its name and a hash of its path.
+	jobRE := regexp.MustCompile(`\b[A-Za-z0-9_]+_(aedt|AEDT|aedb)_[0-9a-f]{8}\b`)
 	var ids []string
+	byProject := map[string]string{}
 	collect := func(t *testing.T, r cliResult) {
 		for _, l := range strings.Split(r.stdout, "\n")[1:] {
-			if f := strings.Fields(l); len(f) == 3 && strings.HasPrefix(f[1], "JOB_") {
+			if f := strings.Fields(l); len(f) >= 3 && jobRE.MatchString(f[1]) {
 				ids = append(ids, f[1])
+				byProject[f[0]] = f[1]
 			}
 		}
 	}
-	jobRE := regexp.MustCompile(`JOB_\d{8}_\d{6}_[0-9a-f]{8}`)
+
 	runSteps(t, env, []step{
 		{args: []string{"batch", dir, "--cores", "2", "--priority", "3"}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
 			got := jobRE.ReplaceAllString(norm(r.stdout), "ID")
@@ -384,14 +389,33 @@ func TestCLIBatch(t *testing.T) {
 				t.Errorf("batch (-want +got):\n%s", diff)
 			}
 			collect(t, r)
-		}},
-		{args: []string{"batch", "--recursive", "--concurrency", "1", dir}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
-			got := jobRE.ReplaceAllString(norm(r.stdout), "ID")
-			want := "PROJECT JOB ID RESULT\nC.AEDT ID queued\na.aedt ID queued\nb.aedb ID queued\nsub/c.aedt ID queued\nsub/d.aedb ID queued\n5 projects: 5 submitted, 0 failed\n"
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("batch --recursive (-want +got):\n%s", diff)
+			for _, id := range ids {
+				if j, err := srv.Manager.Job(context.Background(), id); err != nil || j.Priority != 3 {
+					t.Errorf("job %s: %+v %v", id, j, err)
+				}
 			}
 		}},
+		// Again, deeper: the same projects get the same ids (a duplicate
+		// while waiting or running, the next attempt once ended), not copies.
+		{args: []string{"batch", "--recursive", "--concurrency", "1", dir}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
+			first := maps.Clone(byProject)
+			ids = ids[:0]
+			collect(t, r)
+			for p, id := range first {
+				if byProject[p] != id {
+					t.Errorf("%s: job %s the first time, %s the second", p, id, byProject[p])
+				}
+			}
+			if len(byProject) != 5 || !strings.Contains(r.stdout, "5 projects: 5 submitted, 0 failed") {
+				t.Errorf("batch --recursive: %s", r.stdout)
+			}
+			ids = ids[:0]
+			for _, p := range []string{"C.AEDT", "a.aedt", "b.aedb"} {
+				ids = append(ids, byProject[p])
+			}
+		}},
+		// --wait waits for them all.
+		{args: []string{"batch", dir, "--wait"}, stdout: "3 jobs: 3 completed, 0 did not\n", contains: true},
 		{args: []string{"batch", filepath.Join(dir, "sub", "c.aedt")}, code: exitError, stdout: "", stderrHas: "is not a folder"},
 		{args: []string{"batch", filepath.Join(dir, ".hidden", "nothing-here")}, code: exitError, stdout: ""},
 	})
@@ -399,9 +423,8 @@ func TestCLIBatch(t *testing.T) {
 		t.Fatalf("job ids %v", ids)
 	}
 	for _, id := range ids {
-		j, err := srv.Manager.Job(context.Background(), id)
-		if err != nil || j.Priority != 3 {
-			t.Errorf("job %s: %+v %v", id, j, err)
+		if j, err := srv.Manager.Job(context.Background(), id); err != nil || j.Status != engine.StatusCompleted {
+			t.Errorf("job %s after batch --wait: %s %v", id, j.Status, err)
 		}
 	}
 

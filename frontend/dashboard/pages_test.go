@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	projpkg "github.com/simjobs/simjobs/engine/projects"
 	"github.com/simjobs/simjobs/server"
 )
 
@@ -244,6 +246,37 @@ func TestCommandAndBatchTabs(t *testing.T) {
 	if diff := cmp.Diff([]string{"/a.aedt", "/sub/c.aedt"}, projects); diff != "" {
 		t.Errorf("batch submitted (-want +got):\n%s", diff)
 	}
+	// Cores, design, setup and time apply to every job; the ids come from
+	// the projects, so the same folder again is the same jobs, not copies.
+	settings := url.Values{"folder": {batch}, "action": {"submit"}, "priority": {"0"}, "cores": {"4"}, "design_name": {"main"},
+		"setup_name": {"Setup2"}, "time": {"2:00:00"}, "project": {filepath.Join(batch, "a.aedt")}}
+	a = h.post("/ui/submit/batch", settings)
+	mustStatus(t, a, 200)
+	id := projpkg.JobID(filepath.Join(batch, "a.aedt"), "main", "Setup2")
+	j := h.wait(id)
+	var cfg struct {
+		Design string `json:"design_name"`
+		Setup  string `json:"setup_name"`
+		Nodes  []struct {
+			Cores int `json:"cores"`
+		} `json:"machine_nodes"`
+		Sched struct {
+			Time string `json:"time"`
+		} `json:"scheduler_options"`
+	}
+	if err := json.Unmarshal(j.Config, &cfg); err != nil || cfg.Design != "main" || cfg.Setup != "Setup2" || cfg.Sched.Time != "2:00:00" || len(cfg.Nodes) != 1 || cfg.Nodes[0].Cores != 4 {
+		t.Errorf("batch settings not applied: %s (%v)", j.Config, err)
+	}
+	a = h.post("/ui/submit/batch", settings)
+	mustStatus(t, a, 200)
+	if again := h.wait(id); again.Attempt != 2 {
+		t.Errorf("the same folder again: attempt %d of %s, want 2", again.Attempt, id)
+	}
+	if n, _ := h.m.CountJobs(context.Background(), engine.JobListParams{}); n != len(jobs)+1 {
+		t.Errorf("%d jobs after submitting the same project twice, want %d", n, len(jobs)+1)
+	}
+	a = h.post("/ui/submit/batch", url.Values{"folder": {batch}, "action": {"submit"}, "cores": {"many"}, "project": {filepath.Join(batch, "a.aedt")}})
+	mustStatus(t, a, 400)
 	a = h.post("/ui/submit/batch", url.Values{"folder": {filepath.Join(h.dir, "nope")}, "action": {"preview"}})
 	mustStatus(t, a, 400)
 }

@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +20,8 @@ type BatchForm struct {
 	Folder    string
 	Recursive bool
 	Priority  string
+	// Cores, Design, Setup and Time apply to every job ("" the default).
+	Cores, Design, Setup, Time string
 	Projects  []string // the preview
 	Selected  map[string]bool
 	Results   []BatchResult
@@ -191,4 +194,24 @@ func byteSize(n int64) string {
 		}
 	}
 	return strconv.FormatFloat(f, 'f', 1, 64) + " " + unit
+}
+
+// Config is the config of one project's job: the settings of the form,
+// and the job id its path gives (projects.JobID).
+func (b *BatchForm) Config(project string, cores int) json.RawMessage {
+	cfg := map[string]any{"project_path": project, "jobid": projects.JobID(project, b.Design, b.Setup)}
+	if b.Design != "" {
+		cfg["design_name"] = b.Design
+	}
+	if b.Setup != "" {
+		cfg["setup_name"] = b.Setup
+	}
+	if b.Time != "" {
+		cfg["scheduler_options"] = map[string]any{"time": b.Time}
+	}
+	if cores > 0 {
+		cfg["machine_nodes"] = []map[string]any{{"hostname": "localhost", "cores": cores, "max_cores": cores}}
+	}
+	raw, _ := json.Marshal(cfg)
+	return raw
 }

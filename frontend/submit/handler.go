@@ -1,7 +1,6 @@
 package submit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -188,11 +187,16 @@ func (h Handler) batch(c *fiber.Ctx) error {
 	b.Folder = strings.TrimSpace(c.FormValue("folder"))
 	b.Recursive = c.FormValue("recursive") != ""
 	b.Priority = c.FormValue("priority", "0")
+	b.Cores, b.Design, b.Setup, b.Time = strings.TrimSpace(c.FormValue("cores")), strings.TrimSpace(c.FormValue("design_name")),
+		strings.TrimSpace(c.FormValue("setup_name")), strings.TrimSpace(c.FormValue("time"))
 	prio, err := strconv.Atoi(strings.TrimSpace(orZero(b.Priority)))
+	cores, coresErr := strconv.Atoi(orZero(b.Cores))
 	status := fiber.StatusOK
 	switch {
 	case err != nil:
 		b.Error = "Priority must be a whole number."
+	case coresErr != nil || cores < 0:
+		b.Error = "Cores must be a whole number (empty: all)."
 	case b.Folder == "":
 		b.Error = "Give the folder to look in."
 	default:
@@ -221,7 +225,7 @@ func (h Handler) batch(c *fiber.Ctx) error {
 			if !chosen[p] {
 				continue
 			}
-			cfg, _ := json.Marshal(map[string]string{"project_path": p})
+			cfg := b.Config(p, cores)
 			res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
 			var ve *engine.ValidationError
 			switch {
