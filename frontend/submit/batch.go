@@ -22,10 +22,10 @@ type BatchForm struct {
 	Priority  string
 	// Cores, Design, Setup and Time apply to every job ("" the default).
 	Cores, Design, Setup, Time string
-	Projects  []string // the preview
-	Selected  map[string]bool
-	Results   []BatchResult
-	Error     string
+	Projects                   []string // the preview
+	Selected                   map[string]bool
+	Results                    []BatchResult
+	Error                      string
 }
 
 // BatchResult is the outcome of one project of a batch.
