@@ -484,7 +484,8 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	old, attempt := a.priority, a.attempt
 	m.mu.Unlock()
 
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC()}); err != nil {
+	note := fmt.Sprintf("priority changed from %d to %d", old, priority)
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC(), Message: note}); err != nil {
 		if errors.Is(err, ErrStale) {
 			return conflictf("job %s left the queue meanwhile; its priority can no longer change", id)
 		}

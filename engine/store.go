@@ -93,8 +93,11 @@ type JobUpdateParams struct {
 	Attempt    int
 	FromStatus Status // optional guard
 	Status     Status // optional new status; recorded as a Transition
-	Message    string // the transition's message
-	Time       time.Time
+	// Message is the transition's message; with no new Status it is
+	// recorded alone, as a Transition in the status the job keeps (a note
+	// in its timeline: a priority change).
+	Message string
+	Time    time.Time
 
 	Priority       *int
 	StartTime      *time.Time

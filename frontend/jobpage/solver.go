@@ -198,3 +198,12 @@ func deltaLabel(a *solverlog.Adaptive) string {
 func logSummaryURL(id string, attempt int) templ.SafeURL {
 	return templ.SafeURL("/api/jobs/" + url.PathEscape(id) + "/log?attempt=" + strconv.Itoa(attempt))
 }
+
+// timelineText is a transition's message for people: the first transition
+// of a later attempt says it was resubmitted.
+func timelineText(t engine.Transition) string {
+	if t.Attempt > 1 && t.Message == "submitted" {
+		return "resubmitted: attempt " + strconv.Itoa(t.Attempt)
+	}
+	return t.Message
+}
