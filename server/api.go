@@ -73,6 +73,13 @@ func (s *Server) submit(c *fiber.Ctx) error {
 		_, err := decodeObject(c.Body()) // says what is wrong with it
 		return err
 	}
+	if len(body.Config) == 0 {
+		// SPEC 1's plain command body, {"command": [...], "jobid": ...},
+		// may come as it is, not inside "config".
+		if cfg, ok := topLevelCommand(c.Body()); ok {
+			body.Config = cfg
+		}
+	}
 	if len(body.Config) == 0 || body.Config[0] != '{' {
 		return &engine.ValidationError{Field: "config", Message: "is required and must be a JSON object"}
 	}
@@ -469,6 +476,9 @@ type ResourceMonitoring struct {
 	Active     bool         `json:"active"`
 	LastUpdate *time.Time   `json:"last_update"`
 	Current    *host.Sample `json:"current"`
+	// The same sample's fields again at this level (cpu_percent,
+	// memory_percent, ...): where the PyEDB service put them.
+	*host.Sample
 }
 
 // LocalPool is part of StatusReply.
@@ -491,7 +501,7 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 	rm := ResourceMonitoring{}
 	if smp, ok := s.opts.Sampler.Latest(); ok {
 		t := smp.Time
-		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp}
+		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp, Sample: &smp}
 	}
 	return c.JSON(StatusReply{
 		Mode: mode, PID: os.Getpid(), Version: s.opts.Version, Uptime: time.Since(s.started).Seconds(), Draining: st.Draining,
@@ -558,4 +568,19 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false, "error": "draining", "status": "draining"})
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// topLevelCommand is the config of a plain command job submitted without
+// the "config" wrapper: the body's own fields but "priority".
+func topLevelCommand(body []byte) (json.RawMessage, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return nil, false
+	}
+	if _, ok := fields["command"]; !ok {
+		return nil, false
+	}
+	delete(fields, "priority")
+	cfg, err := json.Marshal(fields)
+	return cfg, err == nil
 }

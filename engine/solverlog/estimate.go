@@ -58,10 +58,10 @@ func (s Summary) Estimate() (e Estimate, ok bool) {
 
 func (s Summary) sweepEstimate() (Estimate, bool) {
 	sw := s.Sweep
-	if sw == nil || sw.Kind == "interpolating" || sw.Points == nil || *sw.Points <= 0 || sw.Solved <= 0 || sw.lastSolved == nil {
+	if sw == nil || sw.Kind == "interpolating" || sw.Points == nil || *sw.Points <= 0 || sw.Solved <= 0 || sw.LastSolvedAt == nil {
 		return Estimate{}, false
 	}
-	now := *sw.lastSolved
+	now := *sw.LastSolvedAt
 	var start *time.Time
 	for _, st := range s.Stages {
 		if st.Name == "Frequency Sweep" {

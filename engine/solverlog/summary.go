@@ -77,8 +77,11 @@ type Summary struct {
 	// last error it printed.
 	Error string `json:"error"`
 
-	Adaptive *Adaptive `json:"adaptive"`
-	Sweep    *Sweep    `json:"sweep"`
+	// InitialMesh is the mesh the solve starts from (the Initial Meshing
+	// stage), null until the log shows it.
+	InitialMesh *InitialMesh `json:"initial_mesh"`
+	Adaptive    *Adaptive    `json:"adaptive"`
+	Sweep       *Sweep       `json:"sweep"`
 
 	Warnings Messages `json:"warnings"`
 	Errors   Messages `json:"errors"`
@@ -106,6 +109,16 @@ type Machine struct {
 	Tasks           *int     `json:"tasks"`
 	MemoryGB        *float64 `json:"memory_gb"`
 	RAMLimitPercent *float64 `json:"ram_limit_percent"`
+}
+
+// InitialMesh is the Initial Meshing stage: the tetrahedra of the mesh it
+// ends with (after its port refinement, the mesh pass 1 solves on), its
+// tasks' times added up and the most memory a task used.
+type InitialMesh struct {
+	Tetrahedra   *int64   `json:"tetrahedra"`
+	RealSeconds  *float64 `json:"real_seconds"`
+	CPUSeconds   *float64 `json:"cpu_seconds"`
+	PeakMemoryMB *float64 `json:"peak_memory_mb"`
 }
 
 // Adaptive is the adaptive meshing of the latest adaptive solve.
@@ -159,8 +172,8 @@ type Sweep struct {
 	// interpolating sweep has then fitted all its points from the few it
 	// solved.
 	Done bool `json:"done"`
-	// lastSolved is when the last frequency was solved (for Estimate).
-	lastSolved *time.Time
+	// LastSolvedAt is when the last frequency was solved.
+	LastSolvedAt *time.Time `json:"last_solved_at"`
 }
 
 // Messages are the warnings (or errors) of a log: how many, and the
