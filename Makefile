@@ -16,7 +16,11 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 run: ## run the server on 127.0.0.1:8080 with data in ./simjobs-data (ARGS="--max-concurrent 2" adds flags)
-	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/simjobs serve $(ARGS)
+	@echo "make run: building simjobs into bin/ (the first build takes a minute or two; later ones seconds)..."
+	@$(GO) build -ldflags '$(LDFLAGS)' -o bin/simjobs ./cmd/simjobs
+	@# The server itself, not go run: Ctrl-C drains it and make exits 0
+	@# (go run would report the interrupt as a failure).
+	bin/simjobs serve $(ARGS)
 
 build: ## build the static binary ./simjobs
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o simjobs ./cmd/simjobs
