@@ -32,9 +32,10 @@ cross: ## build for every supported OS and architecture into dist/
 		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -gcflags '$(CROSS_GCFLAGS)' -ldflags '$(LDFLAGS)' -o dist/simjobs-$$os-$$arch$$ext ./cmd/simjobs || exit 1; \
 	done
 
-test: ## vet, then every test with the race detector (browser and SLURM tests skip when those are missing, fail under CI=true)
+test: ## vet, then every test with the race detector (browser and SLURM tests skip when those are missing, fail under CI=true); ends with what was skipped and why
 	$(GO) vet ./...
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./... ./testdata/fakesolver
+	@$(GO) build -o bin/testsummary ./scripts/testsummary
+	set -o pipefail; CGO_ENABLED=1 $(GO) test -json -race -count=1 -timeout 15m ./... ./testdata/fakesolver | bin/testsummary
 
 test-short: ## the tests without the race detector
 	$(GO) test -count=1 ./...
