@@ -15,7 +15,7 @@ import (
 // auto-detection found. A SLURM client with no controller retries for
 // about ten seconds before it gives up; a scheduler that is slower than
 // this to list its partitions is not one to send jobs to by default.
-const autoProbeTimeout = 5 * time.Second
+const autoProbeTimeout = 3 * time.Second
 
 // errNoAnswer is why a detected scheduler was passed over.
 var errNoAnswer = errors.New("the scheduler does not answer")
