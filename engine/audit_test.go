@@ -53,7 +53,7 @@ func TestTransitionsNameTheirActor(t *testing.T) {
 	}
 	want := []step{
 		{"queued", "alice", "submitted"},
-		{"queued", "root", "priority 0 → 5"},
+		{"queued", "root", "priority changed from 0 to 5"},
 		{"cancelled", "bob", "cancelled by bob while queued"},
 	}
 	if diff := cmp.Diff(want, history("second")); diff != "" {

@@ -24,9 +24,23 @@ import (
 type ValidationError struct {
 	Field   string
 	Message string
+	// Others are the further fields that failed, in field order, when the
+	// validation went on past the first (an HFSS config reports them all).
+	Others []*ValidationError
 }
 
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+func (e *ValidationError) Error() string {
+	s := e.Field + ": " + e.Message
+	for _, o := range e.Others {
+		s += "; " + o.Field + ": " + o.Message
+	}
+	return s
+}
+
+// All is e and its Others.
+func (e *ValidationError) All() []*ValidationError {
+	return append([]*ValidationError{{Field: e.Field, Message: e.Message}}, e.Others...)
+}
 
 // Policy is what clients may run on this server and where (SPEC section 6).
 // Paths in it are absolute; NewPolicy resolves them.
@@ -233,8 +247,8 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 		return prepared{}, fieldError(err)
 	}
 	cfg.Normalize()
-	if err := cfg.Validate(); err != nil {
-		return prepared{}, fieldError(err)
+	if errs := cfg.ValidateAll(); len(errs) > 0 {
+		return prepared{}, p.allFieldErrors(cfg, errs, user)
 	}
 	if cfg.JobID == "" {
 		cfg.JobID = hfss.NewJobID(now, rand.Reader)
@@ -381,6 +395,28 @@ func (p Policy) owner(authenticated, fromConfig string) (string, error) {
 		return "", &ValidationError{Field: "user", Message: "must be at most 64 printable characters"}
 	}
 	return fromConfig, nil
+}
+
+// allFieldErrors is every failure of an HFSS config as one error: those of
+// the config itself and, when its path is well formed, the project path's
+// check on this host, so that a form shows them all at once.
+func (p Policy) allFieldErrors(cfg hfss.Config, errs []*hfss.FieldError, user string) error {
+	ve := &ValidationError{Field: errs[0].Field, Message: errs[0].Message}
+	pathBad := false
+	for _, fe := range errs {
+		pathBad = pathBad || fe.Field == "project_path"
+	}
+	for _, fe := range errs[1:] {
+		ve.Others = append(ve.Others, &ValidationError{Field: fe.Field, Message: fe.Message})
+	}
+	if !pathBad {
+		var pe *ValidationError
+		owner, _ := p.owner(user, cfg.User) // a bad user is reported when the rest is right
+		if err := p.checkPath("project_path", cfg.ProjectPath, false, owner, user != ""); errors.As(err, &pe) {
+			ve.Others = append(ve.Others, pe)
+		}
+	}
+	return ve
 }
 
 func fieldError(err error) error {

@@ -168,5 +168,6 @@ func (m *Manager) withWaiting(jobs []Job) []Job {
 			jobs[i].WaitingReason = m.waitingReasonLocked(a)
 		}
 	}
+	m.fillPositionsLocked(jobs)
 	return jobs
 }

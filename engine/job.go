@@ -60,6 +60,10 @@ type Job struct {
 	// not): a gate's reason (a dependency, a license) or what holds the
 	// queue. It is not stored: the Manager fills it in from memory.
 	WaitingReason string `json:"waiting_reason"`
+	// QueuePosition is a queued job's place in this host's queue (1 starts
+	// next), 0 when it is not queued here. Filled in from memory, like
+	// WaitingReason.
+	QueuePosition int `json:"queue_position,omitempty"`
 
 	// Seq orders jobs by submission: it is assigned by the store when an
 	// attempt is inserted and only grows, so equal priorities run FIFO.

@@ -114,6 +114,10 @@ type Manager struct {
 	closed   bool
 	waiters  map[string][]chan struct{}
 	idle     []chan struct{} // closed when running drops to 0
+	// limitOrigins says where each limit's value came from (settings.go).
+	limitOrigins map[string]LimitOrigin
+	// limitsMu orders SetLimits calls, so the store keeps the last one.
+	limitsMu sync.Mutex
 }
 
 // activeJob is what the manager keeps in memory of a job not yet ended.
@@ -222,6 +226,9 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		gates:           o.Gates,
 	}
 	m.bus.now = o.Now
+	if err := m.loadLimits(ctx); err != nil {
+		return nil, fmt.Errorf("engine: limits: %w", err)
+	}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r, err := m.recover(ctx)
 	if err != nil {
@@ -485,10 +492,9 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	old, attempt := a.priority, a.attempt
 	m.mu.Unlock()
 
-	// Recorded as a transition (queued to queued) so the timeline says who
-	// re-prioritised the job and when.
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Status: StatusQueued, Priority: &priority, Time: m.now().UTC(),
-		Message: fmt.Sprintf("priority %d → %d", old, priority), Actor: ActorOf(ctx)}); err != nil {
+	// Recorded as a note in the timeline, with who re-prioritised the job.
+	note := fmt.Sprintf("priority changed from %d to %d", old, priority)
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC(), Message: note, Actor: ActorOf(ctx)}); err != nil {
 		if errors.Is(err, ErrStale) {
 			return conflictf("job %s left the queue meanwhile; its priority can no longer change", id)
 		}
@@ -513,7 +519,12 @@ func (m *Manager) Limits() Limits {
 
 // SetLimits changes limits at once: a raised limit starts waiting jobs
 // immediately. A bad value is a *ValidationError and changes nothing.
+//
+// The values changed are kept in the store before they apply, and outlive
+// restarts (they beat the start-up options; see LimitOrigins).
 func (m *Manager) SetLimits(p LimitsPatch) (old, updated Limits, err error) {
+	m.limitsMu.Lock()
+	defer m.limitsMu.Unlock()
 	m.mu.Lock()
 	old = m.limits
 	updated = old.apply(p)
@@ -521,7 +532,13 @@ func (m *Manager) SetLimits(p LimitsPatch) (old, updated Limits, err error) {
 		m.mu.Unlock()
 		return old, old, err
 	}
-	m.limits = updated
+	origins, keep := m.keepLimitsLocked(old, updated, m.now())
+	m.mu.Unlock()
+	if err := m.persistLimits(keep); err != nil {
+		return old, old, err
+	}
+	m.mu.Lock()
+	m.limits, m.limitOrigins = updated, origins
 	m.mu.Unlock()
 	m.bus.Publish(EventLimitsUpdated, LimitsUpdatedData{OldLimits: old, NewLimits: updated})
 	m.kick()

@@ -101,7 +101,10 @@ type JobUpdateParams struct {
 	Attempt    int
 	FromStatus Status // optional guard
 	Status     Status // optional new status; recorded as a Transition
-	Message    string // the transition's message
+	// Message is the transition's message; with no new Status it is
+	// recorded alone, as a Transition in the status the job keeps (a note
+	// in its timeline: a priority change).
+	Message string
 	// Actor is who caused the transition; "" is SystemActor.
 	Actor string
 	Time  time.Time

@@ -25,6 +25,7 @@ const js = [
   "/* simjobs */",
   read("frontend/js/app.js").trimEnd(),
   read("frontend/js/upload.js").trimEnd(),
+  read("frontend/js/localtime.js").trimEnd(),
   "",
 ].join("\n");
 writeFileSync("static/app.js", js);

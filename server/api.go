@@ -73,6 +73,13 @@ func (s *Server) submit(c *fiber.Ctx) error {
 		_, err := decodeObject(c.Body()) // says what is wrong with it
 		return err
 	}
+	if len(body.Config) == 0 {
+		// SPEC 1's plain command body, {"command": [...], "jobid": ...},
+		// may come as it is, not inside "config".
+		if cfg, ok := topLevelCommand(c.Body()); ok {
+			body.Config = cfg
+		}
+	}
 	if len(body.Config) == 0 || body.Config[0] != '{' {
 		return &engine.ValidationError{Field: "config", Message: "is required and must be a JSON object"}
 	}
@@ -470,6 +477,9 @@ type ResourceMonitoring struct {
 	Active     bool         `json:"active"`
 	LastUpdate *time.Time   `json:"last_update"`
 	Current    *host.Sample `json:"current"`
+	// The same sample's fields again at this level (cpu_percent,
+	// memory_percent, ...): where the PyEDB service put them.
+	*host.Sample
 }
 
 // LocalPool is part of StatusReply.
@@ -492,7 +502,7 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 	rm := ResourceMonitoring{}
 	if smp, ok := s.opts.Sampler.Latest(); ok {
 		t := smp.Time
-		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp}
+		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp, Sample: &smp}
 	}
 	return c.JSON(StatusReply{
 		Mode: mode, PID: os.Getpid(), Version: s.opts.Version, Uptime: time.Since(s.started).Seconds(), Draining: st.Draining,
@@ -579,4 +589,19 @@ func (s *Server) audit(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(list)
+}
+
+// topLevelCommand is the config of a plain command job submitted without
+// the "config" wrapper: the body's own fields but "priority".
+func topLevelCommand(body []byte) (json.RawMessage, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return nil, false
+	}
+	if _, ok := fields["command"]; !ok {
+		return nil, false
+	}
+	delete(fields, "priority")
+	cfg, err := json.Marshal(fields)
+	return cfg, err == nil
 }

@@ -45,6 +45,7 @@ func schemas() obj {
 		"return_code": obj{"type": []string{"integer", "null"}}, "scheduler_job_id": nstr(), "error": str(), "attempt": integer(),
 		"progress":       obj{"oneOf": []obj{ref("Progress"), {"type": "null"}}},
 		"waiting_reason": str(),
+		"queue_position": integer(),
 	}, "id", "user", "priority", "status", "config", "submit_time", "start_time", "end_time", "return_code", "scheduler_job_id", "error", "attempt", "progress")
 	return obj{
 		"Error":           object(obj{"success": obj{"type": "boolean", "const": false}, "error": str()}, "success", "error"),
@@ -71,9 +72,11 @@ func schemas() obj {
 		"SystemStatus": object(obj{
 			"mode": obj{"type": "string", "enum": []string{"local", "scheduler"}}, "pid": integer(), "version": str(), "uptime_seconds": number(), "draining": boolean(),
 			"scheduler_detection": object(obj{"active_scheduler": str(), "detected_by": str(), "backend_available": boolean()}, "active_scheduler", "detected_by", "backend_available"),
-			"resource_monitoring": object(obj{"active": boolean(), "last_update": ndateTime(), "current": obj{"oneOf": []obj{sample, {"type": "null"}}}}, "active", "last_update"),
-			"local_pool":          object(obj{"running_jobs": integer(), "queued_jobs": integer(), "max_concurrent": integer()}, "running_jobs", "queued_jobs", "max_concurrent"),
-			"limits":              limits,
+			"resource_monitoring": object(obj{"active": boolean(), "last_update": ndateTime(), "current": obj{"oneOf": []obj{sample, {"type": "null"}}},
+				"cpu_percent": number(), "memory_percent": number(), "memory_used_gb": number(), "memory_total_gb": number(),
+				"memory_free_gb": number(), "disk_usage_percent": number(), "disk_free_gb": number(), "timestamp": dateTime()}, "active", "last_update"),
+			"local_pool": object(obj{"running_jobs": integer(), "queued_jobs": integer(), "max_concurrent": integer()}, "running_jobs", "queued_jobs", "max_concurrent"),
+			"limits":     limits,
 			"licenses": object(obj{"configured": boolean(), "servers": arr(str()), "sampled_at": ndateTime(), "ok": boolean(), "error": str()},
 				"configured", "servers", "sampled_at", "ok", "error"),
 		}, "mode", "scheduler_detection", "resource_monitoring", "local_pool"),
@@ -118,6 +121,9 @@ func progressSchema() obj {
 	return object(obj{
 		"solver": str(), "phase": solverStates(), "pass": integer(), "max_mag_delta_s": number(), "solved_elements": integer(),
 		"current_pass": integer(), "converged": boolean(), "sweep_solved": integer(), "sweep_points": integer(), "warnings": integer(), "errors": integer(), "error": str(),
+		"sweep_kind": str(), "sweep_done": boolean(),
+		"estimate": object(obj{"of": obj{"type": "string", "enum": []string{"adaptive", "sweep"}}, "percent": number(), "done": integer(), "total": integer(), "end": dateTime()},
+			"of", "percent", "done", "total", "end"),
 	}, "phase", "converged", "warnings", "errors")
 }
 
@@ -132,13 +138,15 @@ func logSummarySchema() obj {
 		"target_max_mag_delta_s": nnumber()}))
 	sweep := required(object(obj{"name": str(), "kind": obj{"type": "string", "enum": []string{"", "interpolating", "discrete", "fast"}},
 		"start": str(), "stop": str(), "points": nint(), "solved": integer(), "solving": integer(), "last_frequency": str(),
-		"basis_elements": integer(), "converged": boolean()}))
+		"basis_elements": integer(), "converged": boolean(), "done": boolean(), "last_solved_at": ndateTime()}))
+	initialMesh := required(object(obj{"tetrahedra": nint(), "real_seconds": nnumber(), "cpu_seconds": nnumber(), "peak_memory_mb": nnumber()}))
 	stage := required(object(obj{"name": str(), "started_at": ndateTime(), "elapsed_seconds": nnumber()}))
 	return required(object(obj{
 		"solver": str(), "solver_version": str(), "product": str(), "version": str(), "build": str(), "design_type": str(),
 		"project": str(), "design": str(), "setup": str(), "project_path": str(), "command_line": str(), "user": str(), "host": str(),
 		"machines": arr(machine), "cores": nint(), "state": solverStates(), "error": str(),
-		"adaptive": obj{"oneOf": []obj{adaptive, {"type": "null"}}}, "sweep": obj{"oneOf": []obj{sweep, {"type": "null"}}},
+		"initial_mesh": obj{"oneOf": []obj{initialMesh, {"type": "null"}}},
+		"adaptive":     obj{"oneOf": []obj{adaptive, {"type": "null"}}}, "sweep": obj{"oneOf": []obj{sweep, {"type": "null"}}},
 		"warnings": messages, "errors": messages, "peak_memory_mb": nnumber(), "stages": arr(stage),
 		"started_at": ndateTime(), "ended_at": ndateTime(), "last_activity": ndateTime(), "elapsed_seconds": nnumber(), "lines": integer(),
 	}))

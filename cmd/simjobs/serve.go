@@ -288,7 +288,8 @@ func pickScheduler(ctx context.Context, name, dataDir string, log *slog.Logger) 
 		if err != nil {
 			return nil, server.SchedulerInfo{}, fmt.Errorf("scheduler %s (detected: %s): %w", found, by, err)
 		}
-		return r, watchScheduler(ctx, r, schedulerWatchEvery, log).info(found, "auto: "+by), nil
+		r, info := autoScheduler(ctx, r, found, by, log)
+		return r, info, nil
 	}
 	r, err := newCluster(ctx, name, dataDir, log)
 	if err != nil {

@@ -147,6 +147,15 @@ CREATE TABLE audit (
 	detail TEXT    NOT NULL
 );
 `,
+	// Version 4.
+	//
+	// settings holds values changed at run time that outlive a restart
+	// (the limits, as JSON under the key "limits"), one row per key.
+	`CREATE TABLE settings (
+		key        TEXT PRIMARY KEY,
+		value      TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // schemaVersion is the user_version a database has after Open.

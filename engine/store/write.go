@@ -487,10 +487,16 @@ func (s *SQLite) update(ctx context.Context, p *engine.JobUpdateParams) error {
 		pid, pidStart, setProgress, progress, p.ID); err != nil {
 		return fmt.Errorf("store: update %q: %w", p.ID, err)
 	}
-	if p.Status == "" {
-		return nil
+	// A message without a new status is a note in the timeline (a
+	// priority change), recorded under the status the job keeps.
+	rec := p.Status
+	if rec == "" {
+		if p.Message == "" {
+			return nil
+		}
+		rec = status
 	}
-	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), atNS, p.Message, actorOf(p.Actor)); err != nil {
+	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(rec), atNS, p.Message, actorOf(p.Actor)); err != nil {
 		return fmt.Errorf("store: update %q: transition: %w", p.ID, err)
 	}
 	return nil

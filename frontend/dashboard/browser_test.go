@@ -253,6 +253,7 @@ func TestBrowserCancelRunningJob(t *testing.T) {
 	h.command("long_1", "", solver("long_1", "FAKE_SOLVER_SLEEP=60")...)
 	h.waitStatus("long_1", engine.StatusRunning)
 	tab := browser(t, 1280, 900)
+	answerDialogs(t, tab, true) // "Cancel job long_1?"
 	do(t, tab, chromedp.Navigate(h.url+"/ui/jobs/long_1"))
 	live(t, tab)
 	markPage(t, tab)

@@ -82,7 +82,7 @@ func (v *settingsView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer
 func (v *settingsView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 	if v.dirty {
 		m := v.d.env.Manager
-		out.Write(render(ctx, settings.Current(m.Limits(), m.QueueStats(), true)))
+		out.Write(render(ctx, settings.Current(m.Limits(), m.QueueStats(), m.LimitOrigins(), true)))
 	}
 	v.dirty = false
 }
@@ -239,6 +239,11 @@ func (v *jobView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 	out.Write(render(ctx, jobpage.Facts(md, true)))
 	out.Write(render(ctx, jobpage.Timeline(md, true)))
 	if md.Job.Status.Terminal() {
+		if !v.ended {
+			// It ended while the page watched: a notice of a request
+			// (cancel) is stale now.
+			out.Write(render(ctx, jobpage.MsgClear()))
+		}
 		out.Write(render(ctx, jobpage.Stderr(md, true)))
 		v.finish(ctx, md.Job, out)
 	}

@@ -79,7 +79,7 @@ func (h Handler) page(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return frontend.Render(c, Page(p, f, h.Env.Manager.Limits(), h.Env.Manager.QueueStats(), audit))
+	return frontend.Render(c, Page(p, f, h.Env.Manager.Limits(), h.Env.Manager.QueueStats(), h.Env.Manager.LimitOrigins(), audit))
 }
 
 // auditShown is how many audit entries the page lists.
@@ -137,5 +137,22 @@ func (h Handler) save(c *fiber.Ctx) error {
 		return c.Redirect("/ui/settings?notice="+url.QueryEscape(f.Notice), fiber.StatusSeeOther)
 	}
 	p2 := h.Env.Page(c, "Settings", frontend.NavSettings, url.Values{"page": {"settings"}})
-	return frontend.RenderStatus(c, status, Page(p2, f, h.Env.Manager.Limits(), h.Env.Manager.QueueStats(), audit))
+	return frontend.RenderStatus(c, status, Page(p2, f, h.Env.Manager.Limits(), h.Env.Manager.QueueStats(), h.Env.Manager.LimitOrigins(), audit))
+}
+
+// startFlags are the serve flags that set each limit at start-up.
+var startFlags = map[string]string{
+	"max_concurrent_jobs": "--max-concurrent",
+	"max_cpu_percent":     "--max-cpu-percent",
+	"min_memory_gb":       "--min-memory-gb",
+	"min_disk_gb":         "--min-disk-gb",
+}
+
+// Origin says in words where a limit's value came from.
+func Origin(name string, o engine.LimitOrigin) string {
+	flag := startFlags[name]
+	if o.RunTime {
+		return "changed at run time " + frontend.Time(o.At) + " and kept across restarts (" + flag + " at start-up: " + frontend.Num(o.StartUp) + ")"
+	}
+	return "from start-up: " + flag + ", its SIMJOBS_ variable, .env or the default"
 }

@@ -1,7 +1,6 @@
 package submit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -112,6 +111,14 @@ func (h Handler) hfss(c *fiber.Ctx) error {
 		return h.answer(c, v, HFSSForm(server.CSRFToken(c), v), fiber.StatusOK)
 	}
 	cfg, prio, ok := v.HFSS.Config(v.Groups)
+	if !ok {
+		// Fields that did not parse are marked; the engine judges the rest.
+		who, _ := server.Caller(c)
+		var ve *engine.ValidationError
+		if err := h.Env.Manager.Validate(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)}); errors.As(err, &ve) {
+			v.HFSS.Fail(ve, v.Groups)
+		}
+	}
 	if ok {
 		who, _ := server.Caller(c)
 		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
@@ -180,11 +187,16 @@ func (h Handler) batch(c *fiber.Ctx) error {
 	b.Folder = strings.TrimSpace(c.FormValue("folder"))
 	b.Recursive = c.FormValue("recursive") != ""
 	b.Priority = c.FormValue("priority", "0")
+	b.Cores, b.Design, b.Setup, b.Time = strings.TrimSpace(c.FormValue("cores")), strings.TrimSpace(c.FormValue("design_name")),
+		strings.TrimSpace(c.FormValue("setup_name")), strings.TrimSpace(c.FormValue("time"))
 	prio, err := strconv.Atoi(strings.TrimSpace(orZero(b.Priority)))
+	cores, coresErr := strconv.Atoi(orZero(b.Cores))
 	status := fiber.StatusOK
 	switch {
 	case err != nil:
 		b.Error = "Priority must be a whole number."
+	case coresErr != nil || cores < 0:
+		b.Error = "Cores must be a whole number (empty: all)."
 	case b.Folder == "":
 		b.Error = "Give the folder to look in."
 	default:
@@ -213,7 +225,7 @@ func (h Handler) batch(c *fiber.Ctx) error {
 			if !chosen[p] {
 				continue
 			}
-			cfg, _ := json.Marshal(map[string]string{"project_path": p})
+			cfg := b.Config(p, cores)
 			res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
 			var ve *engine.ValidationError
 			switch {
@@ -240,6 +252,9 @@ func (h Handler) browse(c *fiber.Ctx) error {
 	target := c.Query("target")
 	if target != "folder" {
 		target = "project_path"
+	}
+	if c.Query("close") != "" {
+		return frontend.Render(c, Picker(Listing{}, target))
 	}
 	l := browse(c.Query("dir"), h.Env.Manager.Policy().ProjectRoots)
 	return frontend.Render(c, Picker(l, target))

@@ -5,6 +5,7 @@
 package clustertest
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -54,18 +57,35 @@ func Unavailable(t *testing.T, reason string) {
 
 // RequireSLURM skips the test (fails it in CI) unless a SLURM cluster
 // answers with a usable node; as root, scripts/slurm-up.sh starts one.
+//
+// The cluster is asked once per test binary, for at most slurmProbeTimeout:
+// a SLURM client without a controller retries for about ten seconds, and
+// asking again for every test made a run wait that long per test.
 func RequireSLURM(t *testing.T) {
 	t.Helper()
-	if reason := slurmMissing(); reason != "" {
+	if reason := slurmProbe(); reason != "" {
 		Unavailable(t, reason)
 	}
 }
 
-func slurmMissing() string {
+// slurmProbeTimeout bounds the question to the controller.
+const slurmProbeTimeout = 3 * time.Second
+
+// slurmProbe is the one answer of slurmMissing for this test binary.
+var slurmProbe = sync.OnceValue(func() string { return slurmMissing(slurmProbeTimeout) })
+
+func slurmMissing(timeout time.Duration) string {
 	if _, err := exec.LookPath("sbatch"); err != nil {
 		return "SLURM is not installed (no sbatch on PATH); as root, run scripts/slurm-up.sh"
 	}
-	out, err := exec.Command("sinfo", "-h", "-o", "%t").CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sinfo", "-h", "-o", "%t")
+	cmd.WaitDelay = time.Second // a child left holding the output pipe
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return fmt.Sprintf("SLURM does not answer (sinfo gave no answer within %s: no controller?); as root, run scripts/slurm-up.sh", timeout)
+	}
 	if err != nil {
 		return fmt.Sprintf("SLURM does not answer (sinfo: %v: %s); as root, run scripts/slurm-up.sh", err, strings.TrimSpace(string(out)))
 	}
