@@ -60,6 +60,12 @@ type Job struct {
 	// not): a gate's reason (a dependency, a license) or what holds the
 	// queue. It is not stored: the Manager fills it in from memory.
 	WaitingReason string `json:"waiting_reason"`
+	// SweepID, DependsOn and Retry are the job's plan: the sweep it is one
+	// variation of, the jobs it waits for, its retry policy. Manager.Job
+	// fills them in; listings leave them out.
+	SweepID   string       `json:"sweep_id,omitempty"`
+	DependsOn []Dependency `json:"depends_on,omitempty"`
+	Retry     *RetryPolicy `json:"retry,omitempty"`
 
 	// Seq orders jobs by submission: it is assigned by the store when an
 	// attempt is inserted and only grows, so equal priorities run FIFO.

@@ -91,6 +91,8 @@ type Manager struct {
 	follower *follower
 	// gates: see Options.Gates. Fixed at New.
 	gates []Gate
+	// plans: sweeps, dependencies and retry waits (see depend.go); guarded by mu.
+	plans *plans
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -153,6 +155,9 @@ type activeJob struct {
 	gated bool
 	// gateWait wakes a cluster job held by a gate (see Recheck).
 	gateWait chan struct{}
+	// cancelReason, when the server itself cancels the job (a dependency
+	// that can no longer hold), is the message its end records.
+	cancelReason string
 }
 
 // A job starting within specCacheTTL of its submission runs the spec its
@@ -220,14 +225,24 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		active:          make(map[string]*activeJob),
 		waiters:         make(map[string][]chan struct{}),
 		gates:           o.Gates,
+		plans:           newPlans(),
 	}
+	// The plan gate comes first: a job waiting for a dependency says so,
+	// whatever else would hold it.
+	m.gates = append([]Gate{planGate{m}}, o.Gates...)
 	m.bus.now = o.Now
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	activePlans, err := m.store.PlanListActive(ctx)
+	if err != nil {
+		m.cancel()
+		return nil, fmt.Errorf("engine: load plans of unfinished jobs: %w", err)
+	}
 	r, err := m.recover(ctx)
 	if err != nil {
 		m.cancel()
 		return nil, err
 	}
+	settle := m.recoverPlans(activePlans)
 	m.consume(m.local)
 	if m.cluster != nil {
 		m.consume(m.cluster)
@@ -237,6 +252,9 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		m.follower.start(m.ctx)
 	}
 	m.resume(ctx, r)
+	for id, deps := range settle {
+		m.settleFromStore(m.ctx, id, deps)
+	}
 	m.wg.Add(1)
 	go m.dispatch()
 	m.kick()
@@ -273,6 +291,16 @@ type SubmitRequest struct {
 	// User is the authenticated submitter; "" takes the config's user field
 	// (only when the server runs without authentication).
 	User string
+	// DependsOn lists jobs that must end (as each condition says) before
+	// this one starts.
+	DependsOn []Dependency
+	// Retry queues a failed attempt again (see RetryPolicy).
+	Retry *RetryPolicy
+
+	// plan, sweepID and maxParallel: a retry's next attempt (see retry).
+	plan        *jobPlan
+	sweepID     string
+	maxParallel int
 }
 
 // SubmitResult says what became of a submission.
@@ -300,6 +328,10 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	keepSpec := m.queue.Len() < specCacheMax
 	m.mu.Unlock()
 	p, err := m.policy.prepare(req.Config, req.User, now, keepSpec)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	plan, sweepID, maxPar, err := m.planFor(ctx, req, p.id)
 	if err != nil {
 		return SubmitResult{}, err
 	}
@@ -333,6 +365,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	job, err := m.store.JobInsert(ctx, JobInsertParams{
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
+		Plan: plan.stored(p.id),
 	})
 	if err != nil {
 		m.mu.Lock()
@@ -351,6 +384,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	a.attempt = job.Attempt
 	a.seq = job.Seq
 	a.status = first
+	unsettled := m.attachLocked(a, plan, sweepID, maxPar)
 	pos := 0
 	if !cluster {
 		m.queue.push(a.id, a.priority, a.seq)
@@ -367,6 +401,13 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		res.Message += "; " + n
 	}
 	m.bus.Publish(EventJobQueued, JobQueuedData{JobID: p.id, Priority: req.Priority, QueuePosition: pos, User: p.user, Attempt: job.Attempt, Status: first})
+	if len(unsettled) > 0 {
+		deps := make([]Dependency, len(unsettled))
+		for i, k := range unsettled {
+			deps[i] = plan.deps[k]
+		}
+		m.settleFromStore(m.ctx, p.id, deps)
+	}
 	if cluster {
 		m.wg.Add(1)
 		go m.submitCluster(a.id, a.attempt)
@@ -405,7 +446,11 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	if a.status == StatusQueued && m.queue.remove(id) {
 		a.status = StatusCancelled
 		m.mu.Unlock()
-		if err := m.end(ctx, a, StatusCancelled, nil, cancelMessage(by, "while queued")); err != nil {
+		msg := cancelMessage(by, "while queued")
+		if a.cancelReason != "" {
+			msg = a.cancelReason
+		}
+		if err := m.end(ctx, a, StatusCancelled, nil, msg); err != nil {
 			m.mu.Lock()
 			a.status = StatusQueued
 			m.queue.push(a.id, a.priority, a.seq)
@@ -567,6 +612,9 @@ func (m *Manager) QueueStats() QueueStats {
 func (m *Manager) Job(ctx context.Context, id string) (Job, error) {
 	job, err := m.store.JobGet(ctx, id)
 	if err != nil {
+		return job, err
+	}
+	if job, err = m.withPlan(ctx, job); err != nil {
 		return job, err
 	}
 	return m.withWaiting([]Job{job})[0], nil
