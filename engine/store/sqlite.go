@@ -105,7 +105,7 @@ type SQLite struct {
 	lazySync bool
 	ws       writeStmts
 	sws      sweepStmts // sweeps and plans, on the writer's connection
-	r        *sql.DB // read-only pool; WAL lets it read while the writer writes
+	r        *sql.DB    // read-only pool; WAL lets it read while the writer writes
 	rs       readStmts
 
 	// Writes are handed to the writer goroutine over reqs (unbuffered: a

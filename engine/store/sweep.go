@@ -365,4 +365,3 @@ func (s *SQLite) PlanListActive(ctx context.Context) ([]engine.JobPlan, error) {
 	}
 	return out, rows.Err()
 }
-
