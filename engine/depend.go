@@ -108,6 +108,21 @@ func (g planGate) Released(j GateJob) {
 	}
 }
 
+// planReasonLocked is why the plan gate holds a job not yet started, asked
+// afresh: the dispatcher asks only as far down the queue as it must.
+func (m *Manager) planReasonLocked(a *activeJob) string {
+	if a.slot || a.started || a.gated || (a.status != StatusQueued && a.status != StatusPending) {
+		return ""
+	}
+	p := m.plans.jobs[a.id]
+	if p == nil || p.attempt != a.attempt {
+		return ""
+	}
+	// Hold may mark a cluster job as held by its sweep: harmless, a wake
+	// of a job not waiting is a no-op.
+	return planGate{m}.Hold(a.gateJob())
+}
+
 // wakeLocked asks a cluster job held in awaitGates to ask its gates again.
 func (m *Manager) wakeLocked(id string) {
 	if a, ok := m.active[id]; ok && a.gateWait != nil {
