@@ -453,3 +453,81 @@ func TestTenThousandJobSweepInOneRequest(t *testing.T) {
 		t.Errorf("queued %d", got)
 	}
 }
+
+func TestSweepCapAndDependencyHoldClusterJobsBeforeSubmission(t *testing.T) {
+	t.Parallel()
+	c := newFakePBS(t)
+	b := clusterSetup(t, c, t.TempDir(), 50*time.Millisecond, nil)
+	ctx := context.Background()
+	sub := b.m.Events().Subscribe(-1, 256)
+	defer sub.Close()
+	res, err := b.m.SubmitSweep(ctx, engine.SweepRequest{
+		Template:    b.sweepTemplate("${W}", "FAKE_SOLVER_SLEEP=0.3"),
+		Parameters:  params(t, `{"W": ["a", "b", "c"]}`),
+		MaxParallel: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.m.Submit(ctx, engine.SubmitRequest{Config: b.command("post"), DependsOn: []engine.Dependency{{JobID: res.JobIDs[2]}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The goroutines submitting the sweep's jobs race: any one goes first.
+	var first string
+	for first == "" {
+		select {
+		case ev := <-sub.C:
+			if d, ok := ev.Data.(engine.JobScheduledData); ok {
+				first = d.JobID
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("nothing scheduled")
+		}
+	}
+	for _, id := range res.JobIDs {
+		if id == first {
+			continue
+		}
+		j, err := b.m.Job(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status != engine.StatusPending || !strings.Contains(j.WaitingReason, "max_parallel") {
+			t.Errorf("%s while %s runs: %s %q, want pending at the cap", id, first, j.Status, j.WaitingReason)
+		}
+	}
+	if j, _ := b.m.Job(ctx, "post"); j.Status != engine.StatusPending || !strings.Contains(j.WaitingReason, res.JobIDs[2]) {
+		t.Errorf("post: %s %q, want pending for its dependency", j.Status, j.WaitingReason)
+	}
+	if n := c.calls(t, "qsub"); n != 1 {
+		t.Errorf("qsub ran %d times; the capped jobs must not reach the scheduler", n)
+	}
+	for _, id := range append(res.JobIDs, "post") {
+		if j := b.wait(t, id); j.Status != engine.StatusCompleted {
+			t.Fatalf("%s: %s %s", id, j.Status, j.Error)
+		}
+	}
+	runs, err := fakesolver.ReadRecord(b.record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sweepRuns []fakesolver.Run
+	var cEnd, postStart time.Time
+	for _, r := range runs {
+		switch r.Args[len(r.Args)-1] {
+		case "post":
+			postStart = r.Start
+		case "c":
+			cEnd = r.End
+			sweepRuns = append(sweepRuns, r)
+		default:
+			sweepRuns = append(sweepRuns, r)
+		}
+	}
+	if n := fakesolver.MaxOverlap(sweepRuns); n > 1 || len(sweepRuns) != 3 {
+		t.Errorf("%d runs of the sweep, %d at once; max_parallel is 1: %+v", len(sweepRuns), n, runs)
+	}
+	if !postStart.After(cEnd) {
+		t.Errorf("post started %v, before its dependency ended %v", postStart, cEnd)
+	}
+}
