@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/simjobs/simjobs/engine/expand"
@@ -93,26 +95,19 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 	}
 	ins := SweepInsertParams{ID: id, Name: req.Name, Mode: mode, MaxParallel: req.MaxParallel,
 		Priority: req.Priority, Parameters: req.Parameters, SubmitTime: now, Jobs: make([]JobInsertParams, len(vars))}
-	preps := make([]prepared, len(vars))
-	for i, v := range vars {
-		jobID := fmt.Sprintf("%s_%d", id, i)
-		raw, err := tpl.Apply(v, map[string]any{"jobid": jobID})
-		if err != nil {
-			return SweepResult{}, fmt.Errorf("expand variation %d: %w", i, err)
-		}
-		p, err := m.policy.prepare(raw, req.User, now, false)
-		if err != nil {
-			return SweepResult{}, variationError(err, i, req.Parameters, v)
-		}
+	preps, err := m.prepareVariations(tpl, id, req, vars, now)
+	if err != nil {
+		return SweepResult{}, err
+	}
+	for i, p := range preps {
 		if ins.User == "" {
 			ins.User = p.user
 		}
-		preps[i] = p
 		var plan *JobPlan
 		if retry != nil {
-			plan = &JobPlan{JobID: jobID, Retry: retry}
+			plan = &JobPlan{JobID: p.id, Retry: retry}
 		}
-		ins.Jobs[i] = JobInsertParams{ID: jobID, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
+		ins.Jobs[i] = JobInsertParams{ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 			Config: p.config, SubmitTime: now, Message: "submitted with sweep " + id, ProjectPath: p.project, Plan: plan}
 	}
 
@@ -186,6 +181,44 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 		m.kick()
 	}
 	return res, nil
+}
+
+// prepareVariations expands and validates every variation, on every core:
+// validation (decoding, normalising, checking paths) is most of a big
+// sweep's time outside the store. The first bad variation (by index) is
+// the one reported.
+func (m *Manager) prepareVariations(tpl *expand.Template, id string, req SweepRequest, vars []expand.Variation, now time.Time) ([]prepared, error) {
+	preps := make([]prepared, len(vars))
+	errs := make([]error, len(vars))
+	workers := min(runtime.GOMAXPROCS(0), (len(vars)+255)/256)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(vars); i += workers {
+				jobID := fmt.Sprintf("%s_%d", id, i)
+				raw, err := tpl.Apply(vars[i], map[string]any{"jobid": jobID})
+				if err != nil {
+					errs[i] = fmt.Errorf("expand variation %d: %w", i, err)
+					continue
+				}
+				p, err := m.policy.prepare(raw, req.User, now, false)
+				if err != nil {
+					errs[i] = variationError(err, i, req.Parameters, vars[i])
+					continue
+				}
+				preps[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return preps, nil
 }
 
 // sweepTemplate picks the job template out of a sweep's template: the
