@@ -47,10 +47,22 @@ type sweepSlot struct {
 	running   int
 	members   int
 	cancelled bool
-	// held are the cluster jobs the cap holds: they wait in awaitGates and
-	// must be woken when a place frees (queued local jobs are asked again
-	// at every dispatch).
-	held map[string]struct{}
+	// held are the cluster jobs the cap holds, in queue order: they wait in
+	// awaitGates and are woken, one per place that frees.
+	held *queue
+	// parked are the sweep's queued local jobs the cap holds, taken out of
+	// the manager's queue so that the dispatcher does not walk thousands
+	// of jobs that cannot start at every wake-up; one goes back to the
+	// queue for each place that frees.
+	parked *queue
+}
+
+// free is how many more of the sweep may start now.
+func (s *sweepSlot) free() int {
+	if s.max == 0 {
+		return 1 << 30
+	}
+	return s.max - s.running
 }
 
 // planGate is the Manager's own gate: dependencies, retry waits and sweep
@@ -81,7 +93,9 @@ func (g planGate) Hold(j GateJob) string {
 		}
 		if s.max > 0 && s.running >= s.max {
 			if j.Cluster {
-				s.held[j.ID] = struct{}{}
+				if a := g.m.active[j.ID]; a != nil {
+					s.held.push(a.id, a.priority, a.seq)
+				}
 			}
 			return fmt.Sprintf("sweep %s runs %d of %d at once (max_parallel)", s.id, s.running, s.max)
 		}
@@ -92,7 +106,7 @@ func (g planGate) Hold(j GateJob) string {
 func (g planGate) Admitted(j GateJob) {
 	if p := g.m.plans.jobs[j.ID]; p != nil && p.sweep != nil && p.attempt == j.Attempt {
 		p.sweep.running++
-		delete(p.sweep.held, j.ID)
+		p.sweep.held.remove(j.ID)
 	}
 }
 
@@ -103,8 +117,75 @@ func (g planGate) Released(j GateJob) {
 	}
 	s := p.sweep
 	s.running--
-	for id := range s.held {
-		g.m.wakeLocked(id)
+	g.m.unparkLocked(s)
+}
+
+// unparkLocked lets as many of the sweep's held jobs go on as there are
+// places free: parked local jobs back into the queue, held cluster jobs
+// woken.
+func (m *Manager) unparkLocked(s *sweepSlot) {
+	if s.cancelled {
+		return
+	}
+	for n := s.free(); n > 0 && s.parked.Len() > 0; n-- {
+		id, _ := s.parked.pop()
+		if a, ok := m.active[id]; ok && a.status == StatusQueued {
+			m.queue.push(a.id, a.priority, a.seq)
+		}
+	}
+	for n := s.free(); n > 0 && s.held.Len() > 0; n-- {
+		id, _ := s.held.pop()
+		m.wakeLocked(id)
+	}
+}
+
+// parkLocked takes a queued local job the dispatcher just found held out
+// of its way, if what holds it is its sweep (at its cap, or being
+// cancelled) and nothing else.
+func (m *Manager) parkLocked(a *activeJob) bool {
+	p := m.plans.jobs[a.id]
+	if a.cluster || p == nil || p.sweep == nil || p.attempt != a.attempt {
+		return false
+	}
+	s := p.sweep
+	if !s.cancelled && s.free() > 0 {
+		return false
+	}
+	for _, unmet := range p.unmet {
+		if unmet {
+			return false
+		}
+	}
+	if r := p.retry; r != nil && r.NotBefore != nil && m.now().Before(*r.NotBefore) {
+		return false
+	}
+	s.parked.push(a.id, a.priority, a.seq)
+	return true
+}
+
+// reprioritiseParkedLocked moves a parked job within its sweep's parking.
+func (m *Manager) reprioritiseParkedLocked(id string, priority int) {
+	if p := m.plans.jobs[id]; p != nil && p.sweep != nil {
+		p.sweep.parked.setPriority(id, priority)
+	}
+}
+
+// unparkJobLocked takes a parked job out (to cancel it), reporting
+// whether it was parked.
+func (m *Manager) unparkJobLocked(id string) bool {
+	if p := m.plans.jobs[id]; p != nil && p.sweep != nil {
+		return p.sweep.parked.remove(id)
+	}
+	return false
+}
+
+// parkedLocked adds the parked jobs to queue statistics.
+func (m *Manager) parkedLocked(s *QueueStats) {
+	for _, sw := range m.plans.sweeps {
+		s.TotalQueued += sw.parked.Len()
+		for p, n := range sw.parked.byPriority() {
+			s.ByPriority[p] += n
+		}
 	}
 }
 
@@ -145,7 +226,7 @@ func (m *Manager) attachLocked(a *activeJob, p *jobPlan, sweepID string, maxPara
 	if sweepID != "" {
 		s := m.plans.sweeps[sweepID]
 		if s == nil {
-			s = &sweepSlot{id: sweepID, max: maxParallel, held: map[string]struct{}{}}
+			s = &sweepSlot{id: sweepID, max: maxParallel, held: newQueue(), parked: newQueue()}
 			m.plans.sweeps[sweepID] = s
 		}
 		s.members++
@@ -196,7 +277,8 @@ func (m *Manager) detachLocked(id string) {
 	}
 	if s := p.sweep; s != nil {
 		s.members--
-		delete(s.held, id)
+		s.held.remove(id)
+		s.parked.remove(id)
 		if s.members <= 0 {
 			delete(m.plans.sweeps, s.id)
 		}

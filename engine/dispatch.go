@@ -80,6 +80,9 @@ func (m *Manager) nextAdmittedLocked() *activeJob {
 		}
 		a := m.active[id]
 		if m.holdLocked(a) != "" {
+			if m.parkLocked(a) {
+				continue // out of the queue until its sweep has room
+			}
 			held = append(held, a)
 			continue
 		}

@@ -443,7 +443,7 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 		}
 		return CancelResult{Status: job.Status, Message: fmt.Sprintf("Job %s already %s; nothing to cancel", id, job.Status)}, nil
 	}
-	if a.status == StatusQueued && m.queue.remove(id) {
+	if a.status == StatusQueued && (m.queue.remove(id) || m.unparkJobLocked(id)) {
 		a.status = StatusCancelled
 		m.mu.Unlock()
 		msg := cancelMessage(by, "while queued")
@@ -531,6 +531,7 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	m.mu.Lock()
 	a.priority = priority
 	m.queue.setPriority(id, priority)
+	m.reprioritiseParkedLocked(id, priority)
 	pos := m.queue.position(id)
 	m.mu.Unlock()
 	m.bus.Publish(EventPriorityChanged, PriorityChangedData{JobID: id, OldPriority: old, NewPriority: priority, QueuePosition: pos})
@@ -589,6 +590,7 @@ func (m *Manager) QueueStats() QueueStats {
 		BlockedBy:      m.blocked,
 		Draining:       m.draining,
 	}
+	m.parkedLocked(&s)
 	for p, n := range s.ByPriority {
 		if p > 0 {
 			s.PriorityQueues[p] = n

@@ -317,8 +317,10 @@ func (m *Manager) CancelSweep(ctx context.Context, id, by string) (int, error) {
 		m.mu.Lock()
 		if s := m.plans.sweeps[id]; s != nil {
 			s.cancelled = false
+			m.unparkLocked(s)
 		}
 		m.mu.Unlock()
+		m.kick()
 	}()
 	// Several at once: each cancel is one store write, and concurrent
 	// writes share a commit.
