@@ -150,6 +150,8 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 	localDir := fs.String("local-dir", "", "where --local-fallback keeps job logs (default: the user cache folder, simjobs/local)")
 	quiet := fs.Bool("quiet", false, "print only the job ID")
 	asJSON := fs.Bool("json", false, "print the server's reply (with --wait: the final job record) as JSON")
+	var plan planFlags
+	plan.register(fs)
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		cfg, prio, err := cx.buildConfig(&cf, args, after)
 		if err != nil {
@@ -158,7 +160,11 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 		if cf.given("priority") || prio == nil {
 			prio = priority
 		}
-		reply, err := cx.api.Submit(ctx, cfg, *prio)
+		opts, err := plan.options(*prio)
+		if err != nil {
+			return err
+		}
+		reply, err := cx.api.SubmitWith(ctx, cfg, opts)
 		if errors.Is(err, client.ErrUnreachable) && *fallback {
 			return cx.runLocal(ctx, cfg, cf.solver, *localDir, err)
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -128,5 +130,42 @@ func TestServeTenThousandJobSweep(t *testing.T) {
 	_, sw = p.get(t, "/api/sweeps/"+id)
 	if counts := sw["counts"].(map[string]any); counts["cancelled"] != 10000.0 {
 		t.Errorf("counts after the cancel: %v", counts)
+	}
+}
+
+// The CLI's sweep, jobs --sweep and submit --depends-on/--retry against a
+// real server.
+func TestCLISweepAndDependsOn(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := start(t, dir, "--allow-exec=env,"+fakesolver.Path(), "--max-concurrent", "2")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(binary, append(args[:1:1], append([]string{"--server", p.url}, args[1:]...)...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("simjobs %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	file := filepath.Join(dir, "sweep.json")
+	os.WriteFile(file, []byte(`{"name": "cli", "template": {"command": ["env", "FAKE_SOLVER_SLEEP=0", "`+fakesolver.Path()+`", "--w", "${W}"]},
+		"parameters": {"W": ["1", "2", "3"]}, "max_parallel": 1}`), 0o644)
+	id := run("sweep", "--quiet", file)
+	ids := strings.Fields(run("jobs", "--sweep", id, "--ids"))
+	if len(ids) != 3 || ids[0] != id+"_0" || ids[2] != id+"_2" {
+		t.Fatalf("jobs --sweep: %v", ids)
+	}
+	out := run("submit", "--quiet", "--depends-on", ids[2]+":afterok", "--retry", "2", "--jobid", "post", "--", "env", fakesolver.Path())
+	if out != "post" {
+		t.Fatalf("submit: %q", out)
+	}
+	p.waitStatus(t, "post", "completed")
+	_, j := p.get(t, "/jobs/post")
+	if deps, _ := j["depends_on"].([]any); len(deps) != 1 || j["retry"] == nil {
+		t.Errorf("post's plan on its record: depends_on %v retry %v", j["depends_on"], j["retry"])
+	}
+	if show := run("sweep", "--show", id); !strings.Contains(show, "completed 3") {
+		t.Errorf("sweep --show:\n%s", show)
 	}
 }
