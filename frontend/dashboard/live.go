@@ -102,6 +102,8 @@ func (d *Dashboard) newView(r *liveReq) view {
 		return newJobView(d, r)
 	case "settings":
 		return &settingsView{d: d}
+	case "sweep":
+		return newSweepView(d, r)
 	}
 	return quietView{}
 }
