@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -133,10 +132,4 @@ type SweepListParams struct {
 	User   string
 	Limit  int
 	Offset int
-}
-
-// planJSON encodes the parts of a plan the jobs table's sidecar keeps.
-func planJSON(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
 }
