@@ -268,7 +268,7 @@ func TestRetryOnLicenseFailure(t *testing.T) {
 	fixture, _ := filepath.Abs("testdata/license/hfss-users-reached.log")
 	res, err := b.m.Submit(ctx, engine.SubmitRequest{
 		Config: b.command("lic", "FAKE_SOLVER_FAIL_ONCE="+marker, "FAKE_SOLVER_FAIL_LOG="+fixture),
-		Retry:  &engine.RetryPolicy{MaxAttempts: 3, Backoff: "200ms", On: "license"},
+		Retry:  &engine.RetryPolicy{MaxAttempts: 3, Backoff: "1s", On: "license"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -284,8 +284,10 @@ func TestRetryOnLicenseFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Status == engine.StatusQueued && !strings.Contains(j.WaitingReason, "license checkout failed") {
-		t.Errorf("waiting reason during the backoff: %q", j.WaitingReason)
+	// The second attempt waits out its backoff in the queue, saying so.
+	if j.Status != engine.StatusQueued || j.Attempt != 2 || !strings.Contains(j.WaitingReason, "retry: attempt 2 of 3") ||
+		!strings.Contains(j.WaitingReason, "license checkout failed") {
+		t.Errorf("during the backoff: attempt %d %s, waiting %q", j.Attempt, j.Status, j.WaitingReason)
 	}
 	for {
 		j = b.wait(t, "lic")
@@ -300,8 +302,8 @@ func TestRetryOnLicenseFailure(t *testing.T) {
 	if err != nil || len(attempts) != 2 || attempts[0].Status != engine.StatusFailed {
 		t.Fatalf("attempts: %+v, %v", attempts, err)
 	}
-	if gap := attempts[1].SubmitTime.Sub(*attempts[0].EndTime); gap < 0 {
-		t.Errorf("attempt 2 submitted before attempt 1 ended")
+	if gap := attempts[1].StartTime.Sub(*attempts[0].EndTime); gap < time.Second {
+		t.Errorf("attempt 2 started %v after attempt 1 ended; the backoff is 1s", gap)
 	}
 
 	// A failure that is not a license's is not retried under on=license.
