@@ -104,6 +104,8 @@ func (d *Dashboard) newView(r *liveReq) view {
 		return &settingsView{d: d}
 	case "sweep":
 		return newSweepView(d, r)
+	case "sweeps":
+		return &sweepsView{d: d}
 	}
 	return quietView{}
 }

@@ -75,6 +75,12 @@ func TestSweepPagesRender(t *testing.T) {
 func TestBrowserSweepPageLive(t *testing.T) {
 	h := start(t, opts{limits: engine.Limits{MaxConcurrentJobs: 4, MaxCPUPercent: 100}})
 	tab := browser(t, 1280, 900)
+	// A second window shows the sweeps list, empty, before the sweep exists.
+	list, cancel := chromedp.NewContext(tab)
+	defer cancel()
+	do(t, list, chromedp.Navigate(h.url+"/ui/sweeps"))
+	live(t, list)
+	markPage(t, list)
 	res := h.sweep(t, 1, "0.1", "0.2", "0.3")
 	do(t, tab, chromedp.Navigate(h.url+"/ui/sweeps/"+res.SweepID))
 	live(t, tab)
@@ -85,6 +91,8 @@ func TestBrowserSweepPageLive(t *testing.T) {
 	wait(t, tab, "the progress bar full", `document.querySelector("#sweep-progress").value === 3`)
 	samePage(t, tab)
 	screenshot(t, tab, "sweep", false)
+	wait(t, list, "the list to show the sweep ended", `(document.querySelector("#sweep-`+res.SweepID+`") || {}).textContent?.includes("3 completed")`)
+	samePage(t, list)
 
 	// The form's preview, in the page.
 	do(t, tab, chromedp.Navigate(h.url+"/ui/sweeps/new"))

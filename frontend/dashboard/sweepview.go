@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"strings"
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
@@ -74,3 +75,44 @@ func (v *sweepView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 func (v *sweepView) tick() <-chan time.Time              { return nil }
 func (v *sweepView) poll(context.Context, *bytes.Buffer) {}
 func (v *sweepView) stop()                               {}
+
+// sweepsView keeps the sweeps list current: events of sweeps' jobs mark it
+// stale, and it is rendered again at most once a second (a big sweep moves
+// many jobs at once).
+type sweepsView struct {
+	d      *Dashboard
+	dirty  bool
+	ticker *time.Ticker
+}
+
+func (v *sweepsView) start(ctx context.Context, out *bytes.Buffer, resync bool) error {
+	v.ticker = time.NewTicker(time.Second)
+	v.dirty = resync
+	v.poll(ctx, out)
+	return nil
+}
+
+func (v *sweepsView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer) {
+	if id, _, ok := jobEvent(ev); ok && strings.HasPrefix(id, "SWEEP_") {
+		v.dirty = true
+	}
+}
+
+func (v *sweepsView) flush(context.Context, int64, *bytes.Buffer) {}
+func (v *sweepsView) tick() <-chan time.Time                      { return v.ticker.C }
+
+func (v *sweepsView) poll(ctx context.Context, out *bytes.Buffer) {
+	if !v.dirty {
+		return
+	}
+	if m, err := sweeps.LoadList(ctx, v.d.env.Manager); err == nil {
+		out.Write(render(ctx, sweeps.ListBody(m, true)))
+		v.dirty = false
+	}
+}
+
+func (v *sweepsView) stop() {
+	if v.ticker != nil {
+		v.ticker.Stop()
+	}
+}

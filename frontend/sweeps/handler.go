@@ -28,19 +28,12 @@ func (h Handler) Register(r frontend.Router) {
 }
 
 func (h Handler) list(c *fiber.Ctx) error {
-	p := h.Env.Page(c, "Sweeps", frontend.NavSweeps, nil)
-	ctx := c.UserContext()
-	var lp engine.SweepListParams
-	lp.Limit = 100
-	list, err := h.Env.Manager.Sweeps(ctx, lp)
+	p := h.Env.Page(c, "Sweeps", frontend.NavSweeps, url.Values{"page": {"sweeps"}})
+	m, err := LoadList(c.UserContext(), h.Env.Manager)
 	if err != nil {
 		return err
 	}
-	total, err := h.Env.Manager.CountSweeps(ctx, lp)
-	if err != nil {
-		return err
-	}
-	return frontend.Render(c, ListPage(p, ListModel{Sweeps: list, Total: total}))
+	return frontend.Render(c, ListPage(p, m))
 }
 
 func (h Handler) page(c *fiber.Ctx) error {

@@ -26,6 +26,20 @@ type ListModel struct {
 	Total  int
 }
 
+// listMax bounds the sweeps the list shows.
+const listMax = 100
+
+// LoadList reads the newest sweeps with their counts.
+func LoadList(ctx context.Context, m *engine.Manager) (ListModel, error) {
+	lp := engine.SweepListParams{Limit: listMax}
+	list, err := m.Sweeps(ctx, lp)
+	if err != nil {
+		return ListModel{}, err
+	}
+	total, err := m.CountSweeps(ctx, lp)
+	return ListModel{Sweeps: list, Total: total}, err
+}
+
 // Model is one sweep's page.
 type Model struct {
 	Sweep      engine.Sweep
