@@ -70,7 +70,11 @@ func (s *sweepSlot) free() int {
 // directly.
 type planGate struct{ m *Manager }
 
-func (g planGate) Hold(j GateJob) string {
+func (g planGate) Hold(j GateJob) string { return g.hold(j, true) }
+
+// hold is Hold; mark says whether a cluster job held by its sweep's cap
+// is noted for waking (not when the reason is only being read).
+func (g planGate) hold(j GateJob, mark bool) string {
 	p := g.m.plans.jobs[j.ID]
 	if p == nil || p.attempt != j.Attempt {
 		return ""
@@ -92,7 +96,7 @@ func (g planGate) Hold(j GateJob) string {
 			return fmt.Sprintf("sweep %s is being cancelled", s.id)
 		}
 		if s.max > 0 && s.running >= s.max {
-			if j.Cluster {
+			if j.Cluster && mark {
 				if a := g.m.active[j.ID]; a != nil {
 					s.held.push(a.id, a.priority, a.seq)
 				}
@@ -133,9 +137,15 @@ func (m *Manager) unparkLocked(s *sweepSlot) {
 			m.queue.push(a.id, a.priority, a.seq)
 		}
 	}
-	for n := s.free(); n > 0 && s.held.Len() > 0; n-- {
+	for n := s.free(); n > 0 && s.held.Len() > 0; {
 		id, _ := s.held.pop()
-		m.wakeLocked(id)
+		// Only a job waiting in awaitGates takes a place; one asked about
+		// from elsewhere (a read of its waiting reason) is dropped, and
+		// held again when it does wait.
+		if a, ok := m.active[id]; ok && a.gateWait != nil {
+			m.wakeLocked(id)
+			n--
+		}
 	}
 }
 
@@ -199,9 +209,7 @@ func (m *Manager) planReasonLocked(a *activeJob) string {
 	if p == nil || p.attempt != a.attempt {
 		return ""
 	}
-	// Hold may mark a cluster job as held by its sweep: harmless, a wake
-	// of a job not waiting is a no-op.
-	return planGate{m}.Hold(a.gateJob())
+	return planGate{m}.hold(a.gateJob(), false)
 }
 
 // wakeLocked asks a cluster job held in awaitGates to ask its gates again.
