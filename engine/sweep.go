@@ -32,6 +32,9 @@ type SweepRequest struct {
 	User string
 	// Retry, when set, is every job's retry policy.
 	Retry *RetryPolicy
+	// DependsOn, when set, is every job's dependencies: the whole sweep
+	// waits for them.
+	DependsOn []Dependency
 }
 
 // SweepResult says what a sweep submission made.
@@ -84,6 +87,12 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 		}
 		retry = &r
 	}
+	var deps []Dependency
+	if len(req.DependsOn) > 0 {
+		if deps, err = m.checkDependencies(ctx, "", req.DependsOn); err != nil {
+			return SweepResult{}, err
+		}
+	}
 	id := sweepPrefix + strings.TrimPrefix(hfss.NewJobID(now, rand.Reader), "JOB_")
 	if req.Name == "" {
 		req.Name = id
@@ -104,8 +113,8 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 			ins.User = p.user
 		}
 		var plan *JobPlan
-		if retry != nil {
-			plan = &JobPlan{JobID: p.id, Retry: retry}
+		if retry != nil || len(deps) > 0 {
+			plan = &JobPlan{JobID: p.id, Retry: retry, DependsOn: deps}
 		}
 		ins.Jobs[i] = JobInsertParams{ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 			Config: p.config, SubmitTime: now, Message: "submitted with sweep " + id, ProjectPath: p.project, Plan: plan}
@@ -150,6 +159,7 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 
 	res := SweepResult{SweepID: id, JobIDs: make([]string, len(jobs)), Status: first}
 	positions := make([]int, len(jobs))
+	unsettled := map[string][]Dependency{}
 	m.mu.Lock()
 	for i, a := range actives {
 		a.reserved = false
@@ -161,7 +171,10 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 			c := *retry
 			r = &c
 		}
-		m.attachLocked(a, &jobPlan{index: i, retry: r}, id, req.MaxParallel)
+		jp := &jobPlan{index: i, retry: r, deps: deps}
+		for _, k := range m.attachLocked(a, jp, id, req.MaxParallel) {
+			unsettled[a.id] = append(unsettled[a.id], deps[k])
+		}
 		if !cluster {
 			m.queue.push(a.id, a.priority, a.seq)
 			positions[i] = m.queue.Len()
@@ -169,6 +182,9 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 		res.JobIDs[i] = a.id
 	}
 	m.mu.Unlock()
+	for jobID, ds := range unsettled {
+		m.settleFromStore(m.ctx, jobID, ds)
+	}
 	for i, a := range actives {
 		m.bus.Publish(EventJobQueued, JobQueuedData{JobID: a.id, Priority: req.Priority, QueuePosition: positions[i], User: a.user, Attempt: a.attempt, Status: first})
 	}

@@ -533,3 +533,39 @@ func TestSweepCapAndDependencyHoldClusterJobsBeforeSubmission(t *testing.T) {
 		t.Errorf("post started %v, before its dependency ended %v", postStart, cEnd)
 	}
 }
+
+// A sweep may wait for a job as a whole; when that job fails, every job of
+// the sweep is cancelled with the reason, and the dispatcher is not walking
+// the waiting jobs meanwhile (they are parked).
+func TestSweepDependsOnAJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{limits: roomy})
+	ctx := context.Background()
+	sub := b.m.Events().Subscribe(-1, 1000)
+	defer sub.Close()
+	b.submit(t, "mesh", 0, "FAKE_SOLVER_SLEEP=0.5", "FAKE_SOLVER_EXIT=1")
+	res, err := b.m.SubmitSweep(ctx, engine.SweepRequest{
+		Template:   b.sweepTemplate("${W}"),
+		Parameters: params(t, `{"W": ["a", "b", "c", "d", "e"]}`),
+		DependsOn:  []engine.Dependency{{JobID: "mesh"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sub, engine.EventJobStarted, "mesh")
+	if got := b.m.QueueStats().TotalQueued; got != 5 {
+		t.Errorf("queued %d, want the 5 waiting jobs counted", got)
+	}
+	j, err := b.m.Job(ctx, res.JobIDs[4])
+	if err != nil || j.Status != engine.StatusQueued || !strings.Contains(j.WaitingReason, "waiting for job mesh") {
+		t.Errorf("a waiting job of the sweep: %+v, %v", j, err)
+	}
+	for _, id := range res.JobIDs {
+		if j := b.wait(t, id); j.Status != engine.StatusCancelled || !strings.Contains(j.Error, "dependency mesh ended failed") {
+			t.Errorf("%s: %s %q", id, j.Status, j.Error)
+		}
+	}
+	if got := b.startOrder(t); len(got) != 1 {
+		t.Errorf("ran: %v; only mesh should have", got)
+	}
+}

@@ -49,6 +49,7 @@ func (s *Server) submitSweep(c *fiber.Ctx) error {
 		MaxParallel json.RawMessage `json:"max_parallel"`
 		Priority    json.RawMessage `json:"priority"`
 		Retry       json.RawMessage `json:"retry"`
+		DependsOn   json.RawMessage `json:"depends_on"`
 	}
 	if err := json.Unmarshal(c.Body(), &body); err != nil {
 		_, err := decodeObject(c.Body())
@@ -82,7 +83,7 @@ func (s *Server) submitSweep(c *fiber.Ctx) error {
 	if req.Priority, _, err = intValue("priority", body.Priority); err != nil {
 		return err
 	}
-	if _, req.Retry, err = decodePlan(nil, body.Retry); err != nil {
+	if req.DependsOn, req.Retry, err = decodePlan(body.DependsOn, body.Retry); err != nil {
 		return err
 	}
 	if s.opts.Auth.Mode() != "none" {
