@@ -129,3 +129,22 @@ func FuzzParams(f *testing.F) {
 		}
 	})
 }
+
+func FuzzTemplate(f *testing.F) {
+	f.Add(`{"config": {"project_path": "/p/${W}.aedt", "n": [1, "${W}${W}", {"x": "${W}"}]}}`, "0.1")
+	f.Add(`["${W", "}", "$${W}"]`, "")
+	f.Fuzz(func(t *testing.T, tpl, value string) {
+		ps := expand.Params{{Name: "W", Values: []string{value}}}
+		c, err := expand.Compile(json.RawMessage(tpl), ps)
+		if err != nil {
+			return
+		}
+		out, err := c.Apply(expand.Variation{value}, map[string]any{"jobid": "j"})
+		if err != nil {
+			return // a value that is not valid UTF-8 may not survive
+		}
+		if !json.Valid(out) {
+			t.Fatalf("Apply made invalid JSON: %s", out)
+		}
+	})
+}
