@@ -279,6 +279,11 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 			Email: o.EmailNotification, RunAsAdmin: o.RunAsAdministrator,
 		},
 	}
+	if p.SchedulerType != "none" {
+		if arg, util, ok := cfg.AllocatedHosts(argv); ok {
+			pr.spec.MachineList = &runner.MachineList{Arg: arg, Utilization: util}
+		}
+	}
 	return pr, nil
 }
 

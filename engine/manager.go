@@ -331,6 +331,9 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	if err != nil {
 		return SubmitResult{}, err
 	}
+	if err := m.refuse(p); err != nil {
+		return SubmitResult{}, err
+	}
 	plan, sweepID, maxPar, err := m.planFor(ctx, req, p.id)
 	if err != nil {
 		return SubmitResult{}, err
@@ -365,7 +368,8 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	job, err := m.store.JobInsert(ctx, JobInsertParams{
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
-		Plan: plan.stored(p.id),
+		Actor: actorOr(ctx, p.user),
+		Plan:  plan.stored(p.id),
 	})
 	if err != nil {
 		m.mu.Lock()
@@ -427,9 +431,12 @@ type CancelResult struct {
 
 // Cancel stops a job: a queued job ends at once; a running job gets SIGTERM
 // then SIGKILL (or its scheduler's cancel) and ends as cancelled. by names
-// who asked, for the record. A job that already ended is left alone
+// who asked, for the record ("" takes the actor of ctx). A job that already ended is left alone
 // (Cancelled false). An unknown id is ErrNotFound.
 func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, error) {
+	if by == "" {
+		by = ActorOf(ctx)
+	}
 	m.mu.Lock()
 	a, ok := m.active[id]
 	if !ok || a.reserved {
@@ -445,6 +452,7 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	}
 	if a.status == StatusQueued && (m.queue.remove(id) || m.unparkJobLocked(id)) {
 		a.status = StatusCancelled
+		a.cancelBy = by
 		m.mu.Unlock()
 		msg := cancelMessage(by, "while queued")
 		if a.cancelReason != "" {
@@ -501,7 +509,7 @@ func (a *activeJob) ref() runner.Ref {
 }
 
 // SetPriority changes the priority of a queued job (or one still pending at
-// a scheduler submission). A running or ended job is ErrConflict: the old
+// a scheduler submission), recorded with the actor of ctx. A running or ended job is ErrConflict: the old
 // service re-queued finished jobs here and ran them again.
 func (m *Manager) SetPriority(ctx context.Context, id string, priority int) error {
 	m.mu.Lock()
@@ -522,7 +530,10 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	old, attempt := a.priority, a.attempt
 	m.mu.Unlock()
 
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC()}); err != nil {
+	// Recorded as a transition (queued to queued) so the timeline says who
+	// re-prioritised the job and when.
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Status: StatusQueued, Priority: &priority, Time: m.now().UTC(),
+		Message: fmt.Sprintf("priority %d → %d", old, priority), Actor: ActorOf(ctx)}); err != nil {
 		if errors.Is(err, ErrStale) {
 			return conflictf("job %s left the queue meanwhile; its priority can no longer change", id)
 		}

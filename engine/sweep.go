@@ -117,7 +117,8 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 			plan = &JobPlan{JobID: p.id, Retry: retry, DependsOn: deps}
 		}
 		ins.Jobs[i] = JobInsertParams{ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
-			Config: p.config, SubmitTime: now, Message: "submitted with sweep " + id, ProjectPath: p.project, Plan: plan}
+			Config: p.config, SubmitTime: now, Message: "submitted with sweep " + id, ProjectPath: p.project, Plan: plan,
+			Actor: actorOr(ctx, p.user)}
 	}
 
 	// The jobs are reserved while they are stored, as Submit reserves one.

@@ -47,7 +47,7 @@ func (s *Server) routes() []route {
 	}
 	return []route{
 		{method: "POST", paths: []string{"/jobs/submit", "/api/submit"}, summary: "Submit a job (HFSS config or plain command)", handler: s.submit,
-			body: "SubmitRequest", replies: map[int]string{200: "SubmitReply", 400: "Error", 401: "Error", 413: "Error"}},
+			body: "SubmitRequest", replies: map[int]string{200: "SubmitReply", 400: "Error", 401: "Error", 413: "Error", 429: "Error"}},
 		{method: "GET", paths: []string{"/jobs", "/api/jobs"}, summary: "List jobs in submission order (X-Total-Count header)", handler: s.listJobs,
 			query: []param{{"status", "string", "comma-separated statuses"}, {"user", "string", "owner"}, {"q", "string", "substring of id, user or project path"},
 				{"limit", "integer", "page size (max 10000; default: the newest 10000)"}, {"offset", "integer", "jobs to skip"},
@@ -79,9 +79,13 @@ func (s *Server) routes() []route {
 		{method: "GET", paths: []string{"/system/status"}, summary: "Mode, scheduler detection, monitoring, local pool", handler: s.systemStatus, replies: map[int]string{200: "SystemStatus", 401: "Error"}},
 		{method: "POST", paths: []string{"/system/start_monitoring"}, access: admin, summary: "Take a fresh telemetry sample", handler: s.startMonitoring, replies: map[int]string{200: "Reply", 401: "Error", 403: "Error"}},
 		{method: "POST", paths: []string{"/system/drain"}, access: admin, summary: "Graceful drain: stop starting jobs, let running ones finish, exit", handler: s.drain, replies: map[int]string{202: "Reply", 401: "Error", 403: "Error"}},
+		{method: "GET", paths: []string{"/api/audit"}, access: admin, summary: "Audit trail of changes that are not about one job (limits, drains), newest first", handler: s.audit,
+			query:   []param{{"limit", "integer", "entries (default 100, max 1000)"}, {"before", "integer", "only entries with a smaller id (paging)"}},
+			replies: map[int]string{200: "AuditList", 400: "Error", 401: "Error", 403: "Error"}},
 		{method: "GET", paths: []string{"/scheduler/partitions"}, summary: "Cluster partitions (400 without a scheduler)", handler: s.partitions, replies: map[int]string{200: "Partitions", 400: "Error", 401: "Error"}},
 		{method: "GET", paths: []string{"/api/cluster_partitions"}, summary: "Cluster partitions ([] without a scheduler)", handler: s.clusterPartitions, replies: map[int]string{200: "Partitions", 401: "Error"}},
 		{method: "GET", paths: []string{"/api/scheduler_type"}, summary: "Where jobs run", handler: s.schedulerType, replies: map[int]string{200: "SchedulerType", 401: "Error"}},
+		{method: "GET", paths: []string{"/api/licenses"}, summary: "License servers: features, seats issued, in use and reserved for jobs just started, who holds them (empty without --license-server)", handler: s.licenses, replies: map[int]string{200: "Licenses", 401: "Error"}},
 		{method: "GET", paths: []string{"/api/me"}, summary: "The caller's identity", handler: s.me, replies: map[int]string{200: "Me", 401: "Error"}},
 		{method: "GET", paths: []string{"/ws"}, summary: "WebSocket event stream (?since=SEQ replays missed events)", handler: s.websocket, access: authed,
 			query: []param{{"since", "integer", "last event seq seen"}}, replies: map[int]string{101: "", 401: "Error", 426: "Error"}},

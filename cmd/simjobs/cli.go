@@ -54,6 +54,9 @@ func clientCommands() []clientCommand {
 		{"priority", "ID N", "change a queued job's priority (higher runs first)", priorityCommand},
 		{"wait", "ID... | --all", "wait until jobs end; exit with the job's exit status", waitCommand},
 		{"limits", "", "show the limits, or change them with flags (admin)", limitsCommand},
+		{"audit", "", "show who changed the limits or drained the server (admin)", auditCommand},
+		{"health", "", "exit 0 when the server answers (container health checks)", healthCommand},
+		{"licenses", "", "show the license servers' features, seats in use and who holds them", licensesCommand},
 		{"completion", "bash|zsh|fish", "print a shell completion script", completionCommand},
 	}
 }

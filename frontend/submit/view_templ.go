@@ -1853,7 +1853,7 @@ func BatchTab(csrf string, v View) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if len(v.Batch.Projects) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 156, "<fieldset style=\"margin-top:1rem\"><legend>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 156, "<fieldset class=\"mt-1\"><legend>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1866,7 +1866,7 @@ func BatchTab(csrf string, v View) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 157, " projects found</legend><ul class=\"preview\" style=\"list-style:none;padding:0;margin:0\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 157, " projects found</legend><ul class=\"preview bare\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1944,7 +1944,7 @@ func BatchTab(csrf string, v View) templ.Component {
 			}
 		}
 		if len(v.Batch.Results) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 166, "<div class=\"table-wrap\" style=\"margin-top:1rem\"><table><caption class=\"muted\">Submitted</caption> <thead><tr><th scope=\"col\">Project</th><th scope=\"col\">Job</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 166, "<div class=\"table-wrap mt-1\"><table><caption class=\"muted\">Submitted</caption> <thead><tr><th scope=\"col\">Project</th><th scope=\"col\">Job</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

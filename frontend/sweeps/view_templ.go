@@ -346,14 +346,14 @@ func Page(p frontend.Page, m Model) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<section class=\"panel\" style=\"margin-bottom:1rem\"><div class=\"spread\"><h1 class=\"mono\" style=\"margin:0\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<section class=\"panel mb-1\"><div class=\"spread\"><h1 class=\"mono m-0\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var20 string
 			templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs(m.Sweep.ID)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/sweeps/view.templ`, Line: 67, Col: 50}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `frontend/sweeps/view.templ`, Line: 67, Col: 37}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
 			if templ_7745c5c3_Err != nil {
@@ -447,7 +447,7 @@ func Page(p frontend.Page, m Model) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<div class=\"row\" style=\"margin-top:.75rem\"><form method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<div class=\"row mt-3q\"><form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -806,7 +806,7 @@ func Summary(sw engine.Sweep, oob bool) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "%)</span><ul class=\"row\" id=\"sweep-counts\" style=\"list-style:none;padding:0\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "%)</span><ul class=\"row bare\" id=\"sweep-counts\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1408,7 +1408,7 @@ func NewPage(p frontend.Page, f Form, pv Preview) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 117, "\"><div class=\"row\" style=\"margin-top:.75rem\"><button type=\"button\" class=\"secondary\" id=\"preview\" hx-post=\"/ui/sweeps/preview\" hx-include=\"#sweep-form\" hx-target=\"#sweep-preview\">Preview</button> <button type=\"submit\" id=\"submit-sweep\">Submit sweep</button></div></form><section id=\"sweep-preview\" aria-live=\"polite\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 117, "\"><div class=\"row mt-3q\"><button type=\"button\" class=\"secondary\" id=\"preview\" hx-post=\"/ui/sweeps/preview\" hx-include=\"#sweep-form\" hx-target=\"#sweep-preview\">Preview</button> <button type=\"submit\" id=\"submit-sweep\">Submit sweep</button></div></form><section id=\"sweep-preview\" aria-live=\"polite\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
