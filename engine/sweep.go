@@ -221,6 +221,11 @@ func (m *Manager) prepareVariations(tpl *expand.Template, id string, req SweepRe
 					continue
 				}
 				p, err := m.policy.prepare(raw, req.User, now, false)
+				if err == nil {
+					// A job no gate could ever admit (more license seats
+					// than exist) refuses the sweep, as it would a job.
+					err = m.refuse(p)
+				}
 				if err != nil {
 					errs[i] = variationError(err, i, req.Parameters, vars[i])
 					continue
