@@ -90,7 +90,7 @@ func TestBrowserSweepPageLive(t *testing.T) {
 	wait(t, tab, "the summary to say all ended", `document.querySelector("#sweep-summary").dataset.ended === "3"`)
 	wait(t, tab, "the progress bar full", `document.querySelector("#sweep-progress").value === 3`)
 	samePage(t, tab)
-	screenshot(t, tab, "sweep", false)
+	screenshot(t, tab, "sweep", true)
 	wait(t, list, "the list to show the sweep ended", `(document.querySelector("#sweep-`+res.SweepID+`") || {}).textContent?.includes("3 completed")`)
 	samePage(t, list)
 
