@@ -393,7 +393,13 @@ func (m *Manager) ResubmitSweep(ctx context.Context, id, user string) ([]string,
 		if j.Status != StatusFailed && j.Status != StatusCancelled {
 			continue
 		}
-		if _, err := m.Submit(ctx, SubmitRequest{Config: j.Config, Priority: j.Priority, User: user}); err != nil {
+		// The sweep's retry policy goes with the new attempt; its
+		// dependencies do not (they held, or the job is run anyway).
+		sp, err := m.store.PlanGet(ctx, j.ID)
+		if err != nil {
+			return ids, err
+		}
+		if _, err := m.Submit(ctx, SubmitRequest{Config: j.Config, Priority: j.Priority, User: user, Retry: sp.Retry}); err != nil {
 			return ids, fmt.Errorf("resubmit %s: %w", j.ID, err)
 		}
 		ids = append(ids, j.ID)

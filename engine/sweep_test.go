@@ -569,3 +569,40 @@ func TestSweepDependsOnAJob(t *testing.T) {
 		t.Errorf("ran: %v; only mesh should have", got)
 	}
 }
+
+func TestResubmitSweepKeepsCapAndRetry(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{limits: roomy})
+	ctx := context.Background()
+	res, err := b.m.SubmitSweep(ctx, engine.SweepRequest{
+		Template:    b.sweepTemplate("${W}", "FAKE_SOLVER_EXIT=${E}", "FAKE_SOLVER_SLEEP=0.2"),
+		Parameters:  params(t, `{"W": ["a", "b", "c"], "E": ["0", "1"]}`),
+		Mode:        "product",
+		MaxParallel: 1,
+		Retry:       &engine.RetryPolicy{MaxAttempts: 1, On: "any"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range res.JobIDs {
+		b.wait(t, id)
+	}
+	ids, err := b.m.ResubmitSweep(ctx, res.SweepID, "")
+	if err != nil || len(ids) != 3 {
+		t.Fatalf("resubmitted %v, %v; want the 3 failed", ids, err)
+	}
+	for _, id := range ids {
+		b.wait(t, id)
+		j, err := b.m.Job(ctx, id) // with its plan
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Attempt != 2 || j.Status != engine.StatusFailed || j.Retry == nil || j.SweepID != res.SweepID {
+			t.Errorf("%s: attempt %d %s retry %v sweep %q", id, j.Attempt, j.Status, j.Retry, j.SweepID)
+		}
+	}
+	runs, _ := fakesolver.ReadRecord(b.record)
+	if n := fakesolver.MaxOverlap(runs); n != 1 || len(runs) != 9 {
+		t.Errorf("%d runs, %d at once; the cap of 1 holds for the resubmitted jobs too", len(runs), n)
+	}
+}
