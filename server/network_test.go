@@ -304,6 +304,20 @@ func TestAuthzMatrix(t *testing.T) {
 		{"GET /ws", nil, want{401, 426, 426, 426}},         // not an upgrade
 		{"GET /socket.io/", nil, want{400, 400, 400, 400}}, // no EIO: the protocol's error
 		{"POST /socket.io/", func() string { return "x" }, want{400, 400, 400, 400}},
+		// Uploads: the matrix sends no file name (400) and no tus headers
+		// (412); whose upload is whose is TestTusResume's and
+		// TestUploadProjects' part.
+		{"POST /api/projects", func() string { return "x" }, want{401, 400, 400, 400}},
+		{"POST /api/uploads", nil, want{401, 412, 412, 412}},
+		{"HEAD /api/uploads/{id}", nil, want{401, 404, 404, 404}}, // no such upload
+		{"PATCH /api/uploads/{id}", nil, want{401, 412, 412, 412}},
+		{"DELETE /api/uploads/{id}", nil, want{401, 412, 412, 412}},
+		// Results of alice's (queued) job: none yet for her and admins, and
+		// to bob the job does not exist; "{path}" names no file.
+		{"GET /api/jobs/{id}/files", nil, want{401, 200, 404, 200}},
+		{"GET /api/jobs/{id}/files/{path}", nil, want{401, 404, 404, 404}},
+		{"GET /api/jobs/{id}/results.zip", nil, want{401, 200, 404, 200}},
+		{"GET /api/jobs/{id}/touchstone/{path}", nil, want{401, 400, 404, 400}},
 		{"GET /healthz", nil, want{200, 200, 200, 200}},
 		{"GET /readyz", nil, want{200, 200, 200, 200}},
 		{"GET /metrics", nil, authed},

@@ -193,7 +193,7 @@ func (s *Server) OpenAPI() []byte {
 			"info": obj{"title": "simjobs", "version": s.opts.Version,
 				"description": "Job manager for simulation runs; the REST API of the PyEDB job-manager service."},
 			"paths":      paths,
-			"components": obj{"schemas": schemas(), "securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}}},
+			"components": obj{"schemas": withSchemas(schemas(), resultSchemas()), "securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}}},
 		}
 		s.openapiDoc, _ = json.MarshalIndent(doc, "", "  ")
 	})
@@ -214,6 +214,9 @@ func operation(r route, path string) obj {
 	if len(params) > 0 {
 		op["parameters"] = params
 	}
+	if r.raw != "" {
+		op["requestBody"] = obj{"required": true, "content": obj{r.raw: obj{"schema": obj{"type": "string", "format": "binary"}}}}
+	}
 	if r.body != "" {
 		op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref(r.body)}}}
 	}
@@ -232,6 +235,8 @@ func operation(r route, path string) obj {
 		switch {
 		case name != "":
 			resp["content"] = obj{"application/json": obj{"schema": ref(name)}}
+		case code == 200 && r.binary != "":
+			resp["content"] = obj{r.binary: obj{"schema": obj{"type": "string", "format": "binary"}}}
 		case code == 200 && r.text:
 			resp["content"] = obj{"text/plain": obj{"schema": str()}}
 		case code == 200:

@@ -27,6 +27,8 @@ type route struct {
 	body    string         // schema name of the request body, "" for none
 	replies map[int]string // status -> schema name ("" = no JSON body)
 	text    bool           // 200 answers text/plain
+	raw     string         // media type of a non-JSON request body (an upload)
+	binary  string         // media type of a non-JSON 200 answer (a download)
 }
 
 type param struct {
@@ -63,6 +65,25 @@ func (s *Server) routes() []route {
 		{method: "GET", paths: []string{"/api/jobs/{id}/log"}, summary: "What the job's solver log says: solver, phase, adaptive passes, sweep, warnings and errors (204 while there is no solver output)", handler: s.jobLogSummary,
 			query:   []param{{"attempt", "integer", "attempt number (default: latest)"}},
 			replies: with(jobErrors, map[int]string{200: "LogSummary", 204: ""})},
+		{method: "POST", paths: []string{"/api/projects"}, summary: "Upload a project: the raw body is the .aedt, or a zipped .aedb folder (unpacked, every entry confined); kept under the caller's upload folder", handler: s.uploadProject,
+			query: []param{{"name", "string", "file name: board.aedt or board.aedb.zip"}}, raw: "application/octet-stream",
+			replies: map[int]string{200: "ProjectReply", 400: "Error", 401: "Error", 403: "Error", 413: "Error", 415: "Error", 503: "Error"}},
+		{method: "POST", paths: []string{"/api/uploads"}, summary: "Resumable upload (tus 1.0.0 creation): Upload-Length and Upload-Metadata name (board.aedt or board.aedb.zip); answers Location", handler: s.tus, text: true,
+			replies: map[int]string{201: "", 400: "", 401: "Error", 403: "Error", 412: "", 413: "", 503: "Error"}},
+		{method: "HEAD", paths: []string{"/api/uploads/{id}"}, summary: "Resumable upload: the offset received so far (Upload-Offset)", handler: s.tus,
+			replies: map[int]string{200: "", 401: "Error", 404: "", 412: "", 503: "Error"}},
+		{method: "PATCH", paths: []string{"/api/uploads/{id}"}, summary: "Resumable upload: append at Upload-Offset (application/offset+octet-stream); the last one answers Upload-Project-Path", handler: s.tus,
+			raw: "application/offset+octet-stream", replies: map[int]string{204: "", 400: "", 401: "Error", 403: "Error", 404: "", 409: "", 412: "", 413: "", 415: "", 503: "Error"}},
+		{method: "DELETE", paths: []string{"/api/uploads/{id}"}, summary: "Resumable upload: abandon it", handler: s.tus,
+			replies: map[int]string{204: "", 401: "Error", 403: "Error", 404: "", 412: "", 503: "Error"}},
+		{method: "GET", paths: []string{"/api/jobs/{id}/files"}, summary: "Files the job wrote in its project folder or working directory while it ran (X-Truncated when the listing was cut)", handler: s.listFiles,
+			replies: with(jobErrors, map[int]string{200: "ResultFiles"})},
+		{method: "GET", paths: []string{"/api/jobs/{id}/files/{path}"}, summary: "One result file (path as listed; anything else is a 404)", handler: s.downloadFile, binary: "application/octet-stream",
+			query: []param{{"download", "string", "any value: answer as an attachment"}}, replies: with(jobErrors, map[int]string{200: ""})},
+		{method: "GET", paths: []string{"/api/jobs/{id}/results.zip"}, summary: "Every result file, zipped as it is sent", handler: s.resultsZip, binary: "application/zip",
+			replies: with(jobErrors, map[int]string{200: ""})},
+		{method: "GET", paths: []string{"/api/jobs/{id}/touchstone/{path}"}, summary: "A Touchstone result (.sNp, 1.x or 2.x) as magnitude (dB) and phase against frequency", handler: s.touchstoneView,
+			query: []param{{"traces", "string", "comma-separated parameters (S11,S21); default all"}}, replies: with(jobErrors, map[int]string{200: "Touchstone", 413: "Error"})},
 		{method: "POST", paths: []string{"/api/sweeps"}, summary: "Submit a sweep: one job per combination of parameter values, ${VAR} replaced in every string of the template; all or nothing", handler: s.submitSweep,
 			body: "SweepRequest", replies: map[int]string{200: "SweepReply", 400: "Error", 401: "Error", 409: "Error", 413: "Error"}},
 		{method: "GET", paths: []string{"/api/sweeps"}, summary: "List sweeps, newest first (X-Total-Count header)", handler: s.listSweeps,
@@ -102,8 +123,10 @@ func (s *Server) routes() []route {
 	}
 }
 
-// fiberPath turns /jobs/{id} into /jobs/:id.
+// fiberPath turns /jobs/{id} into /jobs/:id, and a trailing {path} (a
+// file path, slashes and all) into Fiber's wildcard.
 func fiberPath(p string) string {
+	p = strings.Replace(p, "{path}", "*", 1)
 	p = strings.ReplaceAll(p, "{", ":")
 	return strings.ReplaceAll(p, "}", "")
 }

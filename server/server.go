@@ -60,6 +60,9 @@ type Options struct {
 	Sessions *Sessions
 	// SocketIO tunes the Socket.IO endpoint (ping timing).
 	SocketIO SocketIOOptions
+	// MaxUploadBytes bounds an uploaded project (0: DefaultMaxUpload);
+	// uploads are kept under the policy's UploadRoot (none when empty).
+	MaxUploadBytes int64
 	// Licenses is the license servers' state (GET /api/licenses); nil
 	// when no license server is configured.
 	Licenses Licenses
@@ -130,6 +133,8 @@ type Server struct {
 	draining  atomic.Bool
 	drainOnce sync.Once
 
+	tusUp *tusUploads // resumable uploads; nil when the server keeps none
+
 	openapiOnce sync.Once
 	openapiDoc  []byte
 	started     time.Time
@@ -154,6 +159,11 @@ func New(o Options) *Server {
 	}
 	s.wsHandler = websocket.New(s.serveWS, websocket.Config{HandshakeTimeout: 10 * time.Second})
 	s.sio = newSIOHub(s, o.SocketIO)
+	if tu, err := s.newTus(); err != nil {
+		s.log.Error("resumable uploads are off", "err", err)
+	} else {
+		s.tusUp = tu
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "simjobs",
 		BodyLimit:             MaxBody,
@@ -163,6 +173,9 @@ func New(o Options) *Server {
 		ReadBufferSize:        o.Network.MaxHeaderBytes,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
+		// Bodies are read as streams so uploads go to disk as they arrive;
+		// limitBody keeps MaxBody for every other route.
+		StreamRequestBody: true,
 		// The API answers JSON errors for unknown methods too.
 		DisableDefaultContentType: false,
 	})
@@ -170,6 +183,7 @@ func New(o Options) *Server {
 		s.log.Error("panic in handler", "path", c.Path(), "panic", e)
 	}}))
 	s.app.Use(s.headers)
+	s.app.Use(s.limitBody)
 	s.app.Use(s.authenticate)
 	s.app.Use(s.limit)
 	for _, r := range s.routes() {
@@ -301,7 +315,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status, msg = fiber.StatusServiceUnavailable, "the server is shutting down"
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fe.Message
-		if status == fiber.StatusRequestEntityTooLarge {
+		if status == fiber.StatusRequestEntityTooLarge && msg == fiber.ErrRequestEntityTooLarge.Message {
 			msg = "request body larger than 1 MiB"
 		}
 	default:

@@ -39,6 +39,7 @@ type serveConfig struct {
 	Insecure      bool
 	EnvFile       string
 	Reaper        bool
+	MaxUploadMB   int64
 	// A server open to a network (SPEC section 6): TLS, abuse limits, CORS.
 	TLSCert        string
 	TLSKey         string
@@ -97,6 +98,7 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request header block accepted (431 above it)")
 	cors := fs.String("cors-origins", "", "comma-separated `origins` (https://host[:port]) whose pages may call the API with a token; none by default")
 	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
+	fs.Int64Var(&c.MaxUploadMB, "max-upload-mb", 20480, "largest project upload (and unpacked .aedb) in `MiB`; larger ones get 413")
 	licServers := fs.String("license-server", "", "comma-separated FlexNet license `servers` (port@host) whose seats gate the queue")
 	fs.StringVar(&c.LMUtil, "lmutil", "lmutil", "the FlexNet lmutil `executable` that polls the license servers")
 	fs.DurationVar(&c.LicensePoll, "license-poll", 30*time.Second, "how often the license servers are polled (and how long a just-started job's seats stay reserved)")
@@ -185,6 +187,8 @@ func (c serveConfig) validate() error {
 		return errors.New("--min-memory-gb and --min-disk-gb must be >= 0")
 	case c.DrainTimeout < 0 || c.KillGrace < 0:
 		return errors.New("--drain-timeout and --kill-grace must be >= 0")
+	case c.MaxUploadMB < 1 || c.MaxUploadMB > 1<<30:
+		return errors.New("--max-upload-mb must be from 1 to 1073741824 (MiB)")
 	}
 	switch c.Scheduler {
 	case "auto", "none", "slurm", "lsf", "pbs", "windows_hpc", "sge":

@@ -97,6 +97,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		return err
 	}
 	policy.DefaultUser = osUser()
+	policy.UploadRoot = filepath.Join(dataDir, "uploads")
 	if policy.Solver == "" {
 		log.Warn("no HFSS solver found: HFSS jobs are refused until --ansys-edt-path is given (plain command jobs still run)")
 	}
@@ -164,6 +165,8 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Version:   version,
 		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo, licenseView),
 		Sessions:  sessions,
+
+		MaxUploadBytes: cfg.MaxUploadMB << 20,
 		Network: server.NetworkOptions{
 			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxWebSockets,
 			ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,

@@ -144,6 +144,7 @@ func (h *harness) listen(addr string) {
 		t.Fatal(err)
 	}
 	policy.DefaultUser = "local"
+	policy.UploadRoot = filepath.Join(h.dir, "uploads")
 	st, err := store.Open(context.Background(), filepath.Join(h.dir, "simjobs.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,8 @@ type Options struct {
 	// ProgressEvery is how often running jobs' logs are read for their
 	// progress; default 100ms (the server's is a second).
 	ProgressEvery time.Duration
+	// MaxUploadBytes bounds uploads (default: the server's default).
+	MaxUploadBytes int64
 	// Network sets the server's abuse limits and CORS.
 	Network server.NetworkOptions
 	// Dashboard mounts the browser pages (and, with token auth, their
@@ -105,6 +107,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	policy.DefaultUser = "tester"
+	policy.UploadRoot = filepath.Join(dir, "uploads")
 	st, err := store.Open(context.Background(), filepath.Join(dir, "simjobs.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -142,11 +145,12 @@ func Start(t testing.TB, o Options) *Server {
 			default:
 			}
 		},
-		SocketIO: o.SocketIO,
-		Network:  o.Network,
-		Mount:    mount,
-		Sessions: sessions,
-		Licenses: o.Licenses,
+		SocketIO:       o.SocketIO,
+		Network:        o.Network,
+		Mount:          mount,
+		Sessions:       sessions,
+		Licenses:       o.Licenses,
+		MaxUploadBytes: o.MaxUploadBytes,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
