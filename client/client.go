@@ -305,6 +305,8 @@ type ListOptions struct {
 	// 10000 jobs when Offset is 0 too).
 	Limit  int
 	Offset int
+	// Sweep lists only that sweep's jobs, in variation order.
+	Sweep string
 }
 
 // JobPage is one page of the job list.
@@ -334,6 +336,9 @@ func (c *Client) Jobs(ctx context.Context, o ListOptions) (JobPage, error) {
 	}
 	if o.Offset > 0 {
 		q.Set("offset", strconv.Itoa(o.Offset))
+	}
+	if o.Sweep != "" {
+		q.Set("sweep", o.Sweep)
 	}
 	var page JobPage
 	resp, _, err := c.do(ctx, http.MethodGet, "/jobs", q, nil, &page.Jobs)

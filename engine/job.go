@@ -64,6 +64,12 @@ type Job struct {
 	// next), 0 when it is not queued here. Filled in from memory, like
 	// WaitingReason.
 	QueuePosition int `json:"queue_position,omitempty"`
+	// SweepID, DependsOn and Retry are the job's plan: the sweep it is one
+	// variation of, the jobs it waits for, its retry policy. Manager.Job
+	// fills them in; listings leave them out.
+	SweepID   string       `json:"sweep_id,omitempty"`
+	DependsOn []Dependency `json:"depends_on,omitempty"`
+	Retry     *RetryPolicy `json:"retry,omitempty"`
 
 	// Seq orders jobs by submission: it is assigned by the store when an
 	// attempt is inserted and only grows, so equal priorities run FIFO.

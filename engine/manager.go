@@ -91,6 +91,8 @@ type Manager struct {
 	follower *follower
 	// gates: see Options.Gates. Fixed at New.
 	gates []Gate
+	// plans: sweeps, dependencies and retry waits (see depend.go); guarded by mu.
+	plans *plans
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -157,6 +159,9 @@ type activeJob struct {
 	gated bool
 	// gateWait wakes a cluster job held by a gate (see Recheck).
 	gateWait chan struct{}
+	// cancelReason, when the server itself cancels the job (a dependency
+	// that can no longer hold), is the message its end records.
+	cancelReason string
 }
 
 // A job starting within specCacheTTL of its submission runs the spec its
@@ -224,17 +229,27 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		active:          make(map[string]*activeJob),
 		waiters:         make(map[string][]chan struct{}),
 		gates:           o.Gates,
+		plans:           newPlans(),
 	}
+	// The plan gate comes first: a job waiting for a dependency says so,
+	// whatever else would hold it.
+	m.gates = append([]Gate{planGate{m}}, o.Gates...)
 	m.bus.now = o.Now
 	if err := m.loadLimits(ctx); err != nil {
 		return nil, fmt.Errorf("engine: limits: %w", err)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	activePlans, err := m.store.PlanListActive(ctx)
+	if err != nil {
+		m.cancel()
+		return nil, fmt.Errorf("engine: load plans of unfinished jobs: %w", err)
+	}
 	r, err := m.recover(ctx)
 	if err != nil {
 		m.cancel()
 		return nil, err
 	}
+	settle := m.recoverPlans(activePlans)
 	m.consume(m.local)
 	if m.cluster != nil {
 		m.consume(m.cluster)
@@ -244,6 +259,9 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		m.follower.start(m.ctx)
 	}
 	m.resume(ctx, r)
+	for id, deps := range settle {
+		m.settleFromStore(m.ctx, id, deps)
+	}
 	m.wg.Add(1)
 	go m.dispatch()
 	m.kick()
@@ -280,6 +298,16 @@ type SubmitRequest struct {
 	// User is the authenticated submitter; "" takes the config's user field
 	// (only when the server runs without authentication).
 	User string
+	// DependsOn lists jobs that must end (as each condition says) before
+	// this one starts.
+	DependsOn []Dependency
+	// Retry queues a failed attempt again (see RetryPolicy).
+	Retry *RetryPolicy
+
+	// plan, sweepID and maxParallel: a retry's next attempt (see retry).
+	plan        *jobPlan
+	sweepID     string
+	maxParallel int
 }
 
 // SubmitResult says what became of a submission.
@@ -313,6 +341,10 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	if err := m.refuse(p); err != nil {
 		return SubmitResult{}, err
 	}
+	plan, sweepID, maxPar, err := m.planFor(ctx, req, p.id)
+	if err != nil {
+		return SubmitResult{}, err
+	}
 
 	m.mu.Lock()
 	if m.closed {
@@ -344,6 +376,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
 		Actor: actorOr(ctx, p.user),
+		Plan:  plan.stored(p.id),
 	})
 	if err != nil {
 		m.mu.Lock()
@@ -362,6 +395,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	a.attempt = job.Attempt
 	a.seq = job.Seq
 	a.status = first
+	unsettled := m.attachLocked(a, plan, sweepID, maxPar)
 	pos := 0
 	if !cluster {
 		m.queue.push(a.id, a.priority, a.seq)
@@ -378,6 +412,13 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		res.Message += "; " + n
 	}
 	m.bus.Publish(EventJobQueued, JobQueuedData{JobID: p.id, Priority: req.Priority, QueuePosition: pos, User: p.user, Attempt: job.Attempt, Status: first})
+	if len(unsettled) > 0 {
+		deps := make([]Dependency, len(unsettled))
+		for i, k := range unsettled {
+			deps[i] = plan.deps[k]
+		}
+		m.settleFromStore(m.ctx, p.id, deps)
+	}
 	if cluster {
 		m.wg.Add(1)
 		go m.submitCluster(a.id, a.attempt)
@@ -416,11 +457,15 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 		}
 		return CancelResult{Status: job.Status, Message: fmt.Sprintf("Job %s already %s; nothing to cancel", id, job.Status)}, nil
 	}
-	if a.status == StatusQueued && m.queue.remove(id) {
+	if a.status == StatusQueued && (m.queue.remove(id) || m.unparkJobLocked(id)) {
 		a.status = StatusCancelled
 		a.cancelBy = by
 		m.mu.Unlock()
-		if err := m.end(ctx, a, StatusCancelled, nil, cancelMessage(by, "while queued")); err != nil {
+		msg := cancelMessage(by, "while queued")
+		if a.cancelReason != "" {
+			msg = a.cancelReason
+		}
+		if err := m.end(ctx, a, StatusCancelled, nil, msg); err != nil {
 			m.mu.Lock()
 			a.status = StatusQueued
 			m.queue.push(a.id, a.priority, a.seq)
@@ -503,6 +548,7 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	m.mu.Lock()
 	a.priority = priority
 	m.queue.setPriority(id, priority)
+	m.reprioritiseParkedLocked(id, priority)
 	pos := m.queue.position(id)
 	m.mu.Unlock()
 	m.bus.Publish(EventPriorityChanged, PriorityChangedData{JobID: id, OldPriority: old, NewPriority: priority, QueuePosition: pos})
@@ -572,6 +618,7 @@ func (m *Manager) QueueStats() QueueStats {
 		BlockedBy:      m.blocked,
 		Draining:       m.draining,
 	}
+	m.parkedLocked(&s)
 	for p, n := range s.ByPriority {
 		if p > 0 {
 			s.PriorityQueues[p] = n
@@ -595,6 +642,9 @@ func (m *Manager) QueueStats() QueueStats {
 func (m *Manager) Job(ctx context.Context, id string) (Job, error) {
 	job, err := m.store.JobGet(ctx, id)
 	if err != nil {
+		return job, err
+	}
+	if job, err = m.withPlan(ctx, job); err != nil {
 		return job, err
 	}
 	return m.withWaiting([]Job{job})[0], nil

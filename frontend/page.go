@@ -45,6 +45,7 @@ const (
 	NavSubmit   = "submit"
 	NavCluster  = "cluster"
 	NavSettings = "settings"
+	NavSweeps   = "sweeps"
 )
 
 // Page is what the layout needs to frame a page.

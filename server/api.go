@@ -66,8 +66,10 @@ func floatField(obj map[string]json.RawMessage, name string) (float64, bool, err
 func (s *Server) submit(c *fiber.Ctx) error {
 	// One pass over the body: the config stays raw for the engine.
 	var body struct {
-		Config   json.RawMessage `json:"config"`
-		Priority json.RawMessage `json:"priority"`
+		Config    json.RawMessage `json:"config"`
+		Priority  json.RawMessage `json:"priority"`
+		DependsOn json.RawMessage `json:"depends_on"`
+		Retry     json.RawMessage `json:"retry"`
 	}
 	if err := json.Unmarshal(c.Body(), &body); err != nil {
 		_, err := decodeObject(c.Body()) // says what is wrong with it
@@ -87,11 +89,15 @@ func (s *Server) submit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	deps, retry, err := decodePlan(body.DependsOn, body.Retry)
+	if err != nil {
+		return err
+	}
 	user := ""
 	if s.opts.Auth.Mode() != "none" {
 		user = identity(c).Name
 	}
-	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: body.Config, Priority: prio, User: user})
+	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: body.Config, Priority: prio, User: user, DependsOn: deps, Retry: retry})
 	if err != nil {
 		return err
 	}
@@ -120,6 +126,9 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 	p, err := listParams(c)
 	if err != nil {
 		return err
+	}
+	if sweep := c.Query("sweep"); sweep != "" {
+		return s.listSweepJobs(c, sweep, p)
 	}
 	ctx := c.UserContext()
 	total, err := s.m.CountJobs(ctx, p)

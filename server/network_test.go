@@ -23,6 +23,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/expand"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
 )
@@ -249,6 +250,17 @@ func TestAuthzMatrix(t *testing.T) {
 		n++
 		return string(mustJSON(t, map[string]any{"config": ts.Command(fmt.Sprintf("sub_%d", n))}))
 	}
+	aliceSweep := func() string {
+		res, err := ts.Manager.SubmitSweep(ctx, engine.SweepRequest{Template: mustJSON(t, ts.Command("sweep")),
+			Parameters: expand.Params{{Name: "W", Values: []string{"1"}}}, User: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.SweepID
+	}
+	sweep := func() string {
+		return string(mustJSON(t, map[string]any{"template": ts.Command("sweep"), "parameters": map[string]any{"W": []string{"1", "2"}}}))
+	}
 	type want struct{ anon, owner, other, admin int }
 	authed := want{401, 200, 200, 200}
 	adminOnly := want{401, 403, 403, 200}
@@ -280,6 +292,11 @@ func TestAuthzMatrix(t *testing.T) {
 		{"POST /system/start_monitoring", nil, adminOnly},
 		{"GET /api/audit", nil, adminOnly},
 		{"GET /api/licenses", nil, authed},
+		{"POST /api/sweeps", sweep, authed},
+		{"GET /api/sweeps", nil, authed},
+		{"GET /api/sweeps/{id}", nil, authed},
+		{"POST /api/sweeps/{id}/cancel", nil, ownerOrAdmin},
+		{"POST /api/sweeps/{id}/resubmit", nil, ownerOrAdmin},
 		{"GET /scheduler/partitions", nil, want{401, 400, 400, 400}}, // no scheduler here
 		{"GET /api/cluster_partitions", nil, authed},
 		{"GET /api/scheduler_type", nil, authed},
@@ -340,7 +357,12 @@ func TestAuthzMatrix(t *testing.T) {
 			user string
 			want int
 		}{{"anonymous", "", tt.want.anon}, {"owner", "alice", tt.want.owner}, {"other user", "bob", tt.want.other}, {"admin", "root", tt.want.admin}} {
-			p := strings.ReplaceAll(path, "{id}", aliceJob())
+			// {id} is a job of alice's, or a sweep of hers on the sweep routes.
+			newID := aliceJob
+			if strings.HasPrefix(path, "/api/sweeps/") {
+				newID = aliceSweep
+			}
+			p := strings.ReplaceAll(path, "{id}", newID())
 			body := ""
 			if tt.body != nil {
 				body = tt.body()

@@ -48,6 +48,7 @@ type clientCommand struct {
 func clientCommands() []clientCommand {
 	return []clientCommand{
 		{"submit", "[CONFIG.json | - | --project PATH | -- COMMAND [ARG...]]", "submit a job (HFSS config file, a project, or a plain command)", submitCommand},
+		{"sweep", "FILE.json | - | --show ID | --cancel ID | --resubmit ID", "submit a sweep (one job per combination of parameter values), or show, cancel or resubmit one", sweepCommand},
 		{"batch", "DIR", "submit every project in a folder (every .aedt; an .aedb without a sibling .aedt)", batchCommand},
 		{"jobs", "", "list jobs as a table (or JSON)", jobsCommand},
 		{"status", "ID", "show one job", statusCommand},

@@ -46,6 +46,7 @@ func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 	all := fs.Bool("all", false, "show every job")
 	asJSON := fs.Bool("json", false, "print the job records as JSON")
 	idsOnly := fs.Bool("ids", false, "print only the job IDs, one per line")
+	sweep := fs.String("sweep", "", "only the jobs of this sweep `ID`, in variation order")
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		if len(args) > 0 || after != nil {
 			return usagef("jobs takes no arguments, got %q", append(args, after...))
@@ -53,7 +54,7 @@ func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 		if *limit < 1 {
 			return usagef("--limit must be at least 1")
 		}
-		o := client.ListOptions{User: *user, Search: *search}
+		o := client.ListOptions{User: *user, Search: *search, Sweep: *sweep}
 		for _, s := range splitList(*status) {
 			o.Statuses = append(o.Statuses, engine.Status(strings.ToLower(s)))
 		}

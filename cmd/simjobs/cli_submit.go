@@ -152,6 +152,8 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 	quiet := fs.Bool("quiet", false, "print only the job ID")
 	asJSON := fs.Bool("json", false, "print the server's reply (with --wait: the final job record) as JSON")
 	solverCode := fs.Bool("exit-code", false, "with --wait: when the job failed, exit with its own exit code (instead of 7)")
+	var plan planFlags
+	plan.register(fs)
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		cx.solverCode = *solverCode
 		cfg, prio, err := cx.buildConfig(&cf, args, after)
@@ -161,7 +163,11 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 		if cf.given("priority") || prio == nil {
 			prio = priority
 		}
-		reply, err := cx.api.Submit(ctx, cfg, *prio)
+		opts, err := plan.options(*prio)
+		if err != nil {
+			return err
+		}
+		reply, err := cx.api.SubmitWith(ctx, cfg, opts)
 		if errors.Is(err, client.ErrUnreachable) && *fallback {
 			return cx.runLocal(ctx, cfg, cf.solver, *localDir, err)
 		}

@@ -63,7 +63,7 @@ func isPathFlag(name string) bool {
 }
 
 func completionSpecs() []commandSpec {
-	argKinds := map[string]string{"submit": argFiles, "batch": argDirs, "status": argIDs, "cancel": argIDs, "priority": argIDs, "wait": argIDs, "completion": argShell, "results": argIDs, "upload": argFiles}
+	argKinds := map[string]string{"sweep": argFiles, "submit": argFiles, "batch": argDirs, "status": argIDs, "cancel": argIDs, "priority": argIDs, "wait": argIDs, "completion": argShell, "results": argIDs, "upload": argFiles}
 	specs := []commandSpec{
 		{name: "serve", summary: "run the server (simjobs serve -h lists its flags)"},
 		{name: "version", summary: "print the version"},

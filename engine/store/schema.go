@@ -156,6 +156,37 @@ CREATE TABLE audit (
 		value      TEXT NOT NULL,
 		updated_at TEXT NOT NULL
 	) WITHOUT ROWID;`,
+	// Version 5 (sweeps, dependencies and retries).
+	//
+	// A sweep is one submission of many jobs; sweep_jobs says which job is
+	// which variation (job ids are <sweep id>_<index>). job_plans holds the
+	// dependencies and retry policy of a job's current attempt as JSON.
+	`
+CREATE TABLE sweeps (
+	seq          INTEGER PRIMARY KEY,
+	id           TEXT    NOT NULL UNIQUE,
+	name         TEXT    NOT NULL,
+	user         TEXT    NOT NULL,
+	mode         TEXT    NOT NULL,
+	max_parallel INTEGER NOT NULL,
+	priority     INTEGER NOT NULL,
+	parameters   TEXT    NOT NULL,
+	total        INTEGER NOT NULL,
+	submit_time  INTEGER NOT NULL
+);
+CREATE INDEX sweeps_user_order ON sweeps (user, seq);
+CREATE TABLE sweep_jobs (
+	job_id   TEXT    PRIMARY KEY,
+	sweep_id TEXT    NOT NULL,
+	idx      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX sweep_jobs_order ON sweep_jobs (sweep_id, idx);
+CREATE TABLE job_plans (
+	job_id     TEXT PRIMARY KEY,
+	depends_on TEXT,
+	retry      TEXT
+) WITHOUT ROWID;
+`,
 }
 
 // schemaVersion is the user_version a database has after Open.

@@ -21,6 +21,9 @@ type writeReq struct {
 	insert *engine.JobInsertParams
 	update *engine.JobUpdateParams
 	audit  *engine.AuditInsertParams
+	// sweep, set alone, is a SweepInsert; its jobs come back in jobs.
+	sweep *engine.SweepInsertParams
+	jobs  []engine.Job
 	// flush, set alone, asks the writer to bring the search index up to
 	// date before it answers (a search must see every committed job).
 	flush bool
@@ -249,6 +252,8 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 			}
 		} else if r.audit != nil {
 			r.err = s.auditInsert(ctx, r.audit)
+		} else if r.sweep != nil {
+			r.jobs, r.err = s.insertSweep(ctx, r.sweep, &search)
 		} else {
 			r.err = s.update(ctx, r.update)
 		}
@@ -404,6 +409,9 @@ func (s *SQLite) insertAttempt(ctx context.Context, p *engine.JobInsertParams, p
 	change.seq = seq
 	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), submitNS, p.Message, actorOf(p.Actor)); err != nil {
 		return engine.Job{}, ftsChange{}, fmt.Errorf("transition: %w", err)
+	}
+	if err := s.savePlan(ctx, p.ID, p.Plan, attempt > 1); err != nil {
+		return engine.Job{}, ftsChange{}, err
 	}
 	var cfg json.RawMessage
 	if len(p.Config) > 0 {

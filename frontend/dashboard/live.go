@@ -107,6 +107,10 @@ func (d *Dashboard) newView(r *liveReq) view {
 		return newJobView(d, r)
 	case "settings":
 		return &settingsView{d: d}
+	case "sweep":
+		return newSweepView(d, r)
+	case "sweeps":
+		return &sweepsView{d: d}
 	}
 	return quietView{}
 }

@@ -55,6 +55,10 @@ func RunSuite(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"ConcurrentInsert", suiteConcurrentInsert},
 		{"ConcurrentInsertSameID", suiteConcurrentInsertSameID},
 		{"ConcurrentUpdateGuard", suiteConcurrentUpdateGuard},
+		{"SweepInsert", suiteSweepInsert},
+		{"SweepInsertAllOrNothing", suiteSweepInsertAllOrNothing},
+		{"SweepList", suiteSweepList},
+		{"Plans", suitePlans},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
