@@ -69,6 +69,8 @@ type Options struct {
 	RetryFirst, RetryMax time.Duration
 	// Gates hold queued jobs back for reasons of their own (see Gate).
 	Gates []Gate
+	// Notify checks the notify field of submissions; nil refuses any.
+	Notify NotifyChecker
 }
 
 // Manager accepts jobs, keeps them in order, starts them when the limits
@@ -91,6 +93,8 @@ type Manager struct {
 	follower *follower
 	// gates: see Options.Gates. Fixed at New.
 	gates []Gate
+	// notify: see Options.Notify.
+	notify NotifyChecker
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -220,6 +224,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		active:          make(map[string]*activeJob),
 		waiters:         make(map[string][]chan struct{}),
 		gates:           o.Gates,
+		notify:          o.Notify,
 	}
 	m.bus.now = o.Now
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -273,6 +278,9 @@ type SubmitRequest struct {
 	// User is the authenticated submitter; "" takes the config's user field
 	// (only when the server runs without authentication).
 	User string
+	// Notify is the submission's "notify" object (webhook, events), checked
+	// by Options.Notify and stored with the attempt; nil for none.
+	Notify json.RawMessage
 }
 
 // SubmitResult says what became of a submission.
@@ -300,6 +308,10 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	keepSpec := m.queue.Len() < specCacheMax
 	m.mu.Unlock()
 	p, err := m.policy.prepare(req.Config, req.User, now, keepSpec)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	notify, err := m.checkNotify(req.Notify)
 	if err != nil {
 		return SubmitResult{}, err
 	}
@@ -333,6 +345,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	job, err := m.store.JobInsert(ctx, JobInsertParams{
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
+		Notify: notify,
 	})
 	if err != nil {
 		m.mu.Lock()

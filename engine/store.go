@@ -68,6 +68,9 @@ type JobInsertParams struct {
 	// ProjectPath is what searches match besides the id and the user; when
 	// empty the store reads config.project_path itself.
 	ProjectPath string
+	// Notify, when set, is the attempt's notify spec (a JSON object), kept
+	// for stores that implement Outbox (NotifySpecGet).
+	Notify json.RawMessage
 }
 
 // JobListParams filters and pages JobList and JobCount.

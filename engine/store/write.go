@@ -25,6 +25,9 @@ type writeReq struct {
 	flush bool
 	// fn, set alone, runs on the writer goroutine (tests hand it batches).
 	fn func()
+	// tx, set alone, is a write of its own (the outbox) run inside the
+	// batch's transaction, in a savepoint like the others.
+	tx func(ctx context.Context, c *sql.Conn) error
 	// projectPath is the insert's config.project_path, parsed by the caller.
 	projectPath string
 
@@ -246,6 +249,8 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 			if r.err == nil {
 				search.add(change)
 			}
+		} else if r.tx != nil {
+			r.err = r.tx(ctx, s.wconn)
 		} else {
 			r.err = s.update(ctx, r.update)
 		}
@@ -401,6 +406,11 @@ func (s *SQLite) insertAttempt(ctx context.Context, p *engine.JobInsertParams, p
 	change.seq = seq
 	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), submitNS, p.Message); err != nil {
 		return engine.Job{}, ftsChange{}, fmt.Errorf("transition: %w", err)
+	}
+	if len(p.Notify) > 0 {
+		if err := s.insertNotify(ctx, p.ID, attempt, p.Notify); err != nil {
+			return engine.Job{}, ftsChange{}, fmt.Errorf("notify spec: %w", err)
+		}
 	}
 	var cfg json.RawMessage
 	if len(p.Config) > 0 {
