@@ -36,6 +36,29 @@ type serveConfig struct {
 	Insecure      bool
 	EnvFile       string
 	Reaper        bool
+	// Notifications (engine/notify).
+	Webhooks      []string
+	WebhookSecret string
+	WebhookAllow  []string
+	PublicURL     string
+	SMTP          string
+	SMTPFrom      string
+}
+
+// listFlag is a flag that may be given several times; each value (and an
+// environment or .env value) may also hold a comma-separated list.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	*l.v = append(*l.v, splitList(s)...)
+	return nil
 }
 
 // lookupEnv reads one variable; a parameter so tests need not touch the
@@ -66,6 +89,12 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.StringVar(&c.LogFormat, "log-format", "text", "server log format: text|json")
 	fs.BoolVar(&c.Insecure, "insecure", false, "allow listening beyond loopback without authentication")
 	fs.StringVar(&c.EnvFile, "env-file", ".env", "`file` of SIMJOBS_* defaults")
+	fs.Var(listFlag{&c.Webhooks}, "webhook", "`URL` told of every job's end and every sweep's end (repeatable)")
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "`secret` signing webhook bodies (X-Simjobs-Signature: sha256=HMAC)")
+	fs.Var(listFlag{&c.WebhookAllow}, "webhook-allow", "`hosts` (names, *.domain) and addresses/CIDRs webhooks may reach; private and loopback addresses only when listed")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the dashboard's `URL` as notification recipients reach it (default: from --addr)")
+	fs.StringVar(&c.SMTP, "smtp", "", "mail server `URL`: smtp://user:password@host:587 (STARTTLS when offered) or smtps://...:465")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", "", "sender `address` of notification mail")
 	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -159,6 +188,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.Auth != "none" && len(c.ProjectRoots) == 0 {
 		return errors.New("with authentication on, --project-roots is required: it bounds which files users can make the solver open")
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return fmt.Errorf("--public-url must start with http:// or https://, got %q", c.PublicURL)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat)

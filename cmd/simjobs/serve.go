@@ -15,6 +15,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/notify"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
@@ -42,6 +43,10 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	defer ln.Close()
 
 	auth, err := newAuth(cfg)
+	if err != nil {
+		return err
+	}
+	notifyCfg, err := parseNotify(cfg)
 	if err != nil {
 		return err
 	}
@@ -105,12 +110,20 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Limits:    engine.Limits{MaxConcurrentJobs: cfg.MaxConcurrent, MaxCPUPercent: cfg.MaxCPUPercent, MinMemoryGB: cfg.MinMemoryGB, MinDiskGB: cfg.MinDiskGB},
 		DataDir:   dataDir,
 		Logger:    log,
+		Notify:    notify.Checker{Allow: notifyCfg.allow},
 	})
 	if err != nil {
 		return err
 	}
 	sampler.Start(context.WithoutCancel(ctx))
 	defer sampler.Stop()
+	notifier, err := newNotifier(cfg, notifyCfg, ln, auth, st, mgr, log)
+	if err != nil {
+		_ = mgr.Close(context.Background())
+		return err
+	}
+	notifier.Start(ctx)
+	defer notifier.Stop()
 
 	drainReq := make(chan struct{})
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))

@@ -124,14 +124,14 @@ func elapsed(sec float64) string {
 // webhookBody is the JSON document a webhook receives.
 type webhookBody struct {
 	// Text makes Slack and Teams incoming webhooks show the message as is.
-	Text     string          `json:"text"`
-	Event    string          `json:"event"`
-	Delivery string          `json:"delivery"`
-	Time     time.Time       `json:"time"`
-	URL      string          `json:"url"`
-	Summary  *Summary        `json:"summary,omitempty"`
-	Job      *engine.Job     `json:"job,omitempty"`
-	Sweep    *SweepSummary   `json:"sweep,omitempty"`
+	Text     string        `json:"text"`
+	Event    string        `json:"event"`
+	Delivery string        `json:"delivery"`
+	Time     time.Time     `json:"time"`
+	URL      string        `json:"url"`
+	Summary  *Summary      `json:"summary,omitempty"`
+	Job      *engine.Job   `json:"job,omitempty"`
+	Sweep    *SweepSummary `json:"sweep,omitempty"`
 }
 
 // compose fixes what a job delivery sends.

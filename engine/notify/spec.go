@@ -194,3 +194,16 @@ func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:6])
 }
+
+// Checker is an engine.NotifyChecker on its own, for the engine to use
+// before the Notifier (which needs the engine) exists.
+type Checker struct{ Allow *AllowList }
+
+// CheckNotify implements engine.NotifyChecker.
+func (c Checker) CheckNotify(raw json.RawMessage) (json.RawMessage, error) {
+	allow := c.Allow
+	if allow == nil {
+		allow = &AllowList{}
+	}
+	return checkSpec(raw, allow)
+}
