@@ -18,6 +18,7 @@ const js = [
   read("node_modules/htmx-ext-ws/dist/ws.min.js").trimEnd(),
   "/* simjobs */",
   read("frontend/js/app.js").trimEnd(),
+  read("frontend/js/notify.js").trimEnd(),
   "",
 ].join("\n");
 writeFileSync("static/app.js", js);

@@ -161,6 +161,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 
 	v := d.newView(r)
 	defer v.stop()
+	my := newMine(d, r.who.Name)
 	if err := v.start(ctx, &out, resync); err != nil {
 		// The page cannot be brought up to date here: it reloads.
 		out.Reset()
@@ -168,6 +169,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 		_ = conn.WriteMessage(websocket.TextMessage, out.Bytes())
 		return
 	}
+	my.start(ctx, &out)
 	if !write() {
 		return
 	}
@@ -181,6 +183,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 				return
 			}
 			v.event(ctx, ev, &out)
+			my.event(ev)
 			last = ev.Seq
 			// Coalesce what is already waiting into one message.
 		drain:
@@ -191,12 +194,14 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 						break drain
 					}
 					v.event(ctx, ev, &out)
+					my.event(ev)
 					last = ev.Seq
 				default:
 					break drain
 				}
 			}
 			v.flush(ctx, last, &out)
+			my.flush(ctx, &out)
 			if !write() {
 				return
 			}
