@@ -122,4 +122,16 @@ func TestWebhookDeliveredAcrossKill9(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// And so does the job page.
+	resp, err := http.Get(p.url + "/ui/jobs/told")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"Notifications", `id="delivery-` + h1.delivery + `" data-status="delivered"`, "webhook: http://" + strings.TrimPrefix(rcv.URL, "http://") + "/…"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("job page lacks %q", want)
+		}
+	}
 }
