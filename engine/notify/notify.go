@@ -364,7 +364,11 @@ func (n *Notifier) deliveriesFor(ctx context.Context, tr engine.TransitionRow) (
 		if err := loadJob(); err != nil {
 			return nil, err
 		}
-		add(target{ChannelEmail, configEmail(job.Config)})
+		// A cluster job's scheduler mails it already (--mail-user and
+		// the like): only jobs that ran here get it from us.
+		if job.SchedulerJobID == nil {
+			add(target{ChannelEmail, configEmail(job.Config)})
+		}
 	}
 	if len(targets) == 0 {
 		return nil, nil
