@@ -15,6 +15,7 @@ import (
 
 	"github.com/simjobs/simjobs/client"
 	"github.com/simjobs/simjobs/engine/projects"
+	"github.com/simjobs/simjobs/server"
 )
 
 // configFlags are the common HFSS options as flags; a flag given on the
@@ -150,6 +151,7 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 	localDir := fs.String("local-dir", "", "where --local-fallback keeps job logs (default: the user cache folder, simjobs/local)")
 	quiet := fs.Bool("quiet", false, "print only the job ID")
 	asJSON := fs.Bool("json", false, "print the server's reply (with --wait: the final job record) as JSON")
+	nf := registerNotifyFlags(fs)
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		cfg, prio, err := cx.buildConfig(&cf, args, after)
 		if err != nil {
@@ -158,7 +160,12 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 		if cf.given("priority") || prio == nil {
 			prio = priority
 		}
-		reply, err := cx.api.Submit(ctx, cfg, *prio)
+		var reply server.SubmitReply
+		if spec := nf.spec(); spec != nil {
+			reply, err = cx.api.SubmitNotify(ctx, cfg, *prio, spec)
+		} else {
+			reply, err = cx.api.Submit(ctx, cfg, *prio)
+		}
 		if errors.Is(err, client.ErrUnreachable) && *fallback {
 			return cx.runLocal(ctx, cfg, cf.solver, *localDir, err)
 		}

@@ -38,6 +38,8 @@ type Options struct {
 	// ProgressEvery is how often running jobs' logs are read for their
 	// progress; default 100ms (the server's is a second).
 	ProgressEvery time.Duration
+	// Notify checks submissions' notify field; nil refuses any.
+	Notify engine.NotifyChecker
 }
 
 // Server is a running server.
@@ -100,6 +102,7 @@ func Start(t testing.TB, o Options) *Server {
 	s.Manager, err = engine.New(context.Background(), engine.Options{
 		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: s.Telemetry,
 		Policy: policy, Limits: o.Limits, DataDir: dir, Logger: quiet, ProgressEvery: cmp.Or(o.ProgressEvery, 100*time.Millisecond),
+		Notify: o.Notify,
 	})
 	if err != nil {
 		st.Close()
