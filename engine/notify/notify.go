@@ -92,6 +92,11 @@ type Notifier struct {
 	client *webhookClient
 	log    *slog.Logger
 
+	// cursor is how far status changes have been read, saved how far
+	// the store knows it (the loop's goroutine only).
+	cursor, saved int64
+	cursorRead    bool
+
 	kick   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -196,7 +201,9 @@ func (n *Notifier) run(ctx context.Context) {
 		}
 		wait := n.o.Poll
 		if next, ok, err := n.o.Outbox.DeliveryNextDue(ctx); err == nil && ok {
-			wait = min(wait, max(next.Sub(n.o.Now()), time.Millisecond))
+			// Not less than a few milliseconds: a store that cannot
+			// record an attempt must not make this spin.
+			wait = min(wait, max(next.Sub(n.o.Now()), 5*time.Millisecond))
 		}
 		timer.Reset(wait)
 		var events <-chan engine.Event
@@ -257,19 +264,33 @@ func wakes(event string) bool {
 }
 
 // fanOut turns the status changes after the cursor into deliveries.
+//
+// The cursor is kept in memory and stored with the deliveries it owes, or
+// every cursorSaveEvery rows, or once things are quiet: a crash then
+// reads some status changes again, which is harmless (delivery ids are
+// derived from the job, attempt and event, and a stored id is kept as it
+// is), and a long run of changes owing nothing costs no write per page.
 func (n *Notifier) fanOut(ctx context.Context) {
-	for ctx.Err() == nil {
-		cursor, err := n.o.Outbox.OutboxCursorGet(ctx)
+	if !n.cursorRead {
+		c, err := n.o.Outbox.OutboxCursorGet(ctx)
 		if err != nil {
 			n.log.Warn("notify: read the outbox cursor", "err", err)
 			return
 		}
-		rows, err := n.o.Outbox.TransitionListAfter(ctx, engine.TransitionListAfterParams{After: cursor, Limit: 200})
+		n.cursor, n.saved, n.cursorRead = c, c, true
+	}
+	for ctx.Err() == nil {
+		rows, err := n.o.Outbox.TransitionListAfter(ctx, engine.TransitionListAfterParams{After: n.cursor, Limit: 1000})
 		if err != nil {
 			n.log.Warn("notify: read status changes", "err", err)
 			return
 		}
 		if len(rows) == 0 {
+			if n.cursor > n.saved {
+				if err := n.o.Outbox.DeliveryInsert(ctx, engine.DeliveryInsertParams{Cursor: n.cursor}); err == nil {
+					n.saved = n.cursor
+				}
+			}
 			return
 		}
 		var ds []engine.Delivery
@@ -282,12 +303,20 @@ func (n *Notifier) fanOut(ctx context.Context) {
 			}
 			ds = append(ds, more...)
 		}
-		if err := n.o.Outbox.DeliveryInsert(ctx, engine.DeliveryInsertParams{Cursor: rows[len(rows)-1].Seq, Deliveries: ds}); err != nil {
-			n.log.Warn("notify: store notifications", "err", err)
-			return
+		last := rows[len(rows)-1].Seq
+		if len(ds) > 0 || last-n.saved >= cursorSaveEvery {
+			if err := n.o.Outbox.DeliveryInsert(ctx, engine.DeliveryInsertParams{Cursor: last, Deliveries: ds}); err != nil {
+				n.log.Warn("notify: store notifications", "err", err)
+				return
+			}
+			n.saved = last
 		}
+		n.cursor = last
 	}
 }
+
+// cursorSaveEvery bounds how many status changes a restart reads again.
+const cursorSaveEvery = 10000
 
 // eventOf names the notification a status change owes, "" for none.
 func eventOf(st engine.Status) string {
@@ -379,9 +408,11 @@ func (n *Notifier) deliveriesFor(ctx context.Context, tr engine.TransitionRow) (
 	sum := n.summarize(ctx, *job, tr)
 	now := n.o.Now().UTC()
 	var out []engine.Delivery
-	for i, t := range targets {
+	for _, t := range targets {
 		d := engine.Delivery{
-			ID:    fmt.Sprintf("%s.%d.%s.%d", tr.JobID, tr.Attempt, event, i),
+			// Derived from what it is about and where it goes, so that
+			// reading a status change again owes nothing new.
+			ID:    fmt.Sprintf("%s.%d.%s.%s", tr.JobID, tr.Attempt, event, shortHash(t.channel+" "+t.to)),
 			JobID: tr.JobID, Attempt: tr.Attempt, Event: event, Channel: t.channel, Target: t.to,
 			Status: engine.DeliveryPending, Created: now, NextAttempt: now,
 		}
@@ -444,22 +475,27 @@ func (n *Notifier) SweepEnded(ctx context.Context, s SweepSummary) error {
 	}
 	now := n.o.Now().UTC()
 	var ds []engine.Delivery
-	i := 0
-	for ch, list := range map[string][]string{ChannelWebhook: targets, ChannelEmail: emails} {
+	seen := map[string]bool{}
+	for _, ch := range []string{ChannelWebhook, ChannelEmail} {
+		list := targets
+		if ch == ChannelEmail {
+			list = emails
+		}
 		for _, to := range list {
-			if to == "" {
+			if to == "" || seen[ch+" "+to] {
 				continue
 			}
-			d := engine.Delivery{SweepID: s.ID, Event: EventSweepEnded, Channel: ch, Target: to,
-				Status: engine.DeliveryPending, Created: now, NextAttempt: now}
+			seen[ch+" "+to] = true
+			d := engine.Delivery{
+				// Derived from the sweep and the destination: a second
+				// call owes nothing new.
+				ID:      fmt.Sprintf("%s.%s.%s", s.ID, EventSweepEnded, shortHash(ch+" "+to)),
+				SweepID: s.ID, Event: EventSweepEnded, Channel: ch, Target: to,
+				Status: engine.DeliveryPending, Created: now, NextAttempt: now,
+			}
 			n.composeSweep(&d, s)
 			ds = append(ds, d)
-			i++
 		}
-	}
-	// Stable ids whatever the map order: by channel and target.
-	for j := range ds {
-		ds[j].ID = fmt.Sprintf("%s.%s.%s.%s", s.ID, EventSweepEnded, ds[j].Channel, shortHash(ds[j].Target))
 	}
 	if len(ds) == 0 {
 		return nil

@@ -394,12 +394,16 @@ func TestSweepEndedOnceWithCounts(t *testing.T) {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
 	var body struct {
-		Text  string
-		Event string
-		Sweep notify.SweepSummary
+		Text     string
+		Event    string
+		Delivery string
+		Sweep    notify.SweepSummary
 	}
 	if err := json.Unmarshal(reqs[0].body, &body); err != nil {
 		t.Fatal(err)
+	}
+	if body.Delivery == "" || body.Delivery != reqs[0].header.Get("X-Simjobs-Delivery") {
+		t.Errorf("body's delivery %q, header's %q", body.Delivery, reqs[0].header.Get("X-Simjobs-Delivery"))
 	}
 	if body.Event != "sweep_ended" || body.Sweep.Total != 10 || body.Sweep.Counts["failed"] != 2 ||
 		body.Sweep.Link != "http://simjobs.example:8080/ui/sweeps/SWEEP_1" ||
