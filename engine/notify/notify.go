@@ -95,6 +95,7 @@ type Notifier struct {
 	// cursor is how far status changes have been read, saved how far
 	// the store knows it (the loop's goroutine only).
 	cursor, saved int64
+	savedAt       time.Time
 	cursorRead    bool
 
 	kick   chan struct{}
@@ -277,7 +278,7 @@ func (n *Notifier) fanOut(ctx context.Context) {
 			n.log.Warn("notify: read the outbox cursor", "err", err)
 			return
 		}
-		n.cursor, n.saved, n.cursorRead = c, c, true
+		n.cursor, n.saved, n.savedAt, n.cursorRead = c, c, n.o.Now(), true
 	}
 	for ctx.Err() == nil {
 		rows, err := n.o.Outbox.TransitionListAfter(ctx, engine.TransitionListAfterParams{After: n.cursor, Limit: 1000})
@@ -286,9 +287,9 @@ func (n *Notifier) fanOut(ctx context.Context) {
 			return
 		}
 		if len(rows) == 0 {
-			if n.cursor > n.saved {
+			if n.cursor > n.saved && n.o.Now().Sub(n.savedAt) >= cursorSaveAfter {
 				if err := n.o.Outbox.DeliveryInsert(ctx, engine.DeliveryInsertParams{Cursor: n.cursor}); err == nil {
-					n.saved = n.cursor
+					n.saved, n.savedAt = n.cursor, n.o.Now()
 				}
 			}
 			return
@@ -309,14 +310,19 @@ func (n *Notifier) fanOut(ctx context.Context) {
 				n.log.Warn("notify: store notifications", "err", err)
 				return
 			}
-			n.saved = last
+			n.saved, n.savedAt = last, n.o.Now()
 		}
 		n.cursor = last
 	}
 }
 
-// cursorSaveEvery bounds how many status changes a restart reads again.
-const cursorSaveEvery = 10000
+// cursorSaveEvery and cursorSaveAfter bound how many status changes a
+// restart reads again: a cursor owing no delivery is saved after that many
+// rows, or when the changes pause and it has not been saved for a while.
+const (
+	cursorSaveEvery = 10000
+	cursorSaveAfter = 30 * time.Second
+)
 
 // eventOf names the notification a status change owes, "" for none.
 func eventOf(st engine.Status) string {

@@ -47,7 +47,7 @@ type bundle struct {
 }
 
 // setup starts a notifier on a fresh store; mod adjusts its options.
-func setup(t *testing.T, log *solverlog.Summary, mod func(*notify.Options)) *bundle {
+func setup(t testing.TB, log *solverlog.Summary, mod func(*notify.Options)) *bundle {
 	t.Helper()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "jobs.db"))
 	if err != nil {

@@ -33,8 +33,14 @@ func scanDelivery(row scanner) (engine.Delivery, error) {
 }
 
 // runTx runs fn inside the writer's batch transaction.
+//
+// Outbox writes commit without waiting for the disk: they survive a crash
+// of the process, and what a machine crash can lose of them is redone or
+// repeated (the fan-out from the durable status changes, with the cursor
+// lost along with it; a delivery's outcome, so it is sent again: at least
+// once), while an fsync per delivery would compete with the engine's own.
 func (s *SQLite) runTx(ctx context.Context, fn func(ctx context.Context, c *sql.Conn) error) error {
-	r := &writeReq{ctx: ctx, tx: fn, done: make(chan struct{})}
+	r := &writeReq{ctx: ctx, tx: fn, txNoSync: true, done: make(chan struct{})}
 	if err := s.write(ctx, r); err != nil {
 		return err
 	}

@@ -28,6 +28,9 @@ type writeReq struct {
 	// tx, set alone, is a write of its own (the outbox) run inside the
 	// batch's transaction, in a savepoint like the others.
 	tx func(ctx context.Context, c *sql.Conn) error
+	// txNoSync lets a tx commit without waiting for the disk (see
+	// JobUpdateParams.NoSync).
+	txNoSync bool
 	// projectPath is the insert's config.project_path, parsed by the caller.
 	projectPath string
 
@@ -288,7 +291,7 @@ func (s *SQLite) syncFor(ctx context.Context, batch []*writeReq) error {
 	}
 	lazy := true
 	for _, r := range batch {
-		if r.update == nil || !r.update.NoSync {
+		if (r.update == nil || !r.update.NoSync) && (r.tx == nil || !r.txNoSync) {
 			lazy = false
 			break
 		}
