@@ -3,10 +3,17 @@ package notify_test
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -417,18 +424,24 @@ func TestSweepEndedOnceWithCounts(t *testing.T) {
 type smtpServer struct {
 	ln    net.Listener
 	mails chan mailGot
+	// tls, when set, is offered with STARTTLS, or spoken from the first
+	// byte when implicit (smtps).
+	tls      *tls.Config
+	implicit bool
 }
 
 type mailGot struct {
 	from, to, data, auth string
+	// secure: the mail came over TLS.
+	secure bool
 }
 
-func newSMTPServer(t *testing.T) *smtpServer {
+func newSMTPServer(t *testing.T, tlsConf *tls.Config) *smtpServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &smtpServer{ln: ln, mails: make(chan mailGot, 4)}
+	s := &smtpServer{ln: ln, mails: make(chan mailGot, 4), tls: tlsConf}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -443,11 +456,14 @@ func newSMTPServer(t *testing.T) *smtpServer {
 }
 
 func (s *smtpServer) serve(c net.Conn) {
-	defer c.Close()
+	defer func() { c.Close() }()
+	var m mailGot
+	if s.implicit {
+		c, m.secure = tls.Server(c, s.tls), true
+	}
 	r := bufio.NewReader(c)
 	say := func(line string) { fmt.Fprintf(c, "%s\r\n", line) }
 	say("220 test ESMTP")
-	var m mailGot
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
@@ -458,7 +474,17 @@ func (s *smtpServer) serve(c net.Conn) {
 		switch {
 		case strings.HasPrefix(cmd, "EHLO"):
 			say("250-test")
+			if s.tls != nil && !m.secure {
+				say("250-STARTTLS")
+			}
 			say("250 AUTH PLAIN")
+		case cmd == "STARTTLS" && s.tls != nil:
+			say("220 go ahead")
+			tc := tls.Server(c, s.tls)
+			if err := tc.Handshake(); err != nil {
+				return
+			}
+			c, r, m.secure = tc, bufio.NewReader(tc), true
 		case strings.HasPrefix(cmd, "AUTH PLAIN"):
 			m.auth = strings.TrimSpace(line[len("AUTH PLAIN"):])
 			say("235 ok")
@@ -495,7 +521,7 @@ func (s *smtpServer) serve(c net.Conn) {
 
 func TestMailSummary(t *testing.T) {
 	t.Parallel()
-	srv := newSMTPServer(t)
+	srv := newSMTPServer(t, nil)
 	conv := solverlog.Summary{Adaptive: &solverlog.Adaptive{Converged: true, Passes: []solverlog.Pass{{Pass: 1}, {Pass: 2}}}}
 	smtpConf, err := notify.ParseSMTP("smtp://bob:pw@"+srv.ln.Addr().String(), "simjobs@example.com")
 	if err != nil {
@@ -543,6 +569,76 @@ func TestMailSummary(t *testing.T) {
 		}
 		return n == 2
 	})
+}
+
+// A server that offers STARTTLS gets it before the password is sent.
+func TestMailSTARTTLS(t *testing.T) {
+	t.Parallel()
+	cert, pool := selfSigned(t)
+	srv := newSMTPServer(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+	smtpConf, err := notify.ParseSMTP("smtp://bob:pw@"+srv.ln.Addr().String(), "simjobs@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpConf.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	b := setup(t, nil, func(o *notify.Options) { o.SMTP = smtpConf })
+	j := b.submit(t, "JOB_1", `{"email": "lead@example.com"}`, "")
+	b.end(t, j, engine.StatusFailed, 1, "")
+	select {
+	case m := <-srv.mails:
+		if !m.secure || m.auth == "" || !strings.Contains(m.data, "Status:     failed") {
+			t.Errorf("mail secure=%v auth=%q:\n%s", m.secure, m.auth, m.data)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no mail")
+	}
+}
+
+func TestMailSMTPS(t *testing.T) {
+	t.Parallel()
+	cert, pool := selfSigned(t)
+	srv := newSMTPServer(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+	srv.implicit = true
+	smtpConf, err := notify.ParseSMTP("smtps://bob:pw@"+srv.ln.Addr().String(), "simjobs@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpConf.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	b := setup(t, nil, func(o *notify.Options) { o.SMTP = smtpConf })
+	j := b.submit(t, "JOB_1", `{"email": "lead@example.com"}`, "")
+	b.end(t, j, engine.StatusCompleted, 0, "")
+	select {
+	case m := <-srv.mails:
+		if !m.secure || m.to != "lead@example.com" {
+			t.Errorf("mail secure=%v to=%q", m.secure, m.to)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no mail")
+	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and a pool trusting it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
 func TestMailWithoutServerIsRecordedAsFailed(t *testing.T) {
