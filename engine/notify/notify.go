@@ -297,6 +297,12 @@ func (n *Notifier) fanOut(ctx context.Context) {
 		var ds []engine.Delivery
 		for _, tr := range rows {
 			more, err := n.deliveriesFor(ctx, tr)
+			if errors.Is(err, engine.ErrNotFound) {
+				// Nothing to tell of a job that is not there; waiting
+				// would hold every later notification back.
+				n.log.Warn("notify: status change of an unknown job", "job", tr.JobID, "attempt", tr.Attempt)
+				continue
+			}
 			if err != nil {
 				// Try again at the next round rather than lose it.
 				n.log.Warn("notify: build notifications", "job", tr.JobID, "err", err)
