@@ -43,6 +43,9 @@ type Policy struct {
 	// DefaultUser owns jobs submitted without authentication and without a
 	// user field.
 	DefaultUser string
+	// UploadRoot is <data-dir>/uploads: each user's folder in it
+	// (upload.UserDir) counts as a project root for that user only.
+	UploadRoot string
 }
 
 // NewPolicy cleans and resolves the paths of a policy: executables given by
@@ -135,8 +138,9 @@ func samePath(a, b string) bool {
 	return a == b
 }
 
-// checkPath verifies that path exists and sits under the project roots.
-func (p Policy) checkPath(field, path string, wantDir bool) error {
+// checkPath verifies that path exists and sits under the project roots,
+// or in the owner's upload folder (see uploadAllowed).
+func (p Policy) checkPath(field, path string, wantDir bool, owner string, authed bool) error {
 	if !filepath.IsAbs(path) {
 		return &ValidationError{Field: field, Message: fmt.Sprintf("must be an absolute path, got %q", path)}
 	}
@@ -153,6 +157,12 @@ func (p Policy) checkPath(field, path string, wantDir bool) error {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return &ValidationError{Field: field, Message: fmt.Sprintf("cannot resolve %q", path)}
+	}
+	if ok, inUploads := p.uploadAllowed(real, owner, authed); inUploads {
+		if ok {
+			return nil
+		}
+		return &ValidationError{Field: field, Message: fmt.Sprintf("%q is another user's upload", path)}
 	}
 	for _, root := range p.ProjectRoots {
 		if within(root, real) {
@@ -229,7 +239,11 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 	if cfg.JobID == "" {
 		cfg.JobID = hfss.NewJobID(now, rand.Reader)
 	}
-	if err := p.checkPath("project_path", cfg.ProjectPath, false); err != nil {
+	owner, err := p.owner(user, cfg.User)
+	if err != nil {
+		return prepared{}, err
+	}
+	if err := p.checkPath("project_path", cfg.ProjectPath, false, owner, user != ""); err != nil {
 		return prepared{}, err
 	}
 	var notes []string
@@ -244,9 +258,7 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 		}
 	}
 	cfg.AnsysEDTPath = exe
-	if user, err = p.owner(user, cfg.User); err != nil {
-		return prepared{}, err
-	}
+	user = owner
 	cfg.User = user
 	cfg.SchedulerType = p.SchedulerType
 	wall, err := hfss.ParseWallTime(cfg.SchedulerOptions.Time)
@@ -331,14 +343,15 @@ func (p Policy) prepareCommand(raw json.RawMessage, user string, now time.Time) 
 		}
 		wall = w
 	}
-	if cfg.WorkingDirectory != "" {
-		if err := p.checkPath("working_directory", cfg.WorkingDirectory, true); err != nil {
-			return prepared{}, err
-		}
-	}
+	authed := user != ""
 	user, err := p.owner(user, cfg.User)
 	if err != nil {
 		return prepared{}, err
+	}
+	if cfg.WorkingDirectory != "" {
+		if err := p.checkPath("working_directory", cfg.WorkingDirectory, true, user, authed); err != nil {
+			return prepared{}, err
+		}
 	}
 	cfg.User = user
 	argv := append([]string{exe}, cfg.Command[1:]...)

@@ -452,7 +452,14 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	if st != StatusCompleted {
 		errText = msg
 	}
-	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg})
+	// A cancel is the canceller's doing; any other end is the server's.
+	m.mu.Lock()
+	actor := a.cancelBy
+	m.mu.Unlock()
+	if st != StatusCancelled || actor == shutdownActor {
+		actor = ""
+	}
+	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg, Actor: actor})
 	if err != nil && !errors.Is(err, ErrStale) {
 		return err
 	}

@@ -98,4 +98,8 @@ type Transition struct {
 	Status  Status    `json:"status"`
 	Time    time.Time `json:"time"`
 	Message string    `json:"message,omitempty"`
+	// Actor is who caused the change: the user who submitted, cancelled or
+	// re-prioritised, or SystemActor for what the server did by itself.
+	// Transitions recorded before actors were kept have "".
+	Actor string `json:"actor"`
 }

@@ -311,6 +311,9 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	if err != nil {
 		return SubmitResult{}, err
 	}
+	if err := m.refuse(p); err != nil {
+		return SubmitResult{}, err
+	}
 	notify, err := m.checkNotify(req.Notify)
 	if err != nil {
 		return SubmitResult{}, err
@@ -346,6 +349,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
 		Notify: notify,
+		Actor:  actorOr(ctx, p.user),
 	})
 	if err != nil {
 		m.mu.Lock()
@@ -399,9 +403,12 @@ type CancelResult struct {
 
 // Cancel stops a job: a queued job ends at once; a running job gets SIGTERM
 // then SIGKILL (or its scheduler's cancel) and ends as cancelled. by names
-// who asked, for the record. A job that already ended is left alone
+// who asked, for the record ("" takes the actor of ctx). A job that already ended is left alone
 // (Cancelled false). An unknown id is ErrNotFound.
 func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, error) {
+	if by == "" {
+		by = ActorOf(ctx)
+	}
 	m.mu.Lock()
 	a, ok := m.active[id]
 	if !ok || a.reserved {
@@ -417,6 +424,7 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	}
 	if a.status == StatusQueued && m.queue.remove(id) {
 		a.status = StatusCancelled
+		a.cancelBy = by
 		m.mu.Unlock()
 		if err := m.end(ctx, a, StatusCancelled, nil, cancelMessage(by, "while queued")); err != nil {
 			m.mu.Lock()
@@ -469,7 +477,7 @@ func (a *activeJob) ref() runner.Ref {
 }
 
 // SetPriority changes the priority of a queued job (or one still pending at
-// a scheduler submission). A running or ended job is ErrConflict: the old
+// a scheduler submission), recorded with the actor of ctx. A running or ended job is ErrConflict: the old
 // service re-queued finished jobs here and ran them again.
 func (m *Manager) SetPriority(ctx context.Context, id string, priority int) error {
 	m.mu.Lock()
@@ -490,7 +498,10 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	old, attempt := a.priority, a.attempt
 	m.mu.Unlock()
 
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC()}); err != nil {
+	// Recorded as a transition (queued to queued) so the timeline says who
+	// re-prioritised the job and when.
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Status: StatusQueued, Priority: &priority, Time: m.now().UTC(),
+		Message: fmt.Sprintf("priority %d → %d", old, priority), Actor: ActorOf(ctx)}); err != nil {
 		if errors.Is(err, ErrStale) {
 			return conflictf("job %s left the queue meanwhile; its priority can no longer change", id)
 		}

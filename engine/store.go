@@ -51,6 +51,11 @@ type Store interface {
 	// AttemptList returns every attempt of a job, oldest first (the latest
 	// last, equal to JobGet).
 	AttemptList(ctx context.Context, id string) ([]Job, error)
+	// AuditInsert appends an entry to the audit trail (changes that are not
+	// about one job: limits, drains).
+	AuditInsert(ctx context.Context, p AuditInsertParams) error
+	// AuditList returns audit entries, newest first (see AuditListParams).
+	AuditList(ctx context.Context, p AuditListParams) ([]AuditEntry, error)
 	// Close flushes and closes the store.
 	Close() error
 }
@@ -65,6 +70,9 @@ type JobInsertParams struct {
 	Config     json.RawMessage
 	SubmitTime time.Time
 	Message    string // recorded with the first transition
+	// Actor is who submitted, recorded with the first transition; "" is
+	// SystemActor.
+	Actor string
 	// ProjectPath is what searches match besides the id and the user; when
 	// empty the store reads config.project_path itself.
 	ProjectPath string
@@ -97,7 +105,9 @@ type JobUpdateParams struct {
 	FromStatus Status // optional guard
 	Status     Status // optional new status; recorded as a Transition
 	Message    string // the transition's message
-	Time       time.Time
+	// Actor is who caused the transition; "" is SystemActor.
+	Actor string
+	Time  time.Time
 
 	Priority       *int
 	StartTime      *time.Time

@@ -443,7 +443,7 @@ func (s *Server) setLimits(c *fiber.Ctx) error {
 	if p == (engine.LimitsPatch{}) {
 		return &engine.ValidationError{Field: "body", Message: "give at least one of max_concurrent_jobs, max_cpu_percent, min_memory_gb, min_disk_gb"}
 	}
-	_, updated, err := s.m.SetLimits(p)
+	_, updated, err := s.m.ChangeLimits(c.UserContext(), p)
 	if err != nil {
 		return err
 	}
@@ -465,6 +465,7 @@ type StatusReply struct {
 	ResourceMonitoring ResourceMonitoring `json:"resource_monitoring"`
 	LocalPool          LocalPool          `json:"local_pool"`
 	Limits             engine.Limits      `json:"limits"`
+	Licenses           LicenseStatus      `json:"licenses"`
 }
 
 // SchedulerDetection is part of StatusReply.
@@ -509,6 +510,7 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 		ResourceMonitoring: rm,
 		LocalPool:          LocalPool{RunningJobs: st.Running, QueuedJobs: st.TotalQueued, MaxConcurrent: st.MaxConcurrent},
 		Limits:             s.m.Limits(),
+		Licenses:           s.licenseStatus(),
 	})
 }
 
@@ -522,6 +524,9 @@ func (s *Server) startMonitoring(c *fiber.Ctx) error {
 func (s *Server) drain(c *fiber.Ctx) error {
 	if s.opts.Drain == nil {
 		return apiError(fiber.StatusServiceUnavailable, "this server cannot drain on request")
+	}
+	if err := s.m.Record(c.UserContext(), engine.AuditDrain, "drain requested over the API"); err != nil {
+		return err
 	}
 	s.SetDraining()
 	s.drainOnce.Do(s.opts.Drain)
@@ -568,4 +573,20 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false, "error": "draining", "status": "draining"})
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+func (s *Server) audit(c *fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", 0, 1000)
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(c, "before", 0, math.MaxInt)
+	if err != nil {
+		return err
+	}
+	list, err := s.m.AuditLog(c.UserContext(), engine.AuditListParams{Limit: limit, BeforeID: int64(before)})
+	if err != nil {
+		return err
+	}
+	return c.JSON(list)
 }

@@ -56,7 +56,9 @@ func schemas() obj {
 		"PriorityRequest": object(obj{"priority": integer()}, "priority"),
 		"Job":             job,
 		"JobList":         arr(ref("Job")),
-		"Transition":      object(obj{"job_id": str(), "attempt": integer(), "status": statusEnum, "time": dateTime(), "message": str()}, "job_id", "attempt", "status", "time"),
+		"Transition":      object(obj{"job_id": str(), "attempt": integer(), "status": statusEnum, "time": dateTime(), "message": str(), "actor": str()}, "job_id", "attempt", "status", "time", "actor"),
+		"AuditEntry":      object(obj{"id": integer(), "time": dateTime(), "actor": str(), "action": str(), "detail": str()}, "id", "time", "actor", "action", "detail"),
+		"AuditList":       arr(ref("AuditEntry")),
 		"JobHistory":      object(obj{"attempts": arr(ref("Job")), "transitions": arr(ref("Transition")), "deliveries": arr(ref("Delivery"))}, "attempts", "transitions", "deliveries"),
 		"Notify":          notifySchema(),
 		"Delivery":        deliverySchema(),
@@ -74,10 +76,13 @@ func schemas() obj {
 			"resource_monitoring": object(obj{"active": boolean(), "last_update": ndateTime(), "current": obj{"oneOf": []obj{sample, {"type": "null"}}}}, "active", "last_update"),
 			"local_pool":          object(obj{"running_jobs": integer(), "queued_jobs": integer(), "max_concurrent": integer()}, "running_jobs", "queued_jobs", "max_concurrent"),
 			"limits":              limits,
+			"licenses": object(obj{"configured": boolean(), "servers": arr(str()), "sampled_at": ndateTime(), "ok": boolean(), "error": str()},
+				"configured", "servers", "sampled_at", "ok", "error"),
 		}, "mode", "scheduler_detection", "resource_monitoring", "local_pool"),
 		"Partitions": arr(object(obj{"name": str(), "nodes_total": integer(), "nodes_used": integer(), "cores_total": integer(), "cores_used": integer(),
 			"memory_total_gb": number(), "memory_used_gb": number()}, "name", "nodes_total", "nodes_used", "cores_total", "cores_used", "memory_total_gb", "memory_used_gb")),
 		"SchedulerType": object(obj{"scheduler_type": obj{"type": "string", "enum": []string{"none", "slurm", "lsf", "pbs", "windows_hpc", "sge"}}}, "scheduler_type"),
+		"Licenses":      licensesSchema(),
 		"Me":            object(obj{"username": str(), "role": obj{"type": "string", "enum": []string{"admin", "user"}}}, "username", "role"),
 		"Health":        object(obj{"status": str()}, "status"),
 		"EngineIOError": object(obj{"code": integer(), "message": str()}, "code", "message"),
@@ -173,7 +178,7 @@ func (s *Server) OpenAPI() []byte {
 			"info": obj{"title": "simjobs", "version": s.opts.Version,
 				"description": "Job manager for simulation runs; the REST API of the PyEDB job-manager service."},
 			"paths":      paths,
-			"components": obj{"schemas": schemas(), "securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}}},
+			"components": obj{"schemas": withSchemas(schemas(), resultSchemas()), "securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}}},
 		}
 		s.openapiDoc, _ = json.MarshalIndent(doc, "", "  ")
 	})
@@ -194,6 +199,9 @@ func operation(r route, path string) obj {
 	if len(params) > 0 {
 		op["parameters"] = params
 	}
+	if r.raw != "" {
+		op["requestBody"] = obj{"required": true, "content": obj{r.raw: obj{"schema": obj{"type": "string", "format": "binary"}}}}
+	}
 	if r.body != "" {
 		op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref(r.body)}}}
 	}
@@ -212,6 +220,8 @@ func operation(r route, path string) obj {
 		switch {
 		case name != "":
 			resp["content"] = obj{"application/json": obj{"schema": ref(name)}}
+		case code == 200 && r.binary != "":
+			resp["content"] = obj{r.binary: obj{"schema": obj{"type": "string", "format": "binary"}}}
 		case code == 200 && r.text:
 			resp["content"] = obj{"text/plain": obj{"schema": str()}}
 		case code == 200:

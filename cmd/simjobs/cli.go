@@ -53,6 +53,11 @@ func clientCommands() []clientCommand {
 		{"priority", "ID N", "change a queued job's priority (higher runs first)", priorityCommand},
 		{"wait", "ID... | --all", "wait until jobs end; exit with the job's exit status", waitCommand},
 		{"limits", "", "show the limits, or change them with flags (admin)", limitsCommand},
+		{"upload", "PROJECT", "upload a project (.aedt file or .aedb folder) to the server; prints the path to submit", uploadCommand},
+		{"results", "ID", "list the files a job wrote; --out DIR downloads them, --zip FILE as one zip", resultsCommand},
+		{"audit", "", "show who changed the limits or drained the server (admin)", auditCommand},
+		{"health", "", "exit 0 when the server answers (container health checks)", healthCommand},
+		{"licenses", "", "show the license servers' features, seats in use and who holds them", licensesCommand},
 		{"completion", "bash|zsh|fish", "print a shell completion script", completionCommand},
 	}
 }

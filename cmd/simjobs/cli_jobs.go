@@ -198,6 +198,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 	row("status", string(j.Status))
 	row("exit code", strings.TrimPrefix(exitText(j), "-"))
 	row("error", j.Error)
+	row("waiting", j.WaitingReason)
 	row("user", j.User)
 	row("priority", strconv.Itoa(j.Priority))
 	row("attempt", strconv.Itoa(j.Attempt))
@@ -519,6 +520,10 @@ func (p *progress) oneLine(j engine.Job, now time.Time) string {
 			if q.BlockedBy != "" {
 				s += "; held: " + q.BlockedBy
 			}
+		}
+		// What holds this job itself (a license, a gate), when not the queue.
+		if j.WaitingReason != "" && (p.queue == nil || j.WaitingReason != p.queue.BlockedBy) {
+			s += "; " + j.WaitingReason
 		}
 		return s + ")" + clockMark + since(now.Sub(j.SubmitTime))
 	case engine.StatusScheduled:

@@ -464,3 +464,40 @@ func TestCLIWaitInterrupted(t *testing.T) {
 		t.Errorf("the job is %s after the interrupted wait", j.Status)
 	}
 }
+
+func TestCLIUploadAndResults(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	env := map[string]string{"SIMJOBS_SERVER": srv.URL}
+	dir := t.TempDir()
+	aedt := filepath.Join(dir, "board.aedt")
+	writeFile(t, aedt, "$begin 'AnsoftProject'\n")
+	var project string
+	out := filepath.Join(dir, "out")
+	zipFile := filepath.Join(dir, "r.zip")
+	runSteps(t, env, []step{
+		{args: []string{"upload", aedt}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
+			project = strings.TrimSpace(r.stdout)
+			if b, err := os.ReadFile(project); err != nil || string(b) != "$begin 'AnsoftProject'\n" || !strings.HasPrefix(project, filepath.Join(srv.Dir, "uploads")) {
+				t.Fatalf("uploaded to %q: %q %v", project, b, err)
+			}
+		}},
+		{args: []string{"upload", filepath.Join(dir, "notes.txt")}, code: exitUsage, stdout: ""},
+	})
+	runSteps(t, env, []step{
+		{args: []string{"submit", "--project", project, "--jobid", "r1", "--wait", "--quiet"}, stdout: "-"},
+		{args: []string{"results", "r1"}, stdout: "board.aedtresults/board.s2p", contains: true},
+		{args: []string{"results", "r1", "--out", out}, stdout: filepath.Join(out, "board.aedtresults", "board_S.csv"), contains: true, checkAfter: func(t *testing.T, _ cliResult) {
+			b, err := os.ReadFile(filepath.Join(out, "board.aedtresults", "board.s2p"))
+			if err != nil || !strings.Contains(string(b), "# GHz S MA R 50") {
+				t.Fatalf("downloaded s2p: %v", err)
+			}
+		}},
+		{args: []string{"results", "r1", "--zip", zipFile}, stdout: "", checkAfter: func(t *testing.T, _ cliResult) {
+			if fi, err := os.Stat(zipFile); err != nil || fi.Size() == 0 {
+				t.Fatalf("zip: %v", err)
+			}
+		}},
+		{args: []string{"results", "nope"}, code: exitNotFound, stdout: ""},
+	})
+}

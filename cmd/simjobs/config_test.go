@@ -75,6 +75,12 @@ func TestServeConfigErrors(t *testing.T) {
 		{[]string{"--env-file", "/no/such/.env"}, nil, "env file"},
 		{[]string{"extra"}, nil, "no arguments"},
 		{[]string{"--log-format", "xml"}, nil, "log-format"},
+		{[]string{"--tls-cert", "c.pem"}, nil, "--tls-key"},
+		{nil, map[string]string{"SIMJOBS_TLS_KEY": "k.pem"}, "--tls-cert"},
+		{[]string{"--rate-limit", "fast"}, nil, "--rate-limit"},
+		{[]string{"--cors-origins", "example.com"}, nil, "--cors-origins"},
+		{[]string{"--read-timeout", "0s"}, nil, "--read-timeout"},
+		{[]string{"--max-header-bytes", "10"}, nil, "--max-header-bytes"},
 		{[]string{"--public-url", "simjobs.example"}, nil, "public-url"},
 	}
 	for _, tc := range cases {
@@ -117,5 +123,31 @@ func TestNewestAnsys(t *testing.T) {
 	}
 	if got := newestAnsys([]string{"PATH=/bin"}, "ansysedt"); got != "" {
 		t.Errorf("no install: %q", got)
+	}
+}
+
+// The network flags come from the environment and .env like every flag.
+func TestServeConfigNetworkFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	dotenv := filepath.Join(dir, ".env")
+	os.WriteFile(dotenv, []byte("SIMJOBS_TLS_CERT=/etc/simjobs/cert.pem\nSIMJOBS_TLS_KEY=/etc/simjobs/key.pem\nSIMJOBS_RATE_LIMIT=600/m\n"), 0o644)
+	env := envOf(map[string]string{"SIMJOBS_CORS_ORIGINS": "https://a.example, https://b.example:8443", "SIMJOBS_MAX_WEBSOCKETS": "8"})
+	c, err := parseServe([]string{"--env-file", dotenv, "--read-timeout", "5s"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{"cert": c.TLSCert, "key": c.TLSKey, "rate": c.RateLimit, "burst": c.RateBurst, "cors": c.CORSOrigins, "ws": c.MaxWebSockets, "read": c.ReadTimeout, "idle": c.IdleTimeout}
+	want := map[string]any{"cert": "/etc/simjobs/cert.pem", "key": "/etc/simjobs/key.pem", "rate": 10.0, "burst": 20, "cors": []string{"https://a.example", "https://b.example:8443"},
+		"ws": 8, "read": 5 * time.Second, "idle": 120 * time.Second}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("network flags (-want +got):\n%s", diff)
+	}
+	d, err := parseServe(nil, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.RateLimit != 50 || d.RateBurst != 100 || d.TLSCert != "" || len(d.CORSOrigins) != 0 {
+		t.Errorf("defaults: rate %v burst %d tls %q cors %v", d.RateLimit, d.RateBurst, d.TLSCert, d.CORSOrigins)
 	}
 }

@@ -51,7 +51,11 @@ func publicURL(cfg serveConfig, ln net.Listener) string {
 			host = h
 		}
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http://"
+	if cfg.TLSCert != "" {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
 }
 
 func newNotifier(cfg serveConfig, ns notifySetup, ln net.Listener, auth server.Authenticator, ob engine.Outbox, mgr *engine.Manager, log *slog.Logger) (*notify.Notifier, error) {

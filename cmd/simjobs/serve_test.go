@@ -73,7 +73,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+)`)
+var listening = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // start runs `simjobs serve` and waits until it listens.
 func start(t *testing.T, dataDir string, args ...string) *proc {

@@ -25,7 +25,7 @@ var _ engine.Store = (*Faulty)(nil)
 // faultyMethods are the names SetFail accepts: the engine.Store methods.
 var faultyMethods = []string{
 	"JobInsert", "JobGet", "JobList", "JobCount", "JobCountByStatus", "JobListActive",
-	"JobUpdate", "TransitionList", "AttemptList", "Close",
+	"JobUpdate", "TransitionList", "AttemptList", "AuditInsert", "AuditList", "Close",
 }
 
 // NewFaulty returns s wrapped, with no failures set.
@@ -145,6 +145,22 @@ func (f *Faulty) AttemptList(ctx context.Context, id string) ([]engine.Job, erro
 		return nil, err
 	}
 	return f.Store.AttemptList(ctx, id)
+}
+
+// AuditInsert fails if set to, and otherwise calls the wrapped store.
+func (f *Faulty) AuditInsert(ctx context.Context, p engine.AuditInsertParams) error {
+	if err := f.fail("AuditInsert"); err != nil {
+		return err
+	}
+	return f.Store.AuditInsert(ctx, p)
+}
+
+// AuditList fails if set to, and otherwise calls the wrapped store.
+func (f *Faulty) AuditList(ctx context.Context, p engine.AuditListParams) ([]engine.AuditEntry, error) {
+	if err := f.fail("AuditList"); err != nil {
+		return nil, err
+	}
+	return f.Store.AuditList(ctx, p)
 }
 
 // Close fails if set to, and otherwise closes the wrapped store.

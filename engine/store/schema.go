@@ -131,7 +131,23 @@ INSERT INTO meta (key, value) VALUES ('next_seq', 1);
 	// seq whose text is indexed. Databases from version 1 were indexed in
 	// step with every write.
 	`INSERT INTO meta (key, value) SELECT 'search_seq', value - 1 FROM meta WHERE key = 'next_seq';`,
-	// Version 3: the notification outbox (engine/notify).
+	// Version 3 (audit trail).
+	//
+	// Every transition names who caused it (a user, or 'system' for the
+	// server itself); transitions recorded before have ''. Changes that are
+	// not about one job (limits, drains) have a table of their own, read
+	// newest first by its rowid.
+	`
+ALTER TABLE transitions ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+CREATE TABLE audit (
+	id     INTEGER PRIMARY KEY,
+	time   INTEGER NOT NULL,
+	actor  TEXT    NOT NULL,
+	action TEXT    NOT NULL,
+	detail TEXT    NOT NULL
+);
+`,
+	// Version 4: the notification outbox (engine/notify).
 	//
 	// deliveries holds every notification owed to one destination (a
 	// webhook URL, a mail address) until it is delivered or given up; its

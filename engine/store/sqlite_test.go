@@ -187,6 +187,15 @@ func (r *reopening) AttemptList(ctx context.Context, id string) ([]engine.Job, e
 	return reopenCall(r, false, func(s *SQLite) ([]engine.Job, error) { return s.AttemptList(ctx, id) })
 }
 
+func (r *reopening) AuditInsert(ctx context.Context, p engine.AuditInsertParams) error {
+	_, err := reopenCall(r, true, func(s *SQLite) (struct{}, error) { return struct{}{}, s.AuditInsert(ctx, p) })
+	return err
+}
+
+func (r *reopening) AuditList(ctx context.Context, p engine.AuditListParams) ([]engine.AuditEntry, error) {
+	return reopenCall(r, false, func(s *SQLite) ([]engine.AuditEntry, error) { return s.AuditList(ctx, p) })
+}
+
 func (r *reopening) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

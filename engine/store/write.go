@@ -20,6 +20,7 @@ type writeReq struct {
 	ctx    context.Context
 	insert *engine.JobInsertParams
 	update *engine.JobUpdateParams
+	audit  *engine.AuditInsertParams
 	// flush, set alone, asks the writer to bring the search index up to
 	// date before it answers (a search must see every committed job).
 	flush bool
@@ -254,6 +255,8 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 			}
 		} else if r.tx != nil {
 			r.err = r.tx(ctx, s.wconn)
+		} else if r.audit != nil {
+			r.err = s.auditInsert(ctx, r.audit)
 		} else {
 			r.err = s.update(ctx, r.update)
 		}
@@ -407,7 +410,7 @@ func (s *SQLite) insertAttempt(ctx context.Context, p *engine.JobInsertParams, p
 		change.firstSeq, change.indexed, change.old = firstSeq, true, old
 	}
 	change.seq = seq
-	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), submitNS, p.Message); err != nil {
+	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), submitNS, p.Message, actorOf(p.Actor)); err != nil {
 		return engine.Job{}, ftsChange{}, fmt.Errorf("transition: %w", err)
 	}
 	if len(p.Notify) > 0 {
@@ -500,7 +503,7 @@ func (s *SQLite) update(ctx context.Context, p *engine.JobUpdateParams) error {
 	if p.Status == "" {
 		return nil
 	}
-	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), atNS, p.Message); err != nil {
+	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), atNS, p.Message, actorOf(p.Actor)); err != nil {
 		return fmt.Errorf("store: update %q: transition: %w", p.ID, err)
 	}
 	return nil
@@ -527,11 +530,12 @@ func nullTime(t *time.Time) (any, error) {
 type writeStmts struct {
 	begin, savepoint, rollbackTo, release, commit, rollback                *sql.Stmt
 	lookup, get, insertJob, archive, renew, update, transition, setNextSeq *sql.Stmt
+	audit                                                                  *sql.Stmt
 }
 
 func (ws *writeStmts) all() []*sql.Stmt {
 	return []*sql.Stmt{ws.begin, ws.savepoint, ws.rollbackTo, ws.release, ws.commit, ws.rollback,
-		ws.lookup, ws.get, ws.insertJob, ws.archive, ws.renew, ws.update, ws.transition, ws.setNextSeq}
+		ws.lookup, ws.get, ws.insertJob, ws.archive, ws.renew, ws.update, ws.transition, ws.setNextSeq, ws.audit}
 }
 
 func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -571,7 +575,8 @@ func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 			pid_start = COALESCE(?, pid_start),
 			progress = CASE WHEN ? THEN ? ELSE progress END
 			WHERE id = ?`},
-		{&ws.transition, `INSERT INTO transitions (job_id, attempt, status, time, message) VALUES (?, ?, ?, ?, ?)`},
+		{&ws.transition, `INSERT INTO transitions (job_id, attempt, status, time, message, actor) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&ws.audit, `INSERT INTO audit (time, actor, action, detail) VALUES (?, ?, ?, ?)`},
 		{&ws.setNextSeq, `UPDATE meta SET value = ? WHERE key = 'next_seq'`},
 	} {
 		var err error

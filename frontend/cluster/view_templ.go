@@ -71,7 +71,7 @@ func Page(p frontend.Page, m Model) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<h2>Partitions</h2><div class=\"table-wrap\" style=\"margin-bottom:1rem\"><table><thead><tr><th scope=\"col\">Partition</th><th scope=\"col\" class=\"num\">Nodes used</th><th scope=\"col\" class=\"num\">Cores used</th><th scope=\"col\" class=\"num hide-narrow\">Memory used (GB)</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<h2>Partitions</h2><div class=\"table-wrap mb-1\"><table><thead><tr><th scope=\"col\">Partition</th><th scope=\"col\" class=\"num\">Nodes used</th><th scope=\"col\" class=\"num\">Cores used</th><th scope=\"col\" class=\"num hide-narrow\">Memory used (GB)</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -45,6 +45,7 @@ type liveReq struct {
 	logOffset int64
 	who       server.Identity
 	csrf      string
+	streams   *server.Streams
 }
 
 // liveKey carries the request into the upgraded connection.
@@ -74,6 +75,10 @@ func (d *Dashboard) live(c *fiber.Ctx) error {
 	}
 	r.who, _ = server.Caller(c)
 	r.csrf = server.CSRFToken(c)
+	r.streams = server.StreamsOf(c)
+	if r.streams.Full(r.who) {
+		return fiber.NewError(fiber.StatusTooManyRequests, "too many live connections open: close some pages")
+	}
 	c.Locals(liveKey, r)
 	return d.ws(c)
 }
@@ -113,6 +118,16 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
 	defer cancel()
+	// The page counts among its user's live connections, and ends when
+	// the user's token is withdrawn (closed as a policy violation: the
+	// page does not reconnect).
+	stream, err := r.streams.Open(r.who)
+	if err != nil {
+		msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "too many live connections")
+		_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		return
+	}
+	defer stream.Close()
 	bus := d.env.Manager.Events()
 	// Events of another server process mean nothing here: start afresh.
 	since := r.since
@@ -215,6 +230,9 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 				return
 			}
 		case <-gone:
+			return
+		case <-stream.Revoked():
+			closeWith(server.CloseRevoked, "signed out: the token was withdrawn")
 			return
 		case <-ctx.Done():
 			closeWith(closeRestart, "server stopping")

@@ -259,6 +259,11 @@ func TestSettingsForm(t *testing.T) {
 	if diff := cmp.Diff(want, h.m.Limits()); diff != "" {
 		t.Errorf("limits (-want +got):\n%s", diff)
 	}
+	// The change is in the page's audit trail, with who made it.
+	page := h.get("/ui/settings")
+	if !strings.Contains(page.body, `id="settings-audit"`) || !strings.Contains(page.body, "max_concurrent_jobs 1 → 3") || !strings.Contains(page.body, "<td>local</td>") {
+		t.Errorf("settings page lacks the audited change: %.3000s", page.body)
+	}
 }
 
 func TestJobActions(t *testing.T) {
@@ -281,6 +286,11 @@ func TestJobActions(t *testing.T) {
 	mustStatus(t, a, 303)
 	if j := h.wait("run_1"); j.Status != engine.StatusCancelled {
 		t.Errorf("after cancel: %s", j.Status)
+	}
+	// The timeline names who did what: the priority change, the cancel.
+	tl := h.get("/ui/jobs/wait_1").body
+	if !strings.Contains(tl, "priority 0 → 9") || !strings.Contains(tl, `<span class="actor muted">local</span>`) {
+		t.Errorf("wait_1's timeline lacks the priority change by local: %.4000s", tl)
 	}
 	h.wait("wait_1")
 	a = h.post("/ui/jobs/wait_1/resubmit", nil)

@@ -38,6 +38,7 @@ type Model struct {
 	// Solver is what the solver's log says; nil when it says nothing a
 	// solver wrote. Load leaves it nil: LoadSolver reads it.
 	Solver    *solverlog.Summary
+	Results   Results // the Results panel; the handler fills it
 	MayChange bool
 	Now       time.Time
 	Notice    string

@@ -171,7 +171,7 @@ func sweepBar(sw *solverlog.Sweep) string {
 	if sw.Points == nil || *sw.Points == 0 || sw.Kind == "interpolating" {
 		return ""
 	}
-	return frontend.Pct(100 * float64(sw.Solved) / float64(*sw.Points))
+	return frontend.PctClass(100 * float64(sw.Solved) / float64(*sw.Points))
 }
 
 // deltaChart is the Max Mag. Delta S of each pass on a log scale, as an

@@ -29,6 +29,7 @@ type Model struct {
 	DetectedBy string
 	Now        time.Time
 	Host       Host
+	Licenses   Licenses
 }
 
 // PriorityDepth is how many jobs wait at one priority.
@@ -88,5 +89,6 @@ func LoadHost(env *frontend.Env) Host {
 func Load(ctx context.Context, env *frontend.Env) (Model, error) {
 	m, err := LoadJobs(ctx, env)
 	m.Host = LoadHost(env)
+	m.Licenses = LoadLicenses(env)
 	return m, err
 }
