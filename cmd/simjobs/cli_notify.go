@@ -1,6 +1,13 @@
 package main
 
-import "flag"
+import (
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/simjobs/simjobs/engine"
+)
 
 // notifyFlags are `simjobs submit`'s notification options: the body's
 // "notify" object, checked by the server.
@@ -36,4 +43,25 @@ func (f notifyFlags) spec() map[string]any {
 		s["on"] = on
 	}
 	return s
+}
+
+// writeDeliveries lists a job's notifications under `simjobs status`.
+func writeDeliveries(w io.Writer, ds []engine.Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "notifications:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, d := range ds {
+		when := d.Created
+		if d.LastAttempt != nil {
+			when = *d.LastAttempt
+		}
+		outcome := d.Status
+		if d.LastError != "" && d.Status != engine.DeliveryDelivered {
+			outcome += ": " + d.LastError
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s %s\t%s\t%d attempt(s)\n", when.Local().Format(timeFormat), d.Event, d.Channel, d.Display, outcome, d.Attempts)
+	}
+	tw.Flush()
 }

@@ -122,6 +122,11 @@ func TestWebhookDeliveredAcrossKill9(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// And `simjobs status`.
+	res := cliRun{t: t, env: map[string]string{"SIMJOBS_SERVER": p.url}}.run("status", "told")
+	if res.code != 0 || !strings.Contains(res.stdout, "notifications:") || !strings.Contains(res.stdout, "completed  webhook http://") || !strings.Contains(res.stdout, "delivered") {
+		t.Errorf("status: %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
 	// And so does the job page.
 	resp, err := http.Get(p.url + "/ui/jobs/told")
 	if err != nil {
