@@ -359,7 +359,16 @@ func (c *Client) Job(ctx context.Context, id string) (engine.Job, error) {
 	return j, err
 }
 
-// JobHistory returns every attempt and status change of a job.
+// SubmitNotify submits a job with a notify spec ({"webhook": ..., "email":
+// ..., "on": [...]}): who is told when it starts or ends.
+func (c *Client) SubmitNotify(ctx context.Context, config any, priority int, notify any) (server.SubmitReply, error) {
+	var out server.SubmitReply
+	_, _, err := c.do(ctx, http.MethodPost, "/jobs/submit", nil, map[string]any{"config": config, "priority": priority, "notify": notify}, &out)
+	return out, err
+}
+
+// JobHistory returns every attempt and status change of a job, and the
+// notifications sent for it.
 func (c *Client) JobHistory(ctx context.Context, id string) (server.JobHistory, error) {
 	var h server.JobHistory
 	_, _, err := c.do(ctx, http.MethodGet, jobPath(id, "/history"), nil, nil, &h)

@@ -17,6 +17,8 @@ type SubmitOptions struct {
 	Priority  int
 	DependsOn []engine.Dependency
 	Retry     *engine.RetryPolicy
+	// Notify is the submission's "notify" object (webhook, e-mail, events).
+	Notify any
 }
 
 // SubmitWith submits a job like Submit, with dependencies and a retry
@@ -32,6 +34,9 @@ func (c *Client) SubmitWith(ctx context.Context, config any, o SubmitOptions) (s
 	}
 	if o.Retry != nil {
 		body["retry"] = o.Retry
+	}
+	if o.Notify != nil {
+		body["notify"] = o.Notify
 	}
 	var out server.SubmitReply
 	_, _, err = c.do(ctx, http.MethodPost, "/api/submit", nil, body, &out)

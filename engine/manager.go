@@ -69,6 +69,8 @@ type Options struct {
 	RetryFirst, RetryMax time.Duration
 	// Gates hold queued jobs back for reasons of their own (see Gate).
 	Gates []Gate
+	// Notify checks the notify field of submissions; nil refuses any.
+	Notify NotifyChecker
 }
 
 // Manager accepts jobs, keeps them in order, starts them when the limits
@@ -93,6 +95,8 @@ type Manager struct {
 	gates []Gate
 	// plans: sweeps, dependencies and retry waits (see depend.go); guarded by mu.
 	plans *plans
+	// notify: see Options.Notify.
+	notify NotifyChecker
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -230,6 +234,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		waiters:         make(map[string][]chan struct{}),
 		gates:           o.Gates,
 		plans:           newPlans(),
+		notify:          o.Notify,
 	}
 	// The plan gate comes first: a job waiting for a dependency says so,
 	// whatever else would hold it.
@@ -308,6 +313,9 @@ type SubmitRequest struct {
 	plan        *jobPlan
 	sweepID     string
 	maxParallel int
+	// Notify is the submission's "notify" object (webhook, events), checked
+	// by Options.Notify and stored with the attempt; nil for none.
+	Notify json.RawMessage
 }
 
 // SubmitResult says what became of a submission.
@@ -345,6 +353,10 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	if err != nil {
 		return SubmitResult{}, err
 	}
+	notify, err := m.checkNotify(req.Notify)
+	if err != nil {
+		return SubmitResult{}, err
+	}
 
 	m.mu.Lock()
 	if m.closed {
@@ -375,8 +387,9 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	job, err := m.store.JobInsert(ctx, JobInsertParams{
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
-		Actor: actorOr(ctx, p.user),
-		Plan:  plan.stored(p.id),
+		Notify: notify,
+		Actor:  actorOr(ctx, p.user),
+		Plan:   plan.stored(p.id),
 	})
 	if err != nil {
 		m.mu.Lock()

@@ -100,6 +100,9 @@ type JobInsertParams struct {
 	// policy; a sweep's membership is stored by SweepInsert). A new attempt
 	// without one drops the previous attempt's.
 	Plan *JobPlan
+	// Notify, when set, is the attempt's notify spec (a JSON object), kept
+	// for stores that implement Outbox (NotifySpecGet).
+	Notify json.RawMessage
 }
 
 // JobListParams filters and pages JobList and JobCount.

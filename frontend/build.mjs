@@ -26,6 +26,7 @@ const js = [
   read("frontend/js/app.js").trimEnd(),
   read("frontend/js/upload.js").trimEnd(),
   read("frontend/js/localtime.js").trimEnd(),
+  read("frontend/js/notify.js").trimEnd(),
   "",
 ].join("\n");
 writeFileSync("static/app.js", js);

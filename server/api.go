@@ -70,6 +70,7 @@ func (s *Server) submit(c *fiber.Ctx) error {
 		Priority  json.RawMessage `json:"priority"`
 		DependsOn json.RawMessage `json:"depends_on"`
 		Retry     json.RawMessage `json:"retry"`
+		Notify    json.RawMessage `json:"notify"`
 	}
 	if err := json.Unmarshal(c.Body(), &body); err != nil {
 		_, err := decodeObject(c.Body()) // says what is wrong with it
@@ -97,7 +98,7 @@ func (s *Server) submit(c *fiber.Ctx) error {
 	if s.opts.Auth.Mode() != "none" {
 		user = identity(c).Name
 	}
-	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: body.Config, Priority: prio, User: user, DependsOn: deps, Retry: retry})
+	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: body.Config, Priority: prio, User: user, DependsOn: deps, Retry: retry, Notify: body.Notify})
 	if err != nil {
 		return err
 	}
@@ -199,6 +200,8 @@ func (s *Server) getJob(c *fiber.Ctx) error {
 type JobHistory struct {
 	Attempts    []engine.Job        `json:"attempts"`
 	Transitions []engine.Transition `json:"transitions"`
+	// Deliveries are the notifications owed or sent for the job.
+	Deliveries []engine.Delivery `json:"deliveries"`
 }
 
 func (s *Server) jobHistory(c *fiber.Ctx) error {
@@ -217,7 +220,14 @@ func (s *Server) jobHistory(c *fiber.Ctx) error {
 	if tr == nil {
 		tr = []engine.Transition{}
 	}
-	return c.JSON(JobHistory{Attempts: attempts, Transitions: tr})
+	ds, err := s.m.Deliveries(ctx, id)
+	if err != nil {
+		return err
+	}
+	if ds == nil {
+		ds = []engine.Delivery{}
+	}
+	return c.JSON(JobHistory{Attempts: attempts, Transitions: tr, Deliveries: ds})
 }
 
 // ownJob checks that the caller may act on the job.

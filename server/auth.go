@@ -74,6 +74,7 @@ type TokenAuth struct {
 type tokenEntry struct {
 	name, role string
 	sum        [sha256.Size]byte
+	email      string // optional fourth field: where the user's mail goes
 }
 
 // Revocable is an Authenticator whose credentials can be withdrawn while
@@ -87,7 +88,7 @@ type Revocable interface {
 
 var _ Revocable = (*TokenAuth)(nil)
 
-// LoadTokens reads a tokens file: one "name:role:sha256-hex-of-token" per
+// LoadTokens reads a tokens file: one "name:role:sha256-hex-of-token[:email]" per
 // line; blank lines and lines starting with # are skipped.
 func LoadTokens(path string) (*TokenAuth, error) {
 	entries, err := readTokens(path)
@@ -132,8 +133,8 @@ func parseTokens(r io.Reader) ([]tokenEntry, error) {
 			continue
 		}
 		parts := strings.Split(line, ":")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("tokens file line %d: want name:role:sha256-of-token", n)
+		if len(parts) != 3 && len(parts) != 4 {
+			return nil, fmt.Errorf("tokens file line %d: want name:role:sha256-of-token[:email]", n)
 		}
 		name, role, sum := strings.TrimSpace(parts[0]), strings.TrimSpace(parts[1]), strings.TrimSpace(parts[2])
 		if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t") {
@@ -150,6 +151,12 @@ func parseTokens(r io.Reader) ([]tokenEntry, error) {
 			return nil, fmt.Errorf("tokens file line %d: the third field must be the 64 hex digits of the token's SHA-256", n)
 		}
 		e := tokenEntry{name: name, role: role}
+		if len(parts) == 4 {
+			e.email = strings.TrimSpace(parts[3])
+			if e.email != "" && (!strings.Contains(e.email, "@") || strings.ContainsAny(e.email, " \t<>,;\"")) {
+				return nil, fmt.Errorf("tokens file line %d: the fourth field must be an e-mail address, got %q", n, e.email)
+			}
+		}
 		copy(e.sum[:], raw)
 		entries = append(entries, e)
 	}
@@ -248,6 +255,19 @@ func (a *TokenAuth) Lookup(token string) (Identity, bool) {
 		}
 	}
 	return found, ok
+}
+
+// Email is a user's address from the tokens file's fourth field ("" when
+// none is given).
+func (a *TokenAuth) Email(user string) string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	for _, e := range a.entries {
+		if e.name == user && e.email != "" {
+			return e.email
+		}
+	}
+	return ""
 }
 
 // ProxyAuth trusts a reverse proxy on this host that authenticated the user

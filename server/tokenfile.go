@@ -131,7 +131,7 @@ func tokenLines(b []byte) []TokenInfo {
 			continue
 		}
 		parts := strings.Split(line, ":")
-		if len(parts) != 3 {
+		if len(parts) != 3 && len(parts) != 4 { // the fourth: an e-mail address
 			continue
 		}
 		out = append(out, TokenInfo{Name: strings.TrimSpace(parts[0]), Role: strings.TrimSpace(parts[1])})

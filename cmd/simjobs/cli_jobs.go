@@ -186,6 +186,9 @@ func statusCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 			return writeJSON(cx.stdout, j)
 		}
 		writeJobDetail(cx.stdout, j, time.Now())
+		if h, err := cx.api.JobHistory(ctx, j.ID); err == nil {
+			writeDeliveries(cx.stdout, h.Deliveries)
+		}
 		return nil
 	}
 }

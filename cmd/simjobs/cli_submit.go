@@ -154,6 +154,7 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 	solverCode := fs.Bool("exit-code", false, "with --wait: when the job failed, exit with its own exit code (instead of 7)")
 	var plan planFlags
 	plan.register(fs)
+	nf := registerNotifyFlags(fs)
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		cx.solverCode = *solverCode
 		cfg, prio, err := cx.buildConfig(&cf, args, after)
@@ -166,6 +167,9 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 		opts, err := plan.options(*prio)
 		if err != nil {
 			return err
+		}
+		if spec := nf.spec(); spec != nil {
+			opts.Notify = spec
 		}
 		reply, err := cx.api.SubmitWith(ctx, cfg, opts)
 		if errors.Is(err, client.ErrUnreachable) && *fallback {

@@ -57,6 +57,29 @@ type serveConfig struct {
 	LicensePoll        time.Duration
 	LicenseMap         string
 	LicenseGateCluster bool
+	// Notifications (engine/notify).
+	Webhooks      []string
+	WebhookSecret string
+	WebhookAllow  []string
+	PublicURL     string
+	SMTP          string
+	SMTPFrom      string
+}
+
+// listFlag is a flag that may be given several times; each value (and an
+// environment or .env value) may also hold a comma-separated list.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	*l.v = append(*l.v, splitList(s)...)
+	return nil
 }
 
 // lookupEnv reads one variable; a parameter so tests need not touch the
@@ -97,6 +120,12 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request header block accepted (431 above it)")
 	cors := fs.String("cors-origins", "", "comma-separated `origins` (https://host[:port]) whose pages may call the API with a token; none by default")
+	fs.Var(listFlag{&c.Webhooks}, "webhook", "`URL` told of every job's end and every sweep's end (repeatable)")
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "`secret` signing webhook bodies (X-Simjobs-Signature: sha256=HMAC)")
+	fs.Var(listFlag{&c.WebhookAllow}, "webhook-allow", "`hosts` (names, *.domain) and addresses/CIDRs webhooks may reach; private and loopback addresses only when listed")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the dashboard's `URL` as notification recipients reach it (default: from --addr)")
+	fs.StringVar(&c.SMTP, "smtp", "", "mail server `URL`: smtp://user:password@host:587 (STARTTLS when offered) or smtps://...:465")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", "", "sender `address` of notification mail")
 	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
 	fs.Int64Var(&c.MaxUploadMB, "max-upload-mb", 20480, "largest project upload (and unpacked .aedb) in `MiB`; larger ones get 413")
 	licServers := fs.String("license-server", "", "comma-separated FlexNet license `servers` (port@host) whose seats gate the queue")
@@ -221,6 +250,9 @@ func (c serveConfig) validate() error {
 	}
 	if err := c.validateLicenses(); err != nil {
 		return err
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return fmt.Errorf("--public-url must start with http:// or https://, got %q", c.PublicURL)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat)

@@ -32,6 +32,34 @@ func TestServeConfigPrecedence(t *testing.T) {
 	}
 }
 
+func TestServeConfigNotifyFlags(t *testing.T) {
+	t.Parallel()
+	env := envOf(map[string]string{"SIMJOBS_WEBHOOK_ALLOW": "hooks.slack.com, 10.0.0.0/8", "SIMJOBS_WEBHOOK_SECRET": "s", "SIMJOBS_WEBHOOK": "https://ignored.example/"})
+	c, err := parseServe([]string{"--webhook", "https://a.example/x", "--webhook", "https://b.example/y,https://c.example/z", "--smtp", "smtp://u:p@mail.example", "--smtp-from", "simjobs@example.com"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{"hooks": c.Webhooks, "allow": c.WebhookAllow, "secret": c.WebhookSecret, "smtp": c.SMTP, "from": c.SMTPFrom}
+	want := map[string]any{"hooks": []string{"https://a.example/x", "https://b.example/y", "https://c.example/z"}, "allow": []string{"hooks.slack.com", "10.0.0.0/8"},
+		"secret": "s", "smtp": "smtp://u:p@mail.example", "from": "simjobs@example.com"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("notify flags (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		cfg  serveConfig
+		want string
+	}{
+		{serveConfig{WebhookAllow: []string{"http://x/"}}, "--webhook-allow"},
+		{serveConfig{Webhooks: []string{"http://127.0.0.1:9/"}}, "--webhook"},
+		{serveConfig{SMTP: "smtp://mail.example"}, "--smtp-from"},
+		{serveConfig{SMTP: "imap://mail.example", SMTPFrom: "a@b.c"}, "smtp://"},
+	} {
+		if _, err := parseNotify(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error naming %s", tc.cfg, err, tc.want)
+		}
+	}
+}
+
 func TestServeConfigErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -53,6 +81,7 @@ func TestServeConfigErrors(t *testing.T) {
 		{[]string{"--cors-origins", "example.com"}, nil, "--cors-origins"},
 		{[]string{"--read-timeout", "0s"}, nil, "--read-timeout"},
 		{[]string{"--max-header-bytes", "10"}, nil, "--max-header-bytes"},
+		{[]string{"--public-url", "simjobs.example"}, nil, "public-url"},
 	}
 	for _, tc := range cases {
 		_, err := parseServe(tc.args, envOf(tc.env), io.Discard)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/notify"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
@@ -68,6 +69,10 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		}
 	}
 	reloadOnSignal(reloadCtx, tokens, cert, log)
+	notifyCfg, err := parseNotify(cfg)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -138,6 +143,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		DataDir:   dataDir,
 		Logger:    log,
 		Gates:     gates,
+		Notify:    notify.Checker{Allow: notifyCfg.allow},
 	})
 	if err != nil {
 		return err
@@ -150,6 +156,13 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		defer licenses.Stop()
 		licenseView = licenses
 	}
+	notifier, err := newNotifier(cfg, notifyCfg, ln, auth, st, mgr, log)
+	if err != nil {
+		_ = mgr.Close(context.Background())
+		return err
+	}
+	notifier.Start(ctx)
+	defer notifier.Stop()
 
 	drainReq := make(chan struct{})
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))

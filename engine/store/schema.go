@@ -187,6 +187,45 @@ CREATE TABLE job_plans (
 	retry      TEXT
 ) WITHOUT ROWID;
 `,
+	// Version 6: the notification outbox (engine/notify).
+	//
+	// deliveries holds every notification owed to one destination (a
+	// webhook URL, a mail address) until it is delivered or given up; its
+	// payload is fixed when it is created so every retry sends the same
+	// bytes. outbox_seq in meta is the transitions rowid up to which status
+	// changes have been turned into deliveries: it starts at the current
+	// end, so an existing database does not notify its past. job_notify
+	// keeps the notify spec each attempt was submitted with.
+	`
+CREATE TABLE deliveries (
+	id           TEXT    PRIMARY KEY,
+	job_id       TEXT    NOT NULL,
+	attempt      INTEGER NOT NULL,
+	sweep_id     TEXT    NOT NULL,
+	event        TEXT    NOT NULL,
+	channel      TEXT    NOT NULL,
+	target       TEXT    NOT NULL,
+	display      TEXT    NOT NULL,
+	payload      BLOB    NOT NULL,
+	status       TEXT    NOT NULL,
+	attempts     INTEGER NOT NULL,
+	created      INTEGER NOT NULL,
+	next_attempt INTEGER NOT NULL,
+	last_attempt INTEGER,
+	last_error   TEXT    NOT NULL,
+	last_code    INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due   ON deliveries (status, next_attempt);
+CREATE INDEX deliveries_job   ON deliveries (job_id, created);
+CREATE INDEX deliveries_sweep ON deliveries (sweep_id, created);
+CREATE TABLE job_notify (
+	job_id  TEXT    NOT NULL,
+	attempt INTEGER NOT NULL,
+	spec    TEXT    NOT NULL,
+	PRIMARY KEY (job_id, attempt)
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) SELECT 'outbox_seq', COALESCE(MAX(rowid), 0) FROM transitions;
+`,
 }
 
 // schemaVersion is the user_version a database has after Open.

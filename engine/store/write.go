@@ -29,6 +29,12 @@ type writeReq struct {
 	flush bool
 	// fn, set alone, runs on the writer goroutine (tests hand it batches).
 	fn func()
+	// tx, set alone, is a write of its own (the outbox) run inside the
+	// batch's transaction, in a savepoint like the others.
+	tx func(ctx context.Context, c *sql.Conn) error
+	// txNoSync lets a tx commit without waiting for the disk (see
+	// JobUpdateParams.NoSync).
+	txNoSync bool
 	// projectPath is the insert's config.project_path, parsed by the caller.
 	projectPath string
 
@@ -250,6 +256,8 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 			if r.err == nil {
 				search.add(change)
 			}
+		} else if r.tx != nil {
+			r.err = r.tx(ctx, s.wconn)
 		} else if r.audit != nil {
 			r.err = s.auditInsert(ctx, r.audit)
 		} else if r.sweep != nil {
@@ -291,7 +299,7 @@ func (s *SQLite) syncFor(ctx context.Context, batch []*writeReq) error {
 	}
 	lazy := true
 	for _, r := range batch {
-		if r.update == nil || !r.update.NoSync {
+		if (r.update == nil || !r.update.NoSync) && (r.tx == nil || !r.txNoSync) {
 			lazy = false
 			break
 		}
@@ -412,6 +420,11 @@ func (s *SQLite) insertAttempt(ctx context.Context, p *engine.JobInsertParams, p
 	}
 	if err := s.savePlan(ctx, p.ID, p.Plan, attempt > 1); err != nil {
 		return engine.Job{}, ftsChange{}, err
+	}
+	if len(p.Notify) > 0 {
+		if err := s.insertNotify(ctx, p.ID, attempt, p.Notify); err != nil {
+			return engine.Job{}, ftsChange{}, fmt.Errorf("notify spec: %w", err)
+		}
 	}
 	var cfg json.RawMessage
 	if len(p.Config) > 0 {

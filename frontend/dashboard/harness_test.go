@@ -25,6 +25,7 @@ import (
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/license"
+	"github.com/simjobs/simjobs/engine/notify"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/frontend"
@@ -151,7 +152,7 @@ func (h *harness) listen(addr string) {
 	}
 	h.m, err = engine.New(context.Background(), engine.Options{
 		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: h.tel,
-		Policy: policy, Limits: h.limits, DataDir: h.dir, Logger: quiet,
+		Policy: policy, Limits: h.limits, DataDir: h.dir, Logger: quiet, Notify: notify.Checker{},
 		// Solver logs are read more often than a server's once a second:
 		// the fake solver's passes last a fraction of a second.
 		ProgressEvery: 100 * time.Millisecond,

@@ -180,6 +180,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 
 	v := d.newView(r)
 	defer v.stop()
+	my := newMine(d, r.who.Name)
 	if err := v.start(ctx, &out, resync); err != nil {
 		// The page cannot be brought up to date here: it reloads.
 		out.Reset()
@@ -187,6 +188,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 		_ = conn.WriteMessage(websocket.TextMessage, out.Bytes())
 		return
 	}
+	my.start(ctx, &out)
 	if !write() {
 		return
 	}
@@ -200,6 +202,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 				return
 			}
 			v.event(ctx, ev, &out)
+			my.event(ev)
 			last = ev.Seq
 			// Coalesce what is already waiting into one message.
 		drain:
@@ -210,12 +213,14 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 						break drain
 					}
 					v.event(ctx, ev, &out)
+					my.event(ev)
 					last = ev.Seq
 				default:
 					break drain
 				}
 			}
 			v.flush(ctx, last, &out)
+			my.flush(ctx, &out)
 			if !write() {
 				return
 			}

@@ -128,6 +128,7 @@ func TestSubmitForm(t *testing.T) {
 		{"bad wall time", func(v url.Values) { v.Set("scheduler_options.time", "soon") }, "scheduler_options.time"},
 		{"bad job id", func(v url.Values) { v.Set("jobid", "a b") }, "jobid"},
 		{"bad priority", func(v url.Values) { v.Set("priority", "high") }, "priority"},
+		{"webhook to the metadata address", func(v url.Values) { v.Set("notify_webhook", "http://169.254.169.254/") }, "notify_webhook"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := h.post("/ui/submit", form(tc.mut))
@@ -161,7 +162,7 @@ func TestSubmitForm(t *testing.T) {
 	if !strings.Contains(a.body, "Please correct the 5 fields marked below.") {
 		t.Errorf("the form does not say how many fields to correct: %s", between(a.body, `id="form-error"`, "</p>"))
 	}
-	a = h.post("/ui/submit", form(nil))
+	a = h.post("/ui/submit", form(func(v url.Values) { v.Set("notify_webhook", "https://hooks.example.com/T0/B0") }))
 	mustStatus(t, a, 303)
 	if loc := a.header.Get("Location"); !strings.HasPrefix(loc, "/ui/jobs/form_1?notice=") {
 		t.Fatalf("redirect to %q", loc)

@@ -106,6 +106,7 @@ func (h Handler) hfss(c *fiber.Ctx) error {
 			f.Values[fl.Name] = val
 		}
 	}
+	f.Values[NotifyWebhookField] = c.FormValue(NotifyWebhookField)
 	v.HFSS = f
 	if a := c.FormValue("action"); a == "add_node" || a == "remove_node" {
 		return h.answer(c, v, HFSSForm(server.CSRFToken(c), v), fiber.StatusOK)
@@ -121,9 +122,11 @@ func (h Handler) hfss(c *fiber.Ctx) error {
 	}
 	if ok {
 		who, _ := server.Caller(c)
-		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
+		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who),
+			Notify: notifySpec(v.HFSS.Values[NotifyWebhookField])})
 		var ve *engine.ValidationError
 		switch {
+		case errors.As(err, &ve) && notifyFailed(ve, v.HFSS.Errors):
 		case errors.As(err, &ve):
 			v.HFSS.Fail(ve, v.Groups)
 		case err != nil:
@@ -154,6 +157,7 @@ func (h Handler) command(c *fiber.Ctx) error {
 	v.Command = CommandForm{
 		Command: c.FormValue("command"), JobID: c.FormValue("jobid"), WorkingDirectory: c.FormValue("working_directory"),
 		Time: c.FormValue("time"), User: c.FormValue("user"), Priority: c.FormValue("priority"), Errors: map[string]string{},
+		NotifyWebhook: c.FormValue(NotifyWebhookField),
 	}
 	if !v.ShowUser {
 		v.Command.User = ""
@@ -161,9 +165,11 @@ func (h Handler) command(c *fiber.Ctx) error {
 	cfg, prio, ok := v.Command.Config()
 	if ok {
 		who, _ := server.Caller(c)
-		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
+		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who),
+			Notify: notifySpec(v.Command.NotifyWebhook)})
 		var ve *engine.ValidationError
 		switch {
+		case errors.As(err, &ve) && notifyFailed(ve, v.Command.Errors):
 		case errors.As(err, &ve):
 			v.Command.Fail(ve)
 		case err != nil:

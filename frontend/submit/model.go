@@ -342,6 +342,7 @@ type CommandForm struct {
 	Priority         string
 	Errors           map[string]string
 	Error            string
+	NotifyWebhook    string
 }
 
 // Config is the command job's JSON config.

@@ -51,6 +51,8 @@ type Options struct {
 	Dashboard bool
 	// Licenses is the license servers' state GET /api/licenses shows.
 	Licenses server.Licenses
+	// Notify checks submissions' notify field; nil refuses any.
+	Notify engine.NotifyChecker
 }
 
 // Server is a running server.
@@ -116,6 +118,7 @@ func Start(t testing.TB, o Options) *Server {
 	s.Manager, err = engine.New(context.Background(), engine.Options{
 		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: s.Telemetry,
 		Policy: policy, Limits: o.Limits, DataDir: dir, Logger: quiet, ProgressEvery: cmp.Or(o.ProgressEvery, 100*time.Millisecond),
+		Notify: o.Notify,
 	})
 	if err != nil {
 		st.Close()
