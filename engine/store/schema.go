@@ -226,6 +226,11 @@ CREATE TABLE job_notify (
 ) WITHOUT ROWID;
 INSERT INTO meta (key, value) SELECT 'outbox_seq', COALESCE(MAX(rowid), 0) FROM transitions;
 `,
+	// Version 7.
+	//
+	// A sweep's own notify object (one notification when the whole sweep
+	// ends), as submitted and checked; '' for none.
+	`ALTER TABLE sweeps ADD COLUMN notify TEXT NOT NULL DEFAULT '';`,
 }
 
 // schemaVersion is the user_version a database has after Open.
