@@ -76,4 +76,6 @@ type JobProgressData struct {
 // counts.
 type SweepEndedData struct {
 	SweepID string `json:"sweep_id"`
+	// User owns the sweep (the dashboard tells only its owner).
+	User string `json:"user"`
 }

@@ -108,7 +108,7 @@ func (m *Manager) afterEnd(ctx context.Context, a *activeJob, st Status, msg str
 	m.dependencyEnded(ctx, a.id, st)
 	if sweepEnded != "" {
 		// After the job's own end events: the sweep's counts are final.
-		m.bus.Publish(EventSweepEnded, SweepEndedData{SweepID: sweepEnded})
+		m.bus.Publish(EventSweepEnded, SweepEndedData{SweepID: sweepEnded, User: a.user})
 	}
 }
 
