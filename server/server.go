@@ -63,6 +63,9 @@ type Options struct {
 	// MaxUploadBytes bounds an uploaded project (0: DefaultMaxUpload);
 	// uploads are kept under the policy's UploadRoot (none when empty).
 	MaxUploadBytes int64
+	// MaxZipEntries bounds the entries of one zipped .aedb (0:
+	// DefaultMaxZipEntries).
+	MaxZipEntries int
 	// Licenses is the license servers' state (GET /api/licenses); nil
 	// when no license server is configured.
 	Licenses Licenses

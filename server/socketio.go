@@ -276,7 +276,16 @@ func (h *sioHub) serveWebSocket(conn *websocket.Conn) {
 	}
 	defer e.close()
 
+	// The connection goes back to fasthttp's pool when this function
+	// returns, so its reader must be gone by then (as in serveWS): closing
+	// the connection ends the read.
+	gone := make(chan struct{})
+	defer func() {
+		conn.Close()
+		<-gone
+	}()
 	go func() {
+		defer close(gone)
 		defer e.close()
 		for {
 			mt, msg, err := conn.ReadMessage()

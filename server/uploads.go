@@ -28,9 +28,9 @@ import (
 // DefaultMaxUpload is --max-upload-mb's default: 20 GiB.
 const DefaultMaxUpload = 20480 << 20
 
-// maxZipEntries bounds the files of one zipped .aedb; a real one holds a
-// few hundred.
-const maxZipEntries = 100000
+// DefaultMaxZipEntries bounds the files of one zipped .aedb; a real one
+// holds a few hundred.
+const DefaultMaxZipEntries = 100000
 
 // tusBase is where the resumable (tus) uploads live.
 const tusBase = "/api/uploads"
@@ -50,7 +50,11 @@ func (s *Server) maxUpload() int64 {
 }
 
 func (s *Server) uploadLimits() upload.Limits {
-	return upload.Limits{MaxBytes: s.maxUpload(), MaxEntries: maxZipEntries}
+	entries := s.opts.MaxZipEntries
+	if entries <= 0 {
+		entries = DefaultMaxZipEntries
+	}
+	return upload.Limits{MaxBytes: s.maxUpload(), MaxEntries: entries}
 }
 
 func tooLarge(max int64) error {

@@ -90,6 +90,11 @@ func (cx *cli) firstError(ctx context.Context, j engine.Job) string {
 	if len(j.Progress) > 0 && json.Unmarshal(j.Progress, &p) == nil && p.Error != "" {
 		return clip(strings.TrimSpace(firstLine(strings.TrimSpace(p.Error))))
 	}
+	// A job that ended before its log was first followed has no progress:
+	// the server reads the whole log for its summary.
+	if sum, ok, err := cx.api.LogSummary(ctx, j.ID, j.Attempt); err == nil && ok && sum.Error != "" {
+		return clip(strings.TrimSpace(firstLine(strings.TrimSpace(sum.Error))))
+	}
 	l, err := cx.api.Log(ctx, j.ID, client.LogOptions{Stream: "stderr", Attempt: j.Attempt})
 	if err != nil {
 		return ""

@@ -44,6 +44,8 @@ type Options struct {
 	ProgressEvery time.Duration
 	// MaxUploadBytes bounds uploads (default: the server's default).
 	MaxUploadBytes int64
+	// MaxZipEntries bounds a zipped upload's entries (default: the server's).
+	MaxZipEntries int
 	// Network sets the server's abuse limits and CORS.
 	Network server.NetworkOptions
 	// Dashboard mounts the browser pages (and, with token auth, their
@@ -154,6 +156,7 @@ func Start(t testing.TB, o Options) *Server {
 		Sessions:       sessions,
 		Licenses:       o.Licenses,
 		MaxUploadBytes: o.MaxUploadBytes,
+		MaxZipEntries:  o.MaxZipEntries,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
