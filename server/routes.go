@@ -83,7 +83,7 @@ func (s *Server) routes() []route {
 			query:   []param{{"EIO", "string", "protocol version: 4"}, {"transport", "string", "polling"}, {"sid", "string", "session id"}},
 			replies: map[int]string{200: "", 400: "EngineIOError"}},
 		{method: "GET", paths: []string{"/healthz"}, access: public, summary: "Liveness", handler: s.healthz, replies: map[int]string{200: "Health"}},
-		{method: "GET", paths: []string{"/readyz"}, access: public, summary: "Readiness (503 while draining)", handler: s.readyz, replies: map[int]string{200: "Health", 503: "NotReady"}},
+		{method: "GET", paths: []string{"/readyz"}, access: public, summary: "Readiness (503 while draining or while the database cannot be written)", handler: s.readyz, replies: map[int]string{200: "Health", 503: "NotReady"}},
 		{method: "GET", paths: []string{"/metrics"}, summary: "Prometheus metrics", handler: s.metrics, text: true, replies: map[int]string{200: "", 401: "Error"}},
 		{method: "GET", paths: []string{"/openapi.json"}, access: public, summary: "This document", handler: s.openAPI, replies: map[int]string{200: ""}},
 	}

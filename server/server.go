@@ -219,6 +219,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	msg := "internal error"
 	var fe *fiber.Error
 	var ve *engine.ValidationError
+	var sf *engine.StoreFault
 	switch {
 	case errors.As(err, &ve):
 		status, msg = fiber.StatusBadRequest, ve.Error()
@@ -228,6 +229,12 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status, msg = fiber.StatusConflict, err.Error()
 	case errors.Is(err, engine.ErrClosed):
 		status, msg = fiber.StatusServiceUnavailable, "the server is shutting down"
+	case errors.As(err, &sf):
+		// The database cannot be written (full or read-only volume): the
+		// request was not done; the cause is the operator's to fix.
+		status, msg = fiber.StatusServiceUnavailable, sf.Error()
+	case errors.Is(err, engine.ErrStoreUnavailable):
+		status, msg = fiber.StatusServiceUnavailable, "the database is not available (the server is stopping)"
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fe.Message
 		if status == fiber.StatusRequestEntityTooLarge {
@@ -241,3 +248,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 
 // apiError is an error answered with status and message.
 func apiError(status int, msg string) error { return fiber.NewError(status, msg) }
+
+// storeHealthMessage is what /readyz and the dashboard say about a store
+// that cannot write.
+func storeHealthMessage(err error) string {
+	var sf *engine.StoreFault
+	if errors.As(err, &sf) {
+		return sf.Error()
+	}
+	return "the database is not available"
+}

@@ -38,7 +38,7 @@ import (
 )
 
 // ErrClosed is returned by every method called after Close.
-var ErrClosed = errors.New("store: closed")
+var ErrClosed = fmt.Errorf("store: closed: %w", engine.ErrStoreUnavailable)
 
 var _ engine.Store = (*SQLite)(nil)
 
@@ -123,6 +123,12 @@ type SQLite struct {
 
 	nextSeq int64       // owned by the writer goroutine
 	search  searchQueue // owned by the writer goroutine
+
+	// fault is the last write's failure caused by the volume, nil after a
+	// write succeeds (see Health); lastProbe is when Health last tried a
+	// write (unix ns).
+	fault     atomic.Pointer[engine.StoreFault]
+	lastProbe atomic.Int64
 
 	// testHookBatch, when set by a test, runs in the writer before each batch.
 	testHookBatch func(n int)

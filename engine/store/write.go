@@ -208,6 +208,17 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 		s.testHookBatch(len(batch))
 	}
 	defer func() {
+		// Name the cause of failures that come from the volume (full,
+		// read-only), so callers answer 503 with it, and remember it for
+		// Health until a write succeeds again.
+		var fault error
+		for _, r := range batch {
+			r.err = s.classify(r.err)
+			if errors.Is(r.err, engine.ErrStoreUnavailable) {
+				fault = r.err
+			}
+		}
+		s.noteResult(fault)
 		for _, r := range batch {
 			close(r.done)
 		}
