@@ -78,6 +78,14 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		log.Warn("no HFSS solver found: HFSS jobs are refused until --ansys-edt-path is given (plain command jobs still run)")
 	}
 
+	// One server per data dir; the lock goes with the process, so the
+	// reaper's next server takes it after a crash.
+	lock, err := store.LockDir(dataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	warnMissingDatabase(dataDir, log)
 	st, err := store.Open(ctx, filepath.Join(dataDir, "simjobs.db"))
 	if err != nil {
 		return err

@@ -150,7 +150,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	if version > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this program's %d", version, schemaVersion)
+		return &newerSchemaError{version: version}
 	}
 	if version == len(migrations) {
 		return nil
@@ -165,4 +165,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// newerSchemaError: the database was written by a newer simjobs.
+type newerSchemaError struct{ version int }
+
+func (e *newerSchemaError) Error() string {
+	return fmt.Sprintf("schema version %d is newer than this simjobs knows (%d)", e.version, schemaVersion)
 }

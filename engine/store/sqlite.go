@@ -169,7 +169,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	}
 	if err := s.open(ctx); err != nil {
 		s.closeDBs()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	go s.writeLoop()
 	return s, nil
@@ -191,6 +191,9 @@ func (s *SQLite) open(ctx context.Context) error {
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
+	if err := checkIntegrity(ctx, s.w, s.path); err != nil {
+		return err
+	}
 	if err := migrate(ctx, s.w); err != nil {
 		return err
 	}
