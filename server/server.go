@@ -60,6 +60,10 @@ type Options struct {
 	Sessions *Sessions
 	// SocketIO tunes the Socket.IO endpoint (ping timing).
 	SocketIO SocketIOOptions
+	// Backup, when set, writes a consistent copy of the database to a new
+	// temporary file and returns its path (POST /system/backup sends it,
+	// then removes it).
+	Backup func(ctx context.Context) (string, error)
 }
 
 // Server serves the API on one fiber app.

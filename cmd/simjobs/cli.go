@@ -53,6 +53,8 @@ func clientCommands() []clientCommand {
 		{"priority", "ID N", "change a queued job's priority (higher runs first)", priorityCommand},
 		{"wait", "ID... | --all", "wait until jobs end; exit with the job's exit status", waitCommand},
 		{"limits", "", "show the limits, or change them with flags (admin)", limitsCommand},
+		{"backup", "FILE", "write a consistent copy of the database to FILE (through the server while it runs)", backupCommand},
+		{"restore", "FILE", "put a backup in place of a stopped server's database", restoreCommand},
 		{"completion", "bash|zsh|fish", "print a shell completion script", completionCommand},
 	}
 }

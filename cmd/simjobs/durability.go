@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/simjobs/simjobs/engine/store"
 )
 
 // warnMissingDatabase says so when a data dir that has held jobs (their
@@ -19,4 +24,14 @@ func warnMissingDatabase(dataDir string, log *slog.Logger) {
 		return
 	}
 	log.Warn("no database in a data dir that holds job logs: starting with an empty one; to bring the jobs back, stop the server and run simjobs restore", "data_dir", dataDir, "job_dirs", len(entries))
+}
+
+// backupTo is the server's POST /system/backup: a copy of the database in
+// a new file in the data dir (same volume, so no surprise about space
+// elsewhere), which the server removes once sent.
+func backupTo(dataDir string, st *store.SQLite) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		path := filepath.Join(dataDir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
+		return path, st.Backup(ctx, path)
+	}
 }

@@ -134,6 +134,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Version:   version,
 		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo),
 		Sessions:  sessions,
+		Backup:    backupTo(dataDir, st),
 	})
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(httpCtx, ln, 5*time.Second) }()
