@@ -36,6 +36,8 @@ type serveConfig struct {
 	Insecure      bool
 	EnvFile       string
 	Reaper        bool
+	Retention     time.Duration // 0 keeps every job
+	MaxLogMB      float64       // 0 leaves logs whole
 }
 
 // lookupEnv reads one variable; a parameter so tests need not touch the
@@ -67,6 +69,8 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.BoolVar(&c.Insecure, "insecure", false, "allow listening beyond loopback without authentication")
 	fs.StringVar(&c.EnvFile, "env-file", ".env", "`file` of SIMJOBS_* defaults")
 	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
+	fs.Var((*ageValue)(&c.Retention), "retention", "delete ended jobs (and their logs) older than this `age`: 90d, 36h; 0 keeps all")
+	fs.Float64Var(&c.MaxLogMB, "max-log-mb", 0, "cap each job log at this many `MB`, keeping the end (0: no cap)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -142,6 +146,8 @@ func (c serveConfig) validate() error {
 		return errors.New("--min-memory-gb and --min-disk-gb must be >= 0")
 	case c.DrainTimeout < 0 || c.KillGrace < 0:
 		return errors.New("--drain-timeout and --kill-grace must be >= 0")
+	case c.MaxLogMB < 0:
+		return errors.New("--max-log-mb must be >= 0")
 	}
 	switch c.Scheduler {
 	case "auto", "none", "slurm", "lsf", "pbs", "windows_hpc":

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/simjobs/simjobs/engine/store"
@@ -34,4 +36,37 @@ func backupTo(dataDir string, st *store.SQLite) func(ctx context.Context) (strin
 		path := filepath.Join(dataDir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
 		return path, st.Backup(ctx, path)
 	}
+}
+
+// ageValue is a flag holding an age: a Go duration ("36h") or a number of
+// days ("90d"); "0" is none.
+type ageValue time.Duration
+
+func (a *ageValue) String() string {
+	d := time.Duration(*a)
+	if d != 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+func (a *ageValue) Set(s string) error {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || n < 0 || n > 100*365 {
+			return fmt.Errorf("want a number of days such as 90d, or a duration such as 36h")
+		}
+		d = time.Duration(n * 24 * float64(time.Hour))
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d < 0 {
+			return fmt.Errorf("want a number of days such as 90d, or a duration such as 36h")
+		}
+	}
+	if d != 0 && d < time.Hour {
+		return fmt.Errorf("%s is under an hour: jobs would be deleted as they end", s)
+	}
+	*a = ageValue(d)
+	return nil
 }

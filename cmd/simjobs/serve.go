@@ -113,6 +113,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Limits:    engine.Limits{MaxConcurrentJobs: cfg.MaxConcurrent, MaxCPUPercent: cfg.MaxCPUPercent, MinMemoryGB: cfg.MinMemoryGB, MinDiskGB: cfg.MinDiskGB},
 		DataDir:   dataDir,
 		Logger:    log,
+		Retention: engine.Retention{KeepFor: cfg.Retention, MaxLogBytes: int64(cfg.MaxLogMB * (1 << 20))},
 	})
 	if err != nil {
 		return err

@@ -131,6 +131,10 @@ INSERT INTO meta (key, value) VALUES ('next_seq', 1);
 	// seq whose text is indexed. Databases from version 1 were indexed in
 	// step with every write.
 	`INSERT INTO meta (key, value) SELECT 'search_seq', value - 1 FROM meta WHERE key = 'next_seq';`,
+	// Ended jobs by end time, for retention (JobPrune), which would
+	// otherwise scan every ended job on each batch. Partial: queued and
+	// running jobs have no end time.
+	`CREATE INDEX jobs_end_time ON jobs (end_time) WHERE end_time IS NOT NULL;`,
 }
 
 // schemaVersion is the user_version a database has after Open.
@@ -173,3 +177,4 @@ type newerSchemaError struct{ version int }
 func (e *newerSchemaError) Error() string {
 	return fmt.Sprintf("schema version %d is newer than this simjobs knows (%d)", e.version, schemaVersion)
 }
+
