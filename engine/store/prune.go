@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
@@ -46,7 +47,7 @@ func (s *SQLite) prune(before int64, limit int) ([]string, error) {
 		return nil, fmt.Errorf("store: prune: search index: %w", err)
 	}
 	rows, err := s.wconn.QueryContext(ctx, `SELECT first_seq, id, user, project_path FROM jobs
-		WHERE end_time < ? AND status IN ('completed', 'failed', 'cancelled')
+		WHERE end_time < ? AND +status IN ('completed', 'failed', 'cancelled') -- + : walk jobs_end_time, not the status index
 		ORDER BY end_time LIMIT ?`, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: prune: %w", err)
@@ -82,18 +83,22 @@ func (s *SQLite) prune(before int64, limit int) ([]string, error) {
 		return fail(err)
 	}
 	ids := make([]string, 0, len(victims))
+	args := make([]any, 0, len(victims))
 	for _, v := range victims {
-		// Children first: attempts and transitions reference the job.
-		for _, q := range []string{
-			`DELETE FROM transitions WHERE job_id = ?`,
-			`DELETE FROM attempts WHERE id = ?`,
-			`DELETE FROM jobs WHERE id = ?`, // the count trigger keeps job_counts right
-		} {
-			if _, err := s.wconn.ExecContext(ctx, q, v.old.id); err != nil {
-				return fail(err)
-			}
-		}
 		ids = append(ids, v.old.id)
+		args = append(args, v.old.id)
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")"
+	// Children first: attempts and transitions reference the job. The
+	// count trigger keeps job_counts right as the jobs go.
+	for _, q := range []string{
+		`DELETE FROM transitions WHERE job_id IN ` + in,
+		`DELETE FROM attempts WHERE id IN ` + in,
+		`DELETE FROM jobs WHERE id IN ` + in,
+	} {
+		if _, err := s.wconn.ExecContext(ctx, q, args...); err != nil {
+			return fail(err)
+		}
 	}
 	if _, err := s.ws.commit.ExecContext(ctx); err != nil {
 		return fail(fmt.Errorf("commit: %w", err))

@@ -177,4 +177,3 @@ type newerSchemaError struct{ version int }
 func (e *newerSchemaError) Error() string {
 	return fmt.Sprintf("schema version %d is newer than this simjobs knows (%d)", e.version, schemaVersion)
 }
-
