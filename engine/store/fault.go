@@ -56,15 +56,40 @@ func (s *SQLite) classify(err error) error {
 	return &engine.StoreFault{Cause: diagnose(filepath.Dir(s.path), err), Err: err}
 }
 
+// probeBytes is how much a probe writes to the data dir: room for a few
+// submissions with their transitions and index entries.
+const probeBytes = 256 << 10
+
+// tryWrite writes probeBytes to a new file in dir, syncs and removes it.
+func tryWrite(dir string) error {
+	f, err := os.CreateTemp(dir, ".simjobs-probe-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, probeBytes))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writable reports whether dir takes a write, and if not, why.
+func writable(dir string) (string, bool) {
+	err := tryWrite(dir)
+	if err == nil {
+		return "", true
+	}
+	return diagnose(dir, err), false
+}
+
 // diagnose says in one line why the directory cannot be written, by trying
 // to: SQLite's own error rarely tells a full disk from a read-only one.
 func diagnose(dir string, cause error) string {
-	f, err := os.CreateTemp(dir, ".simjobs-probe-*")
-	if err == nil {
-		_, err = f.Write(make([]byte, 64<<10))
-		f.Close()
-		os.Remove(f.Name())
-	}
+	err := tryWrite(dir)
 	switch {
 	case errors.Is(err, syscall.ENOSPC) || sqliteCode(cause) == sqliteFull:
 		return fmt.Sprintf("the data volume is full (%s): free some space; writes resume by themselves", dir)
@@ -119,9 +144,17 @@ func (s *SQLite) Health(ctx context.Context) error {
 	return nil
 }
 
-// probe commits a write that changes nothing, through the writer.
+// probe checks that the data dir takes a write the size of a few
+// submissions (a small database write can fit in WAL space already
+// allocated on a full volume), then commits a database write that changes
+// nothing, through the writer.
 func (s *SQLite) probe(ctx context.Context) error {
-	r := &writeReq{ctx: ctx, fn: func() {}, done: make(chan struct{})}
+	if cause, ok := writable(filepath.Dir(s.path)); !ok {
+		f := &engine.StoreFault{Cause: cause, Err: errors.New(cause)}
+		s.fault.Store(f)
+		return f
+	}
+	r := &writeReq{ctx: ctx, done: make(chan struct{})}
 	var perr error
 	r.fn = func() {
 		_, err := s.wconn.ExecContext(context.Background(), "UPDATE meta SET value = value WHERE key = 'next_seq'")
