@@ -52,6 +52,13 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	if err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	// One server per data dir; the lock goes with the process, so the
+	// reaper's next server takes it after a crash.
+	lock, err := store.LockDir(dataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 
 	solver := cfg.AnsysEDTPath
 	if solver == "" {
@@ -78,13 +85,6 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		log.Warn("no HFSS solver found: HFSS jobs are refused until --ansys-edt-path is given (plain command jobs still run)")
 	}
 
-	// One server per data dir; the lock goes with the process, so the
-	// reaper's next server takes it after a crash.
-	lock, err := store.LockDir(dataDir)
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
 	warnMissingDatabase(dataDir, log)
 	st, err := store.Open(ctx, filepath.Join(dataDir, "simjobs.db"))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // LockFile is the name of the lock file in a data dir.
@@ -46,7 +47,12 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 func LockDir(dir string) (*DirLock, error) {
 	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return nil, fmt.Errorf("data dir %s is on a read-only volume: remount it read-write, or give --data-dir a writable folder", dir)
+	case errors.Is(err, os.ErrPermission):
+		return nil, fmt.Errorf("data dir %s is not writable by this user: fix its permissions, or give --data-dir a writable folder", dir)
+	case err != nil:
 		return nil, fmt.Errorf("lock data dir: %w", err)
 	}
 	if err := lockFile(f); err != nil {
