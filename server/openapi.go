@@ -210,6 +210,8 @@ func operation(r route, path string) obj {
 		switch {
 		case name != "":
 			resp["content"] = obj{"application/json": obj{"schema": ref(name)}}
+		case code == 200 && r.binary != "":
+			resp["content"] = obj{r.binary: obj{"schema": obj{"type": "string", "format": "binary"}}}
 		case code == 200 && r.text:
 			resp["content"] = obj{"text/plain": obj{"schema": str()}}
 		case code == 200:

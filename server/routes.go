@@ -27,6 +27,7 @@ type route struct {
 	body    string         // schema name of the request body, "" for none
 	replies map[int]string // status -> schema name ("" = no JSON body)
 	text    bool           // 200 answers text/plain
+	binary  string         // 200 answers a file of this content type
 }
 
 type param struct {
@@ -70,7 +71,7 @@ func (s *Server) routes() []route {
 		{method: "GET", paths: []string{"/system/status"}, summary: "Mode, scheduler detection, monitoring, local pool", handler: s.systemStatus, replies: map[int]string{200: "SystemStatus", 401: "Error"}},
 		{method: "POST", paths: []string{"/system/start_monitoring"}, access: admin, summary: "Take a fresh telemetry sample", handler: s.startMonitoring, replies: map[int]string{200: "Reply", 401: "Error", 403: "Error"}},
 		{method: "POST", paths: []string{"/system/drain"}, access: admin, summary: "Graceful drain: stop starting jobs, let running ones finish, exit", handler: s.drain, replies: map[int]string{202: "Reply", 401: "Error", 403: "Error"}},
-		{method: "POST", paths: []string{"/system/backup"}, access: admin, summary: "A consistent copy of the database, taken while the server runs (application/vnd.sqlite3)", handler: s.backup, replies: map[int]string{200: "", 401: "Error", 403: "Error", 503: "Error"}},
+		{method: "POST", paths: []string{"/system/backup"}, access: admin, summary: "A consistent copy of the database, taken while the server runs (application/vnd.sqlite3)", handler: s.backup, binary: "application/vnd.sqlite3", replies: map[int]string{200: "", 401: "Error", 403: "Error", 503: "Error"}},
 		{method: "GET", paths: []string{"/scheduler/partitions"}, summary: "Cluster partitions (400 without a scheduler)", handler: s.partitions, replies: map[int]string{200: "Partitions", 400: "Error", 401: "Error"}},
 		{method: "GET", paths: []string{"/api/cluster_partitions"}, summary: "Cluster partitions ([] without a scheduler)", handler: s.clusterPartitions, replies: map[int]string{200: "Partitions", 401: "Error"}},
 		{method: "GET", paths: []string{"/api/scheduler_type"}, summary: "Where jobs run", handler: s.schedulerType, replies: map[int]string{200: "SchedulerType", 401: "Error"}},

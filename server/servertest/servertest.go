@@ -8,6 +8,7 @@ package servertest
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -115,6 +116,10 @@ func Start(t testing.TB, o Options) *Server {
 			}
 		},
 		SocketIO: o.SocketIO,
+		Backup: func(ctx context.Context) (string, error) {
+			path := filepath.Join(dir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
+			return path, st.Backup(ctx, path)
+		},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
