@@ -70,3 +70,14 @@ func (a *ageValue) Set(s string) error {
 	*a = ageValue(d)
 	return nil
 }
+
+// removeStaleBackups deletes the temporary copies a server that died while
+// sending a backup left behind (this process holds the data dir).
+func removeStaleBackups(dataDir string, log *slog.Logger) {
+	stale, _ := filepath.Glob(filepath.Join(dataDir, ".backup-*.db"))
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			log.Warn("remove a stale backup copy", "file", f, "err", err)
+		}
+	}
+}

@@ -86,6 +86,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	}
 
 	warnMissingDatabase(dataDir, log)
+	removeStaleBackups(dataDir, log)
 	st, err := store.Open(ctx, filepath.Join(dataDir, "simjobs.db"))
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -140,7 +141,11 @@ func (h *harness) listen(addr string) {
 		Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true}}
 	dash := dashboard.New(httpCtx, env, dashboard.Options{TailEvery: 100 * time.Millisecond})
 	srv := server.New(server.Options{Manager: h.m, Sampler: h.tel, Auth: h.auth, Logger: quiet, Version: "test",
-		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions})
+		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions,
+		Backup: func(ctx context.Context) (string, error) {
+			path := filepath.Join(h.dir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
+			return path, st.Backup(ctx, path)
+		}})
 	var ln net.Listener
 	for i := 0; ; i++ {
 		if ln, err = net.Listen("tcp", addr); err == nil || i == 50 {
