@@ -16,7 +16,11 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 run: ## run the server on 127.0.0.1:8080 with data in ./simjobs-data (ARGS="--max-concurrent 2" adds flags)
-	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/simjobs serve $(ARGS)
+	@echo "make run: building simjobs into bin/ (the first build takes a minute or two; later ones seconds)..."
+	@$(GO) build -ldflags '$(LDFLAGS)' -o bin/simjobs ./cmd/simjobs
+	@# The server itself, not go run: Ctrl-C drains it and make exits 0
+	@# (go run would report the interrupt as a failure).
+	bin/simjobs serve $(ARGS)
 
 build: ## build the static binary ./simjobs
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o simjobs ./cmd/simjobs
@@ -28,9 +32,10 @@ cross: ## build for every supported OS and architecture into dist/
 		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -gcflags '$(CROSS_GCFLAGS)' -ldflags '$(LDFLAGS)' -o dist/simjobs-$$os-$$arch$$ext ./cmd/simjobs || exit 1; \
 	done
 
-test: ## vet, then every test with the race detector (browser and SLURM tests skip when those are missing, fail under CI=true)
+test: ## vet, then every test with the race detector (browser and SLURM tests skip when those are missing, fail under CI=true); ends with what was skipped and why
 	$(GO) vet ./...
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./... ./testdata/fakesolver
+	@$(GO) build -o bin/testsummary ./scripts/testsummary
+	set -o pipefail; CGO_ENABLED=1 $(GO) test -json -race -count=1 -timeout 15m ./... ./testdata/fakesolver | bin/testsummary
 
 test-short: ## the tests without the race detector
 	$(GO) test -count=1 ./...

@@ -32,6 +32,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/license"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"
@@ -168,20 +169,51 @@ func (c *Client) endpoint(path string, q url.Values) string {
 // already []byte. The answer's body is decoded into out (JSON) unless out
 // is nil; the response is returned for its headers.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) (*http.Response, []byte, error) {
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		r = bytes.NewReader(b)
+		raw = b
 	case json.RawMessage:
-		r = bytes.NewReader(b)
+		raw = b
 	default:
 		js, err := json.Marshal(b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s %s: encode body: %w", method, path, err)
 		}
-		r = bytes.NewReader(js)
+		raw = js
 	}
+	// A server's rate limit answers 429 with Retry-After: a script
+	// submitting a folder of projects slows down to the allowed rate
+	// instead of failing.
+	for try := 0; ; try++ {
+		resp, data, err := c.doOnce(ctx, method, path, q, body != nil, raw, out)
+		var e *Error
+		if try >= maxRateRetries || !errors.As(err, &e) || e.StatusCode != http.StatusTooManyRequests {
+			return resp, data, err
+		}
+		wait, werr := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if werr != nil || wait < 0 || wait > 60 {
+			return resp, data, err
+		}
+		select {
+		case <-ctx.Done():
+			return resp, data, ctx.Err()
+		case <-time.After(time.Duration(max(wait, 1)) * time.Second):
+		}
+	}
+}
+
+// maxRateRetries is how many times a request refused by the rate limit
+// is sent again after the wait the server names.
+const maxRateRetries = 5
+
+func (c *Client) doOnce(ctx context.Context, method, path string, q url.Values, hasBody bool, raw []byte, out any) (*http.Response, []byte, error) {
+	var r io.Reader
+	if hasBody {
+		r = bytes.NewReader(raw)
+	}
+	body := r
 	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path, q), r)
 	if err != nil {
 		return nil, nil, err
@@ -273,6 +305,8 @@ type ListOptions struct {
 	// 10000 jobs when Offset is 0 too).
 	Limit  int
 	Offset int
+	// Sweep lists only that sweep's jobs, in variation order.
+	Sweep string
 }
 
 // JobPage is one page of the job list.
@@ -303,6 +337,9 @@ func (c *Client) Jobs(ctx context.Context, o ListOptions) (JobPage, error) {
 	if o.Offset > 0 {
 		q.Set("offset", strconv.Itoa(o.Offset))
 	}
+	if o.Sweep != "" {
+		q.Set("sweep", o.Sweep)
+	}
 	var page JobPage
 	resp, _, err := c.do(ctx, http.MethodGet, "/jobs", q, nil, &page.Jobs)
 	if err != nil {
@@ -322,7 +359,16 @@ func (c *Client) Job(ctx context.Context, id string) (engine.Job, error) {
 	return j, err
 }
 
-// JobHistory returns every attempt and status change of a job.
+// SubmitNotify submits a job with a notify spec ({"webhook": ..., "email":
+// ..., "on": [...]}): who is told when it starts or ends.
+func (c *Client) SubmitNotify(ctx context.Context, config any, priority int, notify any) (server.SubmitReply, error) {
+	var out server.SubmitReply
+	_, _, err := c.do(ctx, http.MethodPost, "/jobs/submit", nil, map[string]any{"config": config, "priority": priority, "notify": notify}, &out)
+	return out, err
+}
+
+// JobHistory returns every attempt and status change of a job, and the
+// notifications sent for it.
 func (c *Client) JobHistory(ctx context.Context, id string) (server.JobHistory, error) {
 	var h server.JobHistory
 	_, _, err := c.do(ctx, http.MethodGet, jobPath(id, "/history"), nil, nil, &h)
@@ -407,6 +453,14 @@ func (c *Client) Resources(ctx context.Context) (host.Sample, error) {
 	return s, err
 }
 
+// Licenses returns what the license servers said at the last poll
+// (GET /api/licenses); no servers and no features without --license-server.
+func (c *Client) Licenses(ctx context.Context) (license.Report, error) {
+	var r license.Report
+	_, _, err := c.do(ctx, http.MethodGet, "/api/licenses", nil, nil, &r)
+	return r, err
+}
+
 // Queue returns the queue statistics.
 func (c *Client) Queue(ctx context.Context) (server.QueueReply, error) {
 	var q server.QueueReply
@@ -461,6 +515,22 @@ func (c *Client) Drain(ctx context.Context) (server.Reply, error) {
 	var r server.Reply
 	_, _, err := c.do(ctx, http.MethodPost, "/system/drain", nil, nil, &r)
 	return r, err
+}
+
+// Audit returns the audit trail of limits changes and drains, newest
+// first (admin): at most limit entries (0: 100) with ids below before (0:
+// from the newest).
+func (c *Client) Audit(ctx context.Context, limit int, before int64) ([]engine.AuditEntry, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
+	}
+	var list []engine.AuditEntry
+	_, _, err := c.do(ctx, http.MethodGet, "/api/audit", q, nil, &list)
+	return list, err
 }
 
 // Partitions describes the cluster's partitions; a server without a

@@ -129,7 +129,7 @@ func TestLogSummary(t *testing.T) {
 	}
 	delta := 0.01187
 	want := solverlog.Progress{Solver: "HFSS", Phase: solverlog.StateCompleted, Pass: 5, MaxMagDeltaS: &delta, SolvedElements: 69871,
-		Converged: true, SweepSolved: 6, SweepPoints: 6, Warnings: 3}
+		Converged: true, SweepSolved: 6, SweepPoints: 6, SweepKind: "discrete", SweepDone: true, Warnings: 3}
 	if diff := cmp.Diff(want, s.Progress()); diff != "" || s.Project != "filter_bank" || len(s.Adaptive.Passes) != 5 {
 		t.Errorf("summary of project %q, %d passes; progress (-want +got):\n%s", s.Project, len(s.Adaptive.Passes), diff)
 	}

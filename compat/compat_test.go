@@ -27,15 +27,43 @@ func missing(t *testing.T, why string) {
 	t.Skipf("skipped: %s", why)
 }
 
+// scriptTimeout bounds one client script: generous, as a busy machine
+// (the race detector, other tests in parallel) is slow to start Python.
+const scriptTimeout = 5 * time.Minute
+
 func runScript(t *testing.T, name string, args ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	if out, err := scriptRun(name, args...); err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+func scriptRun(name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s output:\n%s", filepath.Base(args[0]), out)
-	if err != nil {
-		t.Fatalf("%s %v: %v", name, args, err)
+	return exec.CommandContext(ctx, name, args...).CombinedOutput()
+}
+
+// When the PyEDB script fails half way, with the queue held at
+// max_cpu_percent 1, it puts the limits back: they outlive restarts.
+func TestPyEDBClientRestoresLimitsWhenItFails(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat(python); err != nil {
+		missing(t, python+" not found")
+	}
+	if out, err := exec.Command(python, "-c", "import aiohttp, socketio").CombinedOutput(); err != nil {
+		missing(t, "python3-aiohttp or python3-socketio not installed: "+string(out))
+	}
+	// Its project is outside the server's roots: the first submission is
+	// refused, after the limit was lowered.
+	srv := servertest.Start(t, servertest.Options{Roots: []string{t.TempDir()}})
+	before := srv.Manager.Limits()
+	out, err := scriptRun(python, "pyedb_client.py", "--url", srv.URL, "--project", srv.Project)
+	if err == nil {
+		t.Fatalf("the script passed with its project refused:\n%s", out)
+	}
+	if got := srv.Manager.Limits(); got != before {
+		t.Errorf("limits after the failed script %+v, want %+v as before:\n%s", got, before, out)
 	}
 }
 
@@ -56,7 +84,7 @@ func TestPyEDBClients(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel()
 			srv := servertest.Start(t, servertest.Options{SocketIO: server.SocketIOOptions{PingInterval: 400 * time.Millisecond, PingTimeout: 2 * time.Second}})
-			args := []string{"pyedb_client.py", "--url", srv.URL, "--project", srv.Project, "--hold", "3"}
+			args := []string{"pyedb_client.py", "--url", srv.URL, "--project", srv.Project, "--hold", "3", "--timeout", "120"}
 			if transport != "default" {
 				args = append(args, "--transport", transport)
 			}

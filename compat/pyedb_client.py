@@ -85,7 +85,8 @@ def step(msg):
 class Events:
     """Socket.IO events received, by name, waited for with a timeout."""
 
-    def __init__(self, sio, names):
+    def __init__(self, sio, names, timeout):
+        self.timeout = timeout
         self.queues = {n: asyncio.Queue() for n in names}
         for n in names:
             sio.on(n, self._handler(n))
@@ -96,8 +97,9 @@ class Events:
 
         return handle
 
-    async def expect(self, name, job_id=None, timeout=20):
+    async def expect(self, name, job_id=None, timeout=None):
         """The next `name` event (about job_id, when given)."""
+        timeout = timeout or self.timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -115,14 +117,14 @@ async def main(args):
     stem = os.path.splitext(os.path.basename(args.project))[0]
 
     sio = socketio.AsyncClient()
-    events = Events(sio, ["job_queued", "job_started", "job_completed", "limits_updated", "priority_changed"])
+    events = Events(sio, ["job_queued", "job_started", "job_completed", "limits_updated", "priority_changed"], args.timeout)
     await sio.connect(base, transports=transports)
     want = args.transport or "websocket"  # the default is polling, then the upgrade
     check(sio.transport() == want, f"socket.io transport {sio.transport()}, want {want}")
     step(f"socket.io connected: sid {sio.sid}, transport {sio.transport()}")
     await sio.emit("client_connected", {"client_type": "pyedb_compat"})
 
-    timeout = aiohttp.ClientTimeout(total=30)
+    timeout = aiohttp.ClientTimeout(total=args.timeout)
     async with aiohttp.ClientSession(timeout=timeout) as http:
 
         async def call(method, path, json=None, status=200):
@@ -147,72 +149,80 @@ async def main(args):
             check(sio.connected, "socket.io dropped while idle: no pings?")
             step(f"socket.io still connected after {args.hold}s idle")
 
-        # Hold the queue: nothing starts while CPU use is above 1%.
-        r = await call("PUT", "/pool/limits", json={"max_cpu_percent": 1})
-        check(r["success"] and r["limits"]["max_cpu_percent"] == 1, f"PUT /pool/limits {r}")
-        ev = await events.expect("limits_updated")
-        check(ev["new_limits"]["max_cpu_percent"] == 1, f"limits_updated {ev}")
-        step(f"PUT /pool/limits max_cpu_percent=1: {r['message']}; limits_updated event")
+        # The limits are kept across restarts: whatever happens below,
+        # they are put back as they were.
+        before = await call("GET", "/pool/limits")
+        try:
+            # Hold the queue: nothing starts while CPU use is above 1%.
+            r = await call("PUT", "/pool/limits", json={"max_cpu_percent": 1})
+            check(r["success"] and r["limits"]["max_cpu_percent"] == 1, f"PUT /pool/limits {r}")
+            ev = await events.expect("limits_updated")
+            check(ev["new_limits"]["max_cpu_percent"] == 1, f"limits_updated {ev}")
+            step(f"PUT /pool/limits max_cpu_percent=1: {r['message']}; limits_updated event")
 
-        # Submit as submit_local_job.py does (model_dump with the extras).
-        first = f"{stem}_{uuid.uuid4().hex[:6]}"
-        r = await call("POST", "/jobs/submit", json={"config": hfss_config(args.project, first, 8), "priority": 0})
-        check(r["success"] and r["job_id"] == first, f"submit {r}")
-        ev = await events.expect("job_queued", first)
-        check(ev["priority"] == 0 and ev["queue_position"] >= 1, f"job_queued {ev}")
-        step(f"POST /jobs/submit: {r['message']}; job_queued position {ev['queue_position']}")
+            # Submit as submit_local_job.py does (model_dump with the extras).
+            first = f"{stem}_{uuid.uuid4().hex[:6]}"
+            r = await call("POST", "/jobs/submit", json={"config": hfss_config(args.project, first, 8), "priority": 0})
+            check(r["success"] and r["job_id"] == first, f"submit {r}")
+            ev = await events.expect("job_queued", first)
+            check(ev["priority"] == 0 and ev["queue_position"] >= 1, f"job_queued {ev}")
+            step(f"POST /jobs/submit: {r['message']}; job_queued position {ev['queue_position']}")
 
-        second = f"{stem}_{uuid.uuid4().hex[:6]}"
-        r = await call("POST", "/api/submit", json={"config": hfss_config(args.project, second, 4), "priority": 0})
-        check(r["success"] and r["job_id"] == second, f"api submit {r}")
-        await events.expect("job_queued", second)
-        step(f"POST /api/submit: {r['job_id']} queued")
+            second = f"{stem}_{uuid.uuid4().hex[:6]}"
+            r = await call("POST", "/api/submit", json={"config": hfss_config(args.project, second, 4), "priority": 0})
+            check(r["success"] and r["job_id"] == second, f"api submit {r}")
+            await events.expect("job_queued", second)
+            step(f"POST /api/submit: {r['job_id']} queued")
 
-        bad = hfss_config(args.project[:-5] + ".txt", "bad_1", 1)
-        r = await call("POST", "/jobs/submit", json={"config": bad, "priority": 0}, status=400)
-        check(r["success"] is False and "project_path" in r["error"], f"bad submit {r}")
-        step(f"POST /jobs/submit (bad project): 400 {r['error']}")
+            bad = hfss_config(args.project[:-5] + ".txt", "bad_1", 1)
+            r = await call("POST", "/jobs/submit", json={"config": bad, "priority": 0}, status=400)
+            check(r["success"] is False and "project_path" in r["error"], f"bad submit {r}")
+            step(f"POST /jobs/submit (bad project): 400 {r['error']}")
 
-        r = await call("POST", f"/jobs/{second}/priority", json={"priority": 5})
-        check(r["success"], f"priority {r}")
-        ev = await events.expect("priority_changed", second)
-        q = await call("GET", "/queue")
-        check(q["total_queued"] == 2 and q["priority_queues"] == {"5": 1} and q["regular_queue_size"] == 1, f"queue {q}")
-        step(f"POST /jobs/{second}/priority 5: {r['message']}; /queue {q['priority_queues']}")
+            r = await call("POST", f"/jobs/{second}/priority", json={"priority": 5})
+            check(r["success"], f"priority {r}")
+            ev = await events.expect("priority_changed", second)
+            q = await call("GET", "/queue")
+            check(q["total_queued"] == 2 and q["priority_queues"] == {"5": 1} and q["regular_queue_size"] == 1, f"queue {q}")
+            step(f"POST /jobs/{second}/priority 5: {r['message']}; /queue {q['priority_queues']}")
 
-        r = await call("POST", f"/jobs/{first}/cancel")
-        check(r["success"], f"cancel {r}")
-        ev = await events.expect("job_completed", first)
-        check(ev["status"] == "cancelled", f"job_completed for the cancelled job: {ev}")
-        step(f"POST /jobs/{first}/cancel: {r['message']}; job_completed status {ev['status']}")
+            r = await call("POST", f"/jobs/{first}/cancel")
+            check(r["success"], f"cancel {r}")
+            ev = await events.expect("job_completed", first)
+            check(ev["status"] == "cancelled", f"job_completed for the cancelled job: {ev}")
+            step(f"POST /jobs/{first}/cancel: {r['message']}; job_completed status {ev['status']}")
 
-        jobs = await call("GET", "/jobs")
-        by_id = {j["id"]: j for j in jobs}
-        check(by_id[first]["status"] == "cancelled" and by_id[second]["status"] == "queued", f"statuses {by_id}")
-        for key in ("id", "user", "config", "status", "start_time", "end_time", "return_code", "scheduler_job_id", "priority"):
-            check(key in by_id[second], f"job record lacks {key}")
-        check(by_id[second]["config"]["project_path"] == args.project, "config.project_path")
-        step(f"GET /jobs: {len(jobs)} jobs; {first} cancelled, {second} queued")
+            jobs = await call("GET", "/jobs")
+            by_id = {j["id"]: j for j in jobs}
+            check(by_id[first]["status"] == "cancelled" and by_id[second]["status"] == "queued", f"statuses {by_id}")
+            for key in ("id", "user", "config", "status", "start_time", "end_time", "return_code", "scheduler_job_id", "priority"):
+                check(key in by_id[second], f"job record lacks {key}")
+            check(by_id[second]["config"]["project_path"] == args.project, "config.project_path")
+            step(f"GET /jobs: {len(jobs)} jobs; {first} cancelled, {second} queued")
 
-        # Release the queue: the waiting job starts at once.
-        r = await call("PUT", "/pool/limits", json={"max_cpu_percent": 80, "max_concurrent_jobs": 2})
-        check(r["limits"]["max_concurrent_jobs"] == 2, f"limits {r}")
-        started = await events.expect("job_started", second)
-        done = await events.expect("job_completed", second)
-        check(done["status"] == "completed" and done["return_code"] == 0, f"job_completed {done}")
-        step(f"PUT /pool/limits max_cpu_percent=80: job_started at {started['start_time']}, job_completed {done['status']} rc {done['return_code']}")
+            # Release the queue: the waiting job starts at once.
+            r = await call("PUT", "/pool/limits", json={"max_cpu_percent": 80, "max_concurrent_jobs": 2})
+            check(r["limits"]["max_concurrent_jobs"] == 2, f"limits {r}")
+            started = await events.expect("job_started", second)
+            done = await events.expect("job_completed", second)
+            check(done["status"] == "completed" and done["return_code"] == 0, f"job_completed {done}")
+            step(f"PUT /pool/limits max_cpu_percent=80: job_started at {started['start_time']}, job_completed {done['status']} rc {done['return_code']}")
 
-        # Poll as backend_client.get_jobs does.
-        jobs = await call("GET", "/api/jobs")
-        rec = next(j for j in jobs if j["id"] == second)
-        check(rec["status"] == "completed" and rec["return_code"] == 0 and rec["priority"] == 5, f"record {rec}")
-        step(f"GET /api/jobs: {second} completed, return_code 0")
+            # Poll as backend_client.get_jobs does.
+            jobs = await call("GET", "/api/jobs")
+            rec = next(j for j in jobs if j["id"] == second)
+            check(rec["status"] == "completed" and rec["return_code"] == 0 and rec["priority"] == 5, f"record {rec}")
+            step(f"GET /api/jobs: {second} completed, return_code 0")
 
-        r = await call("POST", f"/api/cancel/{second}")
-        check(r["success"] is False, f"cancel of an ended job {r}")
-        r = await call("POST", "/jobs/NOPE_1/cancel", status=404)
-        check(r["success"] is False, f"cancel unknown {r}")
-        step("POST /api/cancel of an ended job: success false; unknown job: 404")
+            r = await call("POST", f"/api/cancel/{second}")
+            check(r["success"] is False, f"cancel of an ended job {r}")
+            r = await call("POST", "/jobs/NOPE_1/cancel", status=404)
+            check(r["success"] is False, f"cancel unknown {r}")
+            step("POST /api/cancel of an ended job: success false; unknown job: 404")
+        finally:
+            restore = {k: before[k] for k in ("max_cpu_percent", "max_concurrent_jobs")}
+            async with http.request("PUT", base + "/pool/limits", json=restore) as resp:
+                step(f"PUT /pool/limits {restore}: limits put back ({resp.status})")
 
         res = await call("GET", "/resources")
         for key in ("cpu_percent", "memory_percent", "memory_used_gb", "memory_total_gb", "memory_free_gb",
@@ -235,6 +245,7 @@ if __name__ == "__main__":
     p.add_argument("--project", required=True, help="an existing .aedt on the server's host")
     p.add_argument("--transport", choices=["polling", "websocket"], help="only this transport (default: polling, then the upgrade)")
     p.add_argument("--hold", type=float, default=0, help="stay idle this long to check server pings")
+    p.add_argument("--timeout", type=float, default=60, help="seconds to wait for an event or an answer (generous: a busy machine is slow)")
     try:
         asyncio.run(main(p.parse_args()))
     except AssertionError as e:

@@ -24,9 +24,23 @@ import (
 type ValidationError struct {
 	Field   string
 	Message string
+	// Others are the further fields that failed, in field order, when the
+	// validation went on past the first (an HFSS config reports them all).
+	Others []*ValidationError
 }
 
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+func (e *ValidationError) Error() string {
+	s := e.Field + ": " + e.Message
+	for _, o := range e.Others {
+		s += "; " + o.Field + ": " + o.Message
+	}
+	return s
+}
+
+// All is e and its Others.
+func (e *ValidationError) All() []*ValidationError {
+	return append([]*ValidationError{{Field: e.Field, Message: e.Message}}, e.Others...)
+}
 
 // Policy is what clients may run on this server and where (SPEC section 6).
 // Paths in it are absolute; NewPolicy resolves them.
@@ -43,6 +57,9 @@ type Policy struct {
 	// DefaultUser owns jobs submitted without authentication and without a
 	// user field.
 	DefaultUser string
+	// UploadRoot is <data-dir>/uploads: each user's folder in it
+	// (upload.UserDir) counts as a project root for that user only.
+	UploadRoot string
 }
 
 // NewPolicy cleans and resolves the paths of a policy: executables given by
@@ -135,8 +152,9 @@ func samePath(a, b string) bool {
 	return a == b
 }
 
-// checkPath verifies that path exists and sits under the project roots.
-func (p Policy) checkPath(field, path string, wantDir bool) error {
+// checkPath verifies that path exists and sits under the project roots,
+// or in the owner's upload folder (see uploadAllowed).
+func (p Policy) checkPath(field, path string, wantDir bool, owner string, authed bool) error {
 	if !filepath.IsAbs(path) {
 		return &ValidationError{Field: field, Message: fmt.Sprintf("must be an absolute path, got %q", path)}
 	}
@@ -153,6 +171,12 @@ func (p Policy) checkPath(field, path string, wantDir bool) error {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return &ValidationError{Field: field, Message: fmt.Sprintf("cannot resolve %q", path)}
+	}
+	if ok, inUploads := p.uploadAllowed(real, owner, authed); inUploads {
+		if ok {
+			return nil
+		}
+		return &ValidationError{Field: field, Message: fmt.Sprintf("%q is another user's upload", path)}
 	}
 	for _, root := range p.ProjectRoots {
 		if within(root, real) {
@@ -223,13 +247,17 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 		return prepared{}, fieldError(err)
 	}
 	cfg.Normalize()
-	if err := cfg.Validate(); err != nil {
-		return prepared{}, fieldError(err)
+	if errs := cfg.ValidateAll(); len(errs) > 0 {
+		return prepared{}, p.allFieldErrors(cfg, errs, user)
 	}
 	if cfg.JobID == "" {
 		cfg.JobID = hfss.NewJobID(now, rand.Reader)
 	}
-	if err := p.checkPath("project_path", cfg.ProjectPath, false); err != nil {
+	owner, err := p.owner(user, cfg.User)
+	if err != nil {
+		return prepared{}, err
+	}
+	if err := p.checkPath("project_path", cfg.ProjectPath, false, owner, user != ""); err != nil {
 		return prepared{}, err
 	}
 	var notes []string
@@ -244,9 +272,7 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 		}
 	}
 	cfg.AnsysEDTPath = exe
-	if user, err = p.owner(user, cfg.User); err != nil {
-		return prepared{}, err
-	}
+	user = owner
 	cfg.User = user
 	cfg.SchedulerType = p.SchedulerType
 	wall, err := hfss.ParseWallTime(cfg.SchedulerOptions.Time)
@@ -278,6 +304,11 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 			Exclusive: o.Exclusive, GPUs: o.GPUs, GPUType: o.GPUType, Priority: o.Priority,
 			Email: o.EmailNotification, RunAsAdmin: o.RunAsAdministrator,
 		},
+	}
+	if p.SchedulerType != "none" {
+		if arg, util, ok := cfg.AllocatedHosts(argv); ok {
+			pr.spec.MachineList = &runner.MachineList{Arg: arg, Utilization: util}
+		}
 	}
 	return pr, nil
 }
@@ -326,14 +357,15 @@ func (p Policy) prepareCommand(raw json.RawMessage, user string, now time.Time) 
 		}
 		wall = w
 	}
-	if cfg.WorkingDirectory != "" {
-		if err := p.checkPath("working_directory", cfg.WorkingDirectory, true); err != nil {
-			return prepared{}, err
-		}
-	}
+	authed := user != ""
 	user, err := p.owner(user, cfg.User)
 	if err != nil {
 		return prepared{}, err
+	}
+	if cfg.WorkingDirectory != "" {
+		if err := p.checkPath("working_directory", cfg.WorkingDirectory, true, user, authed); err != nil {
+			return prepared{}, err
+		}
 	}
 	cfg.User = user
 	argv := append([]string{exe}, cfg.Command[1:]...)
@@ -363,6 +395,28 @@ func (p Policy) owner(authenticated, fromConfig string) (string, error) {
 		return "", &ValidationError{Field: "user", Message: "must be at most 64 printable characters"}
 	}
 	return fromConfig, nil
+}
+
+// allFieldErrors is every failure of an HFSS config as one error: those of
+// the config itself and, when its path is well formed, the project path's
+// check on this host, so that a form shows them all at once.
+func (p Policy) allFieldErrors(cfg hfss.Config, errs []*hfss.FieldError, user string) error {
+	ve := &ValidationError{Field: errs[0].Field, Message: errs[0].Message}
+	pathBad := false
+	for _, fe := range errs {
+		pathBad = pathBad || fe.Field == "project_path"
+	}
+	for _, fe := range errs[1:] {
+		ve.Others = append(ve.Others, &ValidationError{Field: fe.Field, Message: fe.Message})
+	}
+	if !pathBad {
+		var pe *ValidationError
+		owner, _ := p.owner(user, cfg.User) // a bad user is reported when the rest is right
+		if err := p.checkPath("project_path", cfg.ProjectPath, false, owner, user != ""); errors.As(err, &pe) {
+			ve.Others = append(ve.Others, pe)
+		}
+	}
+	return ve
 }
 
 func fieldError(err error) error {

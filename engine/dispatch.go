@@ -80,6 +80,9 @@ func (m *Manager) nextAdmittedLocked() *activeJob {
 		}
 		a := m.active[id]
 		if m.holdLocked(a) != "" {
+			if m.parkLocked(a) {
+				continue // out of the queue until its sweep has room
+			}
 			held = append(held, a)
 			continue
 		}
@@ -237,7 +240,7 @@ func (m *Manager) submitCluster(id string, attempt int) {
 		if ctx.Err() != nil {
 			return // still pending in the store: submitted after the restart
 		}
-		m.mustEnd(a, StatusCancelled, nil, cancelMessage(a.cancelBy, "before it reached the scheduler"))
+		m.mustEnd(a, StatusCancelled, nil, a.cancelText("before it reached the scheduler"))
 		return
 	}
 	picked := m.now()
@@ -452,7 +455,14 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	if st != StatusCompleted {
 		errText = msg
 	}
-	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg})
+	// A cancel is the canceller's doing; any other end is the server's.
+	m.mu.Lock()
+	actor := a.cancelBy
+	m.mu.Unlock()
+	if st != StatusCancelled || actor == shutdownActor {
+		actor = ""
+	}
+	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg, Actor: actor})
 	if err != nil && !errors.Is(err, ErrStale) {
 		return err
 	}
@@ -466,6 +476,7 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	case StatusCancelled:
 		m.bus.Publish(EventJobCancelled, data)
 	}
+	m.afterEnd(m.ctx, a, st, msg)
 	return nil
 }
 

@@ -59,6 +59,9 @@ type LimitsUpdatedData struct {
 	NewLimits Limits `json:"new_limits"`
 }
 
+// licenses_updated carries a license.Report (package engine/license, which
+// imports this one): the same document GET /api/licenses answers.
+
 // JobProgressData is sent when what a job's solver log says changes in a
 // way a person watching cares about: a new phase, a finished adaptive
 // pass, convergence, a sweep step, a warning or an error. It is sent a

@@ -18,6 +18,9 @@ const (
 	EventLimitsUpdated    = "limits_updated"
 	EventResourcesUpdated = "resources_updated"
 	EventJobProgress      = "job_progress"
+	// EventLicensesUpdated follows each poll of the license servers; its
+	// data is a license.Report (engine/license), as GET /api/licenses.
+	EventLicensesUpdated = "licenses_updated"
 )
 
 // Event is one numbered happening, in the envelope clients receive.

@@ -147,6 +147,9 @@ func (a *activeJob) retryChan() chan struct{} {
 // waitingReasonLocked says why a job not yet started waits, "" when it does
 // not: its gate's reason, else, for a queued job, what holds the queue.
 func (m *Manager) waitingReasonLocked(a *activeJob) string {
+	if r := m.planReasonLocked(a); r != "" {
+		return r
+	}
 	switch {
 	case a.waiting != "":
 		return a.waiting
@@ -168,5 +171,6 @@ func (m *Manager) withWaiting(jobs []Job) []Job {
 			jobs[i].WaitingReason = m.waitingReasonLocked(a)
 		}
 	}
+	m.fillPositionsLocked(jobs)
 	return jobs
 }

@@ -60,6 +60,16 @@ type Job struct {
 	// not): a gate's reason (a dependency, a license) or what holds the
 	// queue. It is not stored: the Manager fills it in from memory.
 	WaitingReason string `json:"waiting_reason"`
+	// QueuePosition is a queued job's place in this host's queue (1 starts
+	// next), 0 when it is not queued here. Filled in from memory, like
+	// WaitingReason.
+	QueuePosition int `json:"queue_position,omitempty"`
+	// SweepID, DependsOn and Retry are the job's plan: the sweep it is one
+	// variation of, the jobs it waits for, its retry policy. Manager.Job
+	// fills them in; listings leave them out.
+	SweepID   string       `json:"sweep_id,omitempty"`
+	DependsOn []Dependency `json:"depends_on,omitempty"`
+	Retry     *RetryPolicy `json:"retry,omitempty"`
 
 	// Seq orders jobs by submission: it is assigned by the store when an
 	// attempt is inserted and only grows, so equal priorities run FIFO.
@@ -98,4 +108,8 @@ type Transition struct {
 	Status  Status    `json:"status"`
 	Time    time.Time `json:"time"`
 	Message string    `json:"message,omitempty"`
+	// Actor is who caused the change: the user who submitted, cancelled or
+	// re-prioritised, or SystemActor for what the server did by itself.
+	// Transitions recorded before actors were kept have "".
+	Actor string `json:"actor"`
 }

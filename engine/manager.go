@@ -72,6 +72,8 @@ type Options struct {
 	// Retention deletes old ended jobs and caps job logs (see Retention);
 	// the zero value keeps everything.
 	Retention Retention
+	// Notify checks the notify field of submissions; nil refuses any.
+	Notify NotifyChecker
 }
 
 // Manager accepts jobs, keeps them in order, starts them when the limits
@@ -96,6 +98,10 @@ type Manager struct {
 	follower *follower
 	// gates: see Options.Gates. Fixed at New.
 	gates []Gate
+	// plans: sweeps, dependencies and retry waits (see depend.go); guarded by mu.
+	plans *plans
+	// notify: see Options.Notify.
+	notify NotifyChecker
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -119,6 +125,10 @@ type Manager struct {
 	closed   bool
 	waiters  map[string][]chan struct{}
 	idle     []chan struct{} // closed when running drops to 0
+	// limitOrigins says where each limit's value came from (settings.go).
+	limitOrigins map[string]LimitOrigin
+	// limitsMu orders SetLimits calls, so the store keeps the last one.
+	limitsMu sync.Mutex
 }
 
 // activeJob is what the manager keeps in memory of a job not yet ended.
@@ -158,6 +168,9 @@ type activeJob struct {
 	gated bool
 	// gateWait wakes a cluster job held by a gate (see Recheck).
 	gateWait chan struct{}
+	// cancelReason, when the server itself cancels the job (a dependency
+	// that can no longer hold), is the message its end records.
+	cancelReason string
 }
 
 // A job starting within specCacheTTL of its submission runs the spec its
@@ -226,14 +239,28 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		waiters:         make(map[string][]chan struct{}),
 		gates:           o.Gates,
 		retention:       o.Retention,
+		plans:           newPlans(),
+		notify:          o.Notify,
 	}
+	// The plan gate comes first: a job waiting for a dependency says so,
+	// whatever else would hold it.
+	m.gates = append([]Gate{planGate{m}}, o.Gates...)
 	m.bus.now = o.Now
+	if err := m.loadLimits(ctx); err != nil {
+		return nil, fmt.Errorf("engine: limits: %w", err)
+	}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	activePlans, err := m.store.PlanListActive(ctx)
+	if err != nil {
+		m.cancel()
+		return nil, fmt.Errorf("engine: load plans of unfinished jobs: %w", err)
+	}
 	r, err := m.recover(ctx)
 	if err != nil {
 		m.cancel()
 		return nil, err
 	}
+	settle := m.recoverPlans(activePlans)
 	m.consume(m.local)
 	if m.cluster != nil {
 		m.consume(m.cluster)
@@ -243,6 +270,9 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		m.follower.start(m.ctx)
 	}
 	m.resume(ctx, r)
+	for id, deps := range settle {
+		m.settleFromStore(m.ctx, id, deps)
+	}
 	m.wg.Add(1)
 	go m.dispatch()
 	if o.Retention.KeepFor > 0 || o.Retention.MaxLogBytes > 0 {
@@ -283,6 +313,19 @@ type SubmitRequest struct {
 	// User is the authenticated submitter; "" takes the config's user field
 	// (only when the server runs without authentication).
 	User string
+	// DependsOn lists jobs that must end (as each condition says) before
+	// this one starts.
+	DependsOn []Dependency
+	// Retry queues a failed attempt again (see RetryPolicy).
+	Retry *RetryPolicy
+
+	// plan, sweepID and maxParallel: a retry's next attempt (see retry).
+	plan        *jobPlan
+	sweepID     string
+	maxParallel int
+	// Notify is the submission's "notify" object (webhook, events), checked
+	// by Options.Notify and stored with the attempt; nil for none.
+	Notify json.RawMessage
 }
 
 // SubmitResult says what became of a submission.
@@ -310,6 +353,17 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	keepSpec := m.queue.Len() < specCacheMax
 	m.mu.Unlock()
 	p, err := m.policy.prepare(req.Config, req.User, now, keepSpec)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	if err := m.refuse(p); err != nil {
+		return SubmitResult{}, err
+	}
+	plan, sweepID, maxPar, err := m.planFor(ctx, req, p.id)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	notify, err := m.checkNotify(req.Notify)
 	if err != nil {
 		return SubmitResult{}, err
 	}
@@ -343,6 +397,9 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	job, err := m.store.JobInsert(ctx, JobInsertParams{
 		ID: p.id, User: p.user, Priority: req.Priority, Status: first, Kind: p.kind,
 		Config: p.config, SubmitTime: now, Message: "submitted", ProjectPath: p.project,
+		Notify: notify,
+		Actor:  actorOr(ctx, p.user),
+		Plan:   plan.stored(p.id),
 	})
 	if err != nil {
 		m.mu.Lock()
@@ -361,6 +418,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	a.attempt = job.Attempt
 	a.seq = job.Seq
 	a.status = first
+	unsettled := m.attachLocked(a, plan, sweepID, maxPar)
 	pos := 0
 	if !cluster {
 		m.queue.push(a.id, a.priority, a.seq)
@@ -377,6 +435,13 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		res.Message += "; " + n
 	}
 	m.bus.Publish(EventJobQueued, JobQueuedData{JobID: p.id, Priority: req.Priority, QueuePosition: pos, User: p.user, Attempt: job.Attempt, Status: first})
+	if len(unsettled) > 0 {
+		deps := make([]Dependency, len(unsettled))
+		for i, k := range unsettled {
+			deps[i] = plan.deps[k]
+		}
+		m.settleFromStore(m.ctx, p.id, deps)
+	}
 	if cluster {
 		m.wg.Add(1)
 		go m.submitCluster(a.id, a.attempt)
@@ -396,9 +461,12 @@ type CancelResult struct {
 
 // Cancel stops a job: a queued job ends at once; a running job gets SIGTERM
 // then SIGKILL (or its scheduler's cancel) and ends as cancelled. by names
-// who asked, for the record. A job that already ended is left alone
+// who asked, for the record ("" takes the actor of ctx). A job that already ended is left alone
 // (Cancelled false). An unknown id is ErrNotFound.
 func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, error) {
+	if by == "" {
+		by = ActorOf(ctx)
+	}
 	m.mu.Lock()
 	a, ok := m.active[id]
 	if !ok || a.reserved {
@@ -412,10 +480,15 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 		}
 		return CancelResult{Status: job.Status, Message: fmt.Sprintf("Job %s already %s; nothing to cancel", id, job.Status)}, nil
 	}
-	if a.status == StatusQueued && m.queue.remove(id) {
+	if a.status == StatusQueued && (m.queue.remove(id) || m.unparkJobLocked(id)) {
 		a.status = StatusCancelled
+		a.cancelBy = by
 		m.mu.Unlock()
-		if err := m.end(ctx, a, StatusCancelled, nil, cancelMessage(by, "while queued")); err != nil {
+		msg := cancelMessage(by, "while queued")
+		if a.cancelReason != "" {
+			msg = a.cancelReason
+		}
+		if err := m.end(ctx, a, StatusCancelled, nil, msg); err != nil {
 			m.mu.Lock()
 			a.status = StatusQueued
 			m.queue.push(a.id, a.priority, a.seq)
@@ -466,7 +539,7 @@ func (a *activeJob) ref() runner.Ref {
 }
 
 // SetPriority changes the priority of a queued job (or one still pending at
-// a scheduler submission). A running or ended job is ErrConflict: the old
+// a scheduler submission), recorded with the actor of ctx. A running or ended job is ErrConflict: the old
 // service re-queued finished jobs here and ran them again.
 func (m *Manager) SetPriority(ctx context.Context, id string, priority int) error {
 	m.mu.Lock()
@@ -487,7 +560,9 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	old, attempt := a.priority, a.attempt
 	m.mu.Unlock()
 
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC()}); err != nil {
+	// Recorded as a note in the timeline, with who re-prioritised the job.
+	note := fmt.Sprintf("priority changed from %d to %d", old, priority)
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC(), Message: note, Actor: ActorOf(ctx)}); err != nil {
 		if errors.Is(err, ErrStale) {
 			return conflictf("job %s left the queue meanwhile; its priority can no longer change", id)
 		}
@@ -496,6 +571,7 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	m.mu.Lock()
 	a.priority = priority
 	m.queue.setPriority(id, priority)
+	m.reprioritiseParkedLocked(id, priority)
 	pos := m.queue.position(id)
 	m.mu.Unlock()
 	m.bus.Publish(EventPriorityChanged, PriorityChangedData{JobID: id, OldPriority: old, NewPriority: priority, QueuePosition: pos})
@@ -512,7 +588,12 @@ func (m *Manager) Limits() Limits {
 
 // SetLimits changes limits at once: a raised limit starts waiting jobs
 // immediately. A bad value is a *ValidationError and changes nothing.
+//
+// The values changed are kept in the store before they apply, and outlive
+// restarts (they beat the start-up options; see LimitOrigins).
 func (m *Manager) SetLimits(p LimitsPatch) (old, updated Limits, err error) {
+	m.limitsMu.Lock()
+	defer m.limitsMu.Unlock()
 	m.mu.Lock()
 	old = m.limits
 	updated = old.apply(p)
@@ -520,7 +601,13 @@ func (m *Manager) SetLimits(p LimitsPatch) (old, updated Limits, err error) {
 		m.mu.Unlock()
 		return old, old, err
 	}
-	m.limits = updated
+	origins, keep := m.keepLimitsLocked(old, updated, m.now())
+	m.mu.Unlock()
+	if err := m.persistLimits(keep); err != nil {
+		return old, old, err
+	}
+	m.mu.Lock()
+	m.limits, m.limitOrigins = updated, origins
 	m.mu.Unlock()
 	m.bus.Publish(EventLimitsUpdated, LimitsUpdatedData{OldLimits: old, NewLimits: updated})
 	m.kick()
@@ -554,6 +641,7 @@ func (m *Manager) QueueStats() QueueStats {
 		BlockedBy:      m.blocked,
 		Draining:       m.draining,
 	}
+	m.parkedLocked(&s)
 	for p, n := range s.ByPriority {
 		if p > 0 {
 			s.PriorityQueues[p] = n
@@ -577,6 +665,9 @@ func (m *Manager) QueueStats() QueueStats {
 func (m *Manager) Job(ctx context.Context, id string) (Job, error) {
 	job, err := m.store.JobGet(ctx, id)
 	if err != nil {
+		return job, err
+	}
+	if job, err = m.withPlan(ctx, job); err != nil {
 		return job, err
 	}
 	return m.withWaiting([]Job{job})[0], nil

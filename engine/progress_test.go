@@ -78,7 +78,7 @@ func TestProgressFollowsTheLog(t *testing.T) {
 	}
 	delta := 0.01187
 	want := solverlog.Progress{Solver: "HFSS", Phase: solverlog.StateCompleted, Pass: 5, MaxMagDeltaS: &delta, SolvedElements: 69871,
-		Converged: true, SweepSolved: 6, SweepPoints: 6, Warnings: 3}
+		Converged: true, SweepSolved: 6, SweepPoints: 6, SweepKind: "discrete", SweepDone: true, Warnings: 3}
 	if diff := cmp.Diff(want, final); diff != "" {
 		t.Errorf("final progress (-want +got):\n%s", diff)
 	}

@@ -51,6 +51,31 @@ type Store interface {
 	// AttemptList returns every attempt of a job, oldest first (the latest
 	// last, equal to JobGet).
 	AttemptList(ctx context.Context, id string) ([]Job, error)
+	// AuditInsert appends an entry to the audit trail (changes that are not
+	// about one job: limits, drains).
+	AuditInsert(ctx context.Context, p AuditInsertParams) error
+	// AuditList returns audit entries, newest first (see AuditListParams).
+	AuditList(ctx context.Context, p AuditListParams) ([]AuditEntry, error)
+
+	// SweepInsert stores a sweep and every one of its jobs in one
+	// transaction. If any job id is taken, or the sweep id is, nothing is
+	// stored and the error wraps ErrJobActive.
+	SweepInsert(ctx context.Context, p SweepInsertParams) ([]Job, error)
+	// SweepGet returns a sweep with its counts and job ids, or ErrNotFound.
+	SweepGet(ctx context.Context, id string) (Sweep, error)
+	// SweepList returns sweeps newest first, with counts but no job ids.
+	SweepList(ctx context.Context, p SweepListParams) ([]Sweep, error)
+	// SweepCount counts what SweepList would return without paging.
+	SweepCount(ctx context.Context, p SweepListParams) (int, error)
+	// SweepJobs returns the latest attempts of a sweep's jobs in index order.
+	SweepJobs(ctx context.Context, id string) ([]Job, error)
+	// PlanGet returns a job's plan (its sweep, dependencies and retry
+	// policy); a job without one has the zero plan. Unknown ids too.
+	PlanGet(ctx context.Context, jobID string) (JobPlan, error)
+	// PlanListActive returns the plans of the jobs whose latest attempt is
+	// not terminal, for recovery at start-up.
+	PlanListActive(ctx context.Context) ([]JobPlan, error)
+
 	// Close flushes and closes the store.
 	Close() error
 }
@@ -65,9 +90,19 @@ type JobInsertParams struct {
 	Config     json.RawMessage
 	SubmitTime time.Time
 	Message    string // recorded with the first transition
+	// Actor is who submitted, recorded with the first transition; "" is
+	// SystemActor.
+	Actor string
 	// ProjectPath is what searches match besides the id and the user; when
 	// empty the store reads config.project_path itself.
 	ProjectPath string
+	// Plan, when set, is stored with the attempt (dependencies, retry
+	// policy; a sweep's membership is stored by SweepInsert). A new attempt
+	// without one drops the previous attempt's.
+	Plan *JobPlan
+	// Notify, when set, is the attempt's notify spec (a JSON object), kept
+	// for stores that implement Outbox (NotifySpecGet).
+	Notify json.RawMessage
 }
 
 // JobListParams filters and pages JobList and JobCount.
@@ -93,8 +128,13 @@ type JobUpdateParams struct {
 	Attempt    int
 	FromStatus Status // optional guard
 	Status     Status // optional new status; recorded as a Transition
-	Message    string // the transition's message
-	Time       time.Time
+	// Message is the transition's message; with no new Status it is
+	// recorded alone, as a Transition in the status the job keeps (a note
+	// in its timeline: a priority change).
+	Message string
+	// Actor is who caused the transition; "" is SystemActor.
+	Actor string
+	Time  time.Time
 
 	Priority       *int
 	StartTime      *time.Time

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,9 @@ func Disk(s host.Sample) float64   { return s.DiskUsagePercent }
 // LimitY is the y of a percentage line on a chart.
 func LimitY(pct float64) string { return strconv.FormatFloat(100-min(max(pct, 0), 100), 'f', 1, 64) }
 
-// Pct is a CSS width for a percentage bar.
-func Pct(v float64) string {
-	return "width:" + strconv.FormatFloat(min(max(v, 0), 100), 'f', 1, 64) + "%"
+// PctClass is the class that gives a percentage bar its width: pct-0 to
+// pct-100 (frontend/build.mjs writes their rules). A class, not a style
+// attribute: the Content-Security-Policy allows no inline style.
+func PctClass(v float64) string {
+	return "pct-" + strconv.Itoa(int(math.Round(min(max(v, 0), 100))))
 }

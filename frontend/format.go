@@ -133,3 +133,8 @@ func Priority(p int) string {
 	}
 	return strconv.Itoa(p)
 }
+
+// ServerZone names the zone Time writes in: "CET, UTC+01:00".
+func ServerZone() string {
+	return time.Now().Format("MST, UTC-07:00")
+}

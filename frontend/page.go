@@ -23,6 +23,8 @@ type Env struct {
 	AuthMode  string           // none, token or proxy (server.Authenticator.Mode)
 	Version   string
 	Scheduler server.SchedulerInfo
+	// Licenses is the license servers' state; nil without --license-server.
+	Licenses server.Licenses
 	// Boot names this server process in the live feed: a page that
 	// reconnects to another process (after a restart) must resync, since
 	// event numbers start again.
@@ -43,6 +45,7 @@ const (
 	NavSubmit   = "submit"
 	NavCluster  = "cluster"
 	NavSettings = "settings"
+	NavSweeps   = "sweeps"
 )
 
 // Page is what the layout needs to frame a page.

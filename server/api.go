@@ -66,12 +66,22 @@ func floatField(obj map[string]json.RawMessage, name string) (float64, bool, err
 func (s *Server) submit(c *fiber.Ctx) error {
 	// One pass over the body: the config stays raw for the engine.
 	var body struct {
-		Config   json.RawMessage `json:"config"`
-		Priority json.RawMessage `json:"priority"`
+		Config    json.RawMessage `json:"config"`
+		Priority  json.RawMessage `json:"priority"`
+		DependsOn json.RawMessage `json:"depends_on"`
+		Retry     json.RawMessage `json:"retry"`
+		Notify    json.RawMessage `json:"notify"`
 	}
 	if err := json.Unmarshal(c.Body(), &body); err != nil {
 		_, err := decodeObject(c.Body()) // says what is wrong with it
 		return err
+	}
+	if len(body.Config) == 0 {
+		// SPEC 1's plain command body, {"command": [...], "jobid": ...},
+		// may come as it is, not inside "config".
+		if cfg, ok := topLevelCommand(c.Body()); ok {
+			body.Config = cfg
+		}
 	}
 	if len(body.Config) == 0 || body.Config[0] != '{' {
 		return &engine.ValidationError{Field: "config", Message: "is required and must be a JSON object"}
@@ -80,11 +90,15 @@ func (s *Server) submit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	deps, retry, err := decodePlan(body.DependsOn, body.Retry)
+	if err != nil {
+		return err
+	}
 	user := ""
 	if s.opts.Auth.Mode() != "none" {
 		user = identity(c).Name
 	}
-	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: body.Config, Priority: prio, User: user})
+	res, err := s.m.Submit(c.UserContext(), engine.SubmitRequest{Config: body.Config, Priority: prio, User: user, DependsOn: deps, Retry: retry, Notify: body.Notify})
 	if err != nil {
 		return err
 	}
@@ -113,6 +127,9 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 	p, err := listParams(c)
 	if err != nil {
 		return err
+	}
+	if sweep := c.Query("sweep"); sweep != "" {
+		return s.listSweepJobs(c, sweep, p)
 	}
 	ctx := c.UserContext()
 	total, err := s.m.CountJobs(ctx, p)
@@ -183,6 +200,8 @@ func (s *Server) getJob(c *fiber.Ctx) error {
 type JobHistory struct {
 	Attempts    []engine.Job        `json:"attempts"`
 	Transitions []engine.Transition `json:"transitions"`
+	// Deliveries are the notifications owed or sent for the job.
+	Deliveries []engine.Delivery `json:"deliveries"`
 }
 
 func (s *Server) jobHistory(c *fiber.Ctx) error {
@@ -201,7 +220,14 @@ func (s *Server) jobHistory(c *fiber.Ctx) error {
 	if tr == nil {
 		tr = []engine.Transition{}
 	}
-	return c.JSON(JobHistory{Attempts: attempts, Transitions: tr})
+	ds, err := s.m.Deliveries(ctx, id)
+	if err != nil {
+		return err
+	}
+	if ds == nil {
+		ds = []engine.Delivery{}
+	}
+	return c.JSON(JobHistory{Attempts: attempts, Transitions: tr, Deliveries: ds})
 }
 
 // ownJob checks that the caller may act on the job.
@@ -433,7 +459,7 @@ func (s *Server) setLimits(c *fiber.Ctx) error {
 	if p == (engine.LimitsPatch{}) {
 		return &engine.ValidationError{Field: "body", Message: "give at least one of max_concurrent_jobs, max_cpu_percent, min_memory_gb, min_disk_gb"}
 	}
-	_, updated, err := s.m.SetLimits(p)
+	_, updated, err := s.m.ChangeLimits(c.UserContext(), p)
 	if err != nil {
 		return err
 	}
@@ -455,6 +481,7 @@ type StatusReply struct {
 	ResourceMonitoring ResourceMonitoring `json:"resource_monitoring"`
 	LocalPool          LocalPool          `json:"local_pool"`
 	Limits             engine.Limits      `json:"limits"`
+	Licenses           LicenseStatus      `json:"licenses"`
 }
 
 // SchedulerDetection is part of StatusReply.
@@ -469,6 +496,9 @@ type ResourceMonitoring struct {
 	Active     bool         `json:"active"`
 	LastUpdate *time.Time   `json:"last_update"`
 	Current    *host.Sample `json:"current"`
+	// The same sample's fields again at this level (cpu_percent,
+	// memory_percent, ...): where the PyEDB service put them.
+	*host.Sample
 }
 
 // LocalPool is part of StatusReply.
@@ -491,7 +521,7 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 	rm := ResourceMonitoring{}
 	if smp, ok := s.opts.Sampler.Latest(); ok {
 		t := smp.Time
-		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp}
+		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp, Sample: &smp}
 	}
 	return c.JSON(StatusReply{
 		Mode: mode, PID: os.Getpid(), Version: s.opts.Version, Uptime: time.Since(s.started).Seconds(), Draining: st.Draining,
@@ -499,6 +529,7 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 		ResourceMonitoring: rm,
 		LocalPool:          LocalPool{RunningJobs: st.Running, QueuedJobs: st.TotalQueued, MaxConcurrent: st.MaxConcurrent},
 		Limits:             s.m.Limits(),
+		Licenses:           s.licenseStatus(),
 	})
 }
 
@@ -512,6 +543,9 @@ func (s *Server) startMonitoring(c *fiber.Ctx) error {
 func (s *Server) drain(c *fiber.Ctx) error {
 	if s.opts.Drain == nil {
 		return apiError(fiber.StatusServiceUnavailable, "this server cannot drain on request")
+	}
+	if err := s.m.Record(c.UserContext(), engine.AuditDrain, "drain requested over the API"); err != nil {
+		return err
 	}
 	s.SetDraining()
 	s.drainOnce.Do(s.opts.Drain)
@@ -561,4 +595,35 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false, "error": storeHealthMessage(err), "status": "storage"})
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+func (s *Server) audit(c *fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", 0, 1000)
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(c, "before", 0, math.MaxInt)
+	if err != nil {
+		return err
+	}
+	list, err := s.m.AuditLog(c.UserContext(), engine.AuditListParams{Limit: limit, BeforeID: int64(before)})
+	if err != nil {
+		return err
+	}
+	return c.JSON(list)
+}
+
+// topLevelCommand is the config of a plain command job submitted without
+// the "config" wrapper: the body's own fields but "priority".
+func topLevelCommand(body []byte) (json.RawMessage, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return nil, false
+	}
+	if _, ok := fields["command"]; !ok {
+		return nil, false
+	}
+	delete(fields, "priority")
+	cfg, err := json.Marshal(fields)
+	return cfg, err == nil
 }

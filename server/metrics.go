@@ -66,6 +66,7 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 			fmt.Fprintf(&b, "%s %g\n", g.name, g.v)
 		}
 	}
+	s.licenseMetrics(&metricsText{&b})
 	fmt.Fprintf(&b, "# HELP simjobs_events_total Events published.\n# TYPE simjobs_events_total counter\nsimjobs_events_total %d\n", s.m.Events().Seq())
 	gauge(&b, "simjobs_websocket_clients", "Connected WebSocket clients.")
 	fmt.Fprintf(&b, "simjobs_websocket_clients %d\n", s.wsClients.Load())
@@ -91,3 +92,9 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// metricsText writes metric lines into a builder.
+type metricsText struct{ b *strings.Builder }
+
+func (m *metricsText) gauge(name, help string)           { gauge(m.b, name, help) }
+func (m *metricsText) printf(format string, args ...any) { fmt.Fprintf(m.b, format, args...) }

@@ -45,22 +45,44 @@ func schemas() obj {
 		"return_code": obj{"type": []string{"integer", "null"}}, "scheduler_job_id": nstr(), "error": str(), "attempt": integer(),
 		"progress":       obj{"oneOf": []obj{ref("Progress"), {"type": "null"}}},
 		"waiting_reason": str(),
+		"queue_position": integer(),
+		"sweep_id":       str(), "depends_on": arr(ref("Dependency")), "retry": ref("RetryPolicy"),
 	}, "id", "user", "priority", "status", "config", "submit_time", "start_time", "end_time", "return_code", "scheduler_job_id", "error", "attempt", "progress")
 	return obj{
-		"Error":           object(obj{"success": obj{"type": "boolean", "const": false}, "error": str()}, "success", "error"),
-		"Reply":           object(obj{"success": boolean(), "message": str()}, "success", "message"),
-		"SubmitRequest":   object(obj{"config": obj{"oneOf": []obj{ref("HFSSConfig"), ref("CommandConfig")}}, "priority": integer()}, "config"),
+		"Error": object(obj{"success": obj{"type": "boolean", "const": false}, "error": str()}, "success", "error"),
+		"Reply": object(obj{"success": boolean(), "message": str()}, "success", "message"),
+		"SubmitRequest": object(obj{"config": obj{"oneOf": []obj{ref("HFSSConfig"), ref("CommandConfig")}}, "priority": integer(),
+			"depends_on": arr(ref("Dependency")), "retry": ref("RetryPolicy"), "notify": ref("Notify")}, "config"),
 		"HFSSConfig":      hfssSchema(),
 		"CommandConfig":   object(obj{"command": arr(str()), "jobid": str(), "working_directory": str(), "user": str(), "time": str()}, "command"),
 		"SubmitReply":     object(obj{"success": boolean(), "job_id": str(), "message": str(), "status": statusEnum, "attempt": integer(), "duplicate": boolean()}, "success", "job_id", "message"),
 		"PriorityRequest": object(obj{"priority": integer()}, "priority"),
 		"Job":             job,
 		"JobList":         arr(ref("Job")),
-		"Transition":      object(obj{"job_id": str(), "attempt": integer(), "status": statusEnum, "time": dateTime(), "message": str()}, "job_id", "attempt", "status", "time"),
-		"JobHistory":      object(obj{"attempts": arr(ref("Job")), "transitions": arr(ref("Transition"))}, "attempts", "transitions"),
+		"Transition":      object(obj{"job_id": str(), "attempt": integer(), "status": statusEnum, "time": dateTime(), "message": str(), "actor": str()}, "job_id", "attempt", "status", "time", "actor"),
+		"AuditEntry":      object(obj{"id": integer(), "time": dateTime(), "actor": str(), "action": str(), "detail": str()}, "id", "time", "actor", "action", "detail"),
+		"AuditList":       arr(ref("AuditEntry")),
+		"JobHistory":      object(obj{"attempts": arr(ref("Job")), "transitions": arr(ref("Transition")), "deliveries": arr(ref("Delivery"))}, "attempts", "transitions", "deliveries"),
+		"Notify":          notifySchema(),
+		"Delivery":        deliverySchema(),
 		"Resources":       sample,
 		"Progress":        progressSchema(),
 		"LogSummary":      logSummarySchema(),
+		"Dependency":      object(obj{"job_id": str(), "condition": obj{"type": "string", "enum": []string{"afterok", "afterany", "afternotok"}}}, "job_id"),
+		"RetryPolicy": object(obj{"max_attempts": integer(), "backoff": obj{"type": "string", "description": "Go duration, e.g. 30s; doubles each retry"},
+			"on": obj{"type": "string", "enum": []string{"license", "any"}}, "first_attempt": integer(), "not_before": dateTime(), "reason": str()}, "max_attempts"),
+		"SweepRequest": object(obj{"name": str(), "template": obj{"oneOf": []obj{object(obj{"config": ref("HFSSConfig")}, "config"), ref("CommandConfig")}},
+			"parameters": obj{"type": "object", "additionalProperties": arr(obj{"type": []string{"string", "number", "boolean"}})},
+			"mode":       obj{"type": "string", "enum": []string{"product", "zip"}}, "max_parallel": integer(), "priority": integer(), "retry": ref("RetryPolicy"),
+			"depends_on": arr(ref("Dependency"))},
+			"template", "parameters"),
+		"SweepReply": object(obj{"success": boolean(), "sweep_id": str(), "job_ids": arr(str()), "message": str()}, "success", "sweep_id", "job_ids"),
+		"Sweep": object(obj{"id": str(), "name": str(), "user": str(), "total": integer(), "counts": obj{"type": "object", "additionalProperties": integer()},
+			"parameters": obj{"type": "object", "additionalProperties": arr(str())}, "mode": str(), "max_parallel": integer(), "priority": integer(),
+			"submit_time": dateTime(), "end_time": ndateTime(), "job_ids": obj{"type": []string{"array", "null"}, "items": str()}},
+			"id", "name", "user", "total", "counts", "parameters", "mode", "max_parallel", "submit_time", "end_time"),
+		"SweepList":        arr(ref("Sweep")),
+		"SweepCancelReply": object(obj{"success": boolean(), "message": str(), "cancelled": integer()}, "success", "message", "cancelled"),
 		"Queue": object(obj{"total_queued": integer(), "regular_queue_size": integer(), "priority_queues": obj{"type": "object", "additionalProperties": integer()},
 			"running_jobs": integer(), "max_concurrent": integer(), "blocked_by": str(), "draining": boolean()},
 			"total_queued", "regular_queue_size", "priority_queues", "running_jobs", "max_concurrent"),
@@ -69,13 +91,18 @@ func schemas() obj {
 		"SystemStatus": object(obj{
 			"mode": obj{"type": "string", "enum": []string{"local", "scheduler"}}, "pid": integer(), "version": str(), "uptime_seconds": number(), "draining": boolean(),
 			"scheduler_detection": object(obj{"active_scheduler": str(), "detected_by": str(), "backend_available": boolean()}, "active_scheduler", "detected_by", "backend_available"),
-			"resource_monitoring": object(obj{"active": boolean(), "last_update": ndateTime(), "current": obj{"oneOf": []obj{sample, {"type": "null"}}}}, "active", "last_update"),
-			"local_pool":          object(obj{"running_jobs": integer(), "queued_jobs": integer(), "max_concurrent": integer()}, "running_jobs", "queued_jobs", "max_concurrent"),
-			"limits":              limits,
+			"resource_monitoring": object(obj{"active": boolean(), "last_update": ndateTime(), "current": obj{"oneOf": []obj{sample, {"type": "null"}}},
+				"cpu_percent": number(), "memory_percent": number(), "memory_used_gb": number(), "memory_total_gb": number(),
+				"memory_free_gb": number(), "disk_usage_percent": number(), "disk_free_gb": number(), "timestamp": dateTime()}, "active", "last_update"),
+			"local_pool": object(obj{"running_jobs": integer(), "queued_jobs": integer(), "max_concurrent": integer()}, "running_jobs", "queued_jobs", "max_concurrent"),
+			"limits":     limits,
+			"licenses": object(obj{"configured": boolean(), "servers": arr(str()), "sampled_at": ndateTime(), "ok": boolean(), "error": str()},
+				"configured", "servers", "sampled_at", "ok", "error"),
 		}, "mode", "scheduler_detection", "resource_monitoring", "local_pool"),
 		"Partitions": arr(object(obj{"name": str(), "nodes_total": integer(), "nodes_used": integer(), "cores_total": integer(), "cores_used": integer(),
 			"memory_total_gb": number(), "memory_used_gb": number()}, "name", "nodes_total", "nodes_used", "cores_total", "cores_used", "memory_total_gb", "memory_used_gb")),
-		"SchedulerType": object(obj{"scheduler_type": obj{"type": "string", "enum": []string{"none", "slurm", "lsf", "pbs", "windows_hpc"}}}, "scheduler_type"),
+		"SchedulerType": object(obj{"scheduler_type": obj{"type": "string", "enum": []string{"none", "slurm", "lsf", "pbs", "windows_hpc", "sge"}}}, "scheduler_type"),
+		"Licenses":      licensesSchema(),
 		"Me":            object(obj{"username": str(), "role": obj{"type": "string", "enum": []string{"admin", "user"}}}, "username", "role"),
 		"Health":        object(obj{"status": str()}, "status"),
 		"EngineIOError": object(obj{"code": integer(), "message": str()}, "code", "message"),
@@ -113,6 +140,9 @@ func progressSchema() obj {
 	return object(obj{
 		"solver": str(), "phase": solverStates(), "pass": integer(), "max_mag_delta_s": number(), "solved_elements": integer(),
 		"current_pass": integer(), "converged": boolean(), "sweep_solved": integer(), "sweep_points": integer(), "warnings": integer(), "errors": integer(), "error": str(),
+		"sweep_kind": str(), "sweep_done": boolean(),
+		"estimate": object(obj{"of": obj{"type": "string", "enum": []string{"adaptive", "sweep"}}, "percent": number(), "done": integer(), "total": integer(), "end": dateTime()},
+			"of", "percent", "done", "total", "end"),
 	}, "phase", "converged", "warnings", "errors")
 }
 
@@ -127,13 +157,15 @@ func logSummarySchema() obj {
 		"target_max_mag_delta_s": nnumber()}))
 	sweep := required(object(obj{"name": str(), "kind": obj{"type": "string", "enum": []string{"", "interpolating", "discrete", "fast"}},
 		"start": str(), "stop": str(), "points": nint(), "solved": integer(), "solving": integer(), "last_frequency": str(),
-		"basis_elements": integer(), "converged": boolean()}))
+		"basis_elements": integer(), "converged": boolean(), "done": boolean(), "last_solved_at": ndateTime()}))
+	initialMesh := required(object(obj{"tetrahedra": nint(), "real_seconds": nnumber(), "cpu_seconds": nnumber(), "peak_memory_mb": nnumber()}))
 	stage := required(object(obj{"name": str(), "started_at": ndateTime(), "elapsed_seconds": nnumber()}))
 	return required(object(obj{
 		"solver": str(), "solver_version": str(), "product": str(), "version": str(), "build": str(), "design_type": str(),
 		"project": str(), "design": str(), "setup": str(), "project_path": str(), "command_line": str(), "user": str(), "host": str(),
 		"machines": arr(machine), "cores": nint(), "state": solverStates(), "error": str(),
-		"adaptive": obj{"oneOf": []obj{adaptive, {"type": "null"}}}, "sweep": obj{"oneOf": []obj{sweep, {"type": "null"}}},
+		"initial_mesh": obj{"oneOf": []obj{initialMesh, {"type": "null"}}},
+		"adaptive":     obj{"oneOf": []obj{adaptive, {"type": "null"}}}, "sweep": obj{"oneOf": []obj{sweep, {"type": "null"}}},
 		"warnings": messages, "errors": messages, "peak_memory_mb": nnumber(), "stages": arr(stage),
 		"started_at": ndateTime(), "ended_at": ndateTime(), "last_activity": ndateTime(), "elapsed_seconds": nnumber(), "lines": integer(),
 	}))
@@ -171,7 +203,7 @@ func (s *Server) OpenAPI() []byte {
 			"info": obj{"title": "simjobs", "version": s.opts.Version,
 				"description": "Job manager for simulation runs; the REST API of the PyEDB job-manager service."},
 			"paths":      paths,
-			"components": obj{"schemas": schemas(), "securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}}},
+			"components": obj{"schemas": withSchemas(schemas(), resultSchemas()), "securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}}},
 		}
 		s.openapiDoc, _ = json.MarshalIndent(doc, "", "  ")
 	})
@@ -191,6 +223,9 @@ func operation(r route, path string) obj {
 	}
 	if len(params) > 0 {
 		op["parameters"] = params
+	}
+	if r.raw != "" {
+		op["requestBody"] = obj{"required": true, "content": obj{r.raw: obj{"schema": obj{"type": "string", "format": "binary"}}}}
 	}
 	if r.body != "" {
 		op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref(r.body)}}}

@@ -92,7 +92,11 @@ func TestOpenAPIMatchesLiveServer(t *testing.T) {
 		for method, op := range item {
 			c := call{method: strings.ToUpper(method), path: path, id: "queued1"}
 			if op.RequestBody != nil {
-				c.body = bodies[refName(op.RequestBody.Content["application/json"].Schema.Ref)]
+				if js := op.RequestBody.Content["application/json"]; js != nil {
+					c.body = bodies[refName(js.Schema.Ref)]
+				} else {
+					c.body = "raw bytes" // an upload
+				}
 			}
 			switch {
 			case strings.HasSuffix(path, "/log") || strings.HasSuffix(path, "/history"):
@@ -130,6 +134,11 @@ func TestOpenAPIMatchesLiveServer(t *testing.T) {
 		call{method: "PUT", path: "/pool/limits", body: map[string]any{"max_cpu_percent": 150}, status: 400},
 		call{method: "GET", path: "/scheduler/partitions", status: 400},
 		call{method: "GET", path: "/ws", status: 426},
+		call{method: "POST", path: "/api/projects", query: "name=board.aedt", body: "$begin 'AnsoftProject'", status: 200},
+		call{method: "POST", path: "/api/projects", query: "name=board.txt", body: "x", status: 400},
+		call{method: "GET", path: "/api/jobs/{id}/files", id: "hfss1", status: 200},
+		call{method: "GET", path: "/api/jobs/{id}/files", id: "nope", status: 404},
+		call{method: "GET", path: "/api/jobs/{id}/results.zip", id: "hfss1", status: 200},
 		call{method: "GET", path: "/socket.io/", query: "EIO=4&transport=polling", status: 200},
 		call{method: "GET", path: "/socket.io/", query: "EIO=4&transport=polling&sid=nope", status: 400},
 		call{method: "POST", path: "/socket.io/", query: "EIO=4&transport=polling&sid=nope", status: 400},

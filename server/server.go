@@ -64,6 +64,61 @@ type Options struct {
 	// temporary file and returns its path (POST /system/backup sends it,
 	// then removes it).
 	Backup func(ctx context.Context) (string, error)
+	// MaxUploadBytes bounds an uploaded project (0: DefaultMaxUpload);
+	// uploads are kept under the policy's UploadRoot (none when empty).
+	MaxUploadBytes int64
+	// Licenses is the license servers' state (GET /api/licenses); nil
+	// when no license server is configured.
+	Licenses Licenses
+	// Network sets the limits of a server open to a network: rate limit,
+	// live connections per identity, timeouts, header size, CORS.
+	Network NetworkOptions
+}
+
+// NetworkOptions are the abuse limits (SPEC section 6). The zero value is
+// no rate limit, DefaultMaxStreams and the default timeouts, no CORS.
+type NetworkOptions struct {
+	// RateLimit is how many state-changing requests (submissions, cancels,
+	// form posts...) one caller may make per second, sustained; RateBurst
+	// how many at once (default: one second's worth). 0: no limit.
+	RateLimit float64
+	RateBurst int
+	// MaxStreams caps the live connections (/ws, Socket.IO, dashboard
+	// pages) of one identity: 0 is DefaultMaxStreams, negative no cap.
+	MaxStreams int
+	// ReadTimeout bounds reading a whole request (a client trickling its
+	// headers is cut off), WriteTimeout writing an answer, IdleTimeout a
+	// keep-alive connection between requests. Zero: 30s, 60s, 120s.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers (431 above it); 0 is
+	// DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// CORSOrigins are the other sites whose pages may call the API (with a
+	// Bearer token); none by default.
+	CORSOrigins []string
+}
+
+// DefaultMaxHeaderBytes bounds request headers: a session cookie, a
+// token and the usual browser headers fit many times over.
+const DefaultMaxHeaderBytes = 16 << 10
+
+func (o NetworkOptions) withDefaults() NetworkOptions {
+	if o.MaxStreams == 0 {
+		o.MaxStreams = DefaultMaxStreams
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 30 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 60 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 120 * time.Second
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	return o
 }
 
 // Server serves the API on one fiber app.
@@ -75,10 +130,14 @@ type Server struct {
 
 	wsHandler fiber.Handler
 	sio       *sioHub
+	streams   *Streams
+	limiters  *limiters
 	closing   chan struct{} // closed when Serve stops: ends WebSockets
 	wsClients atomic.Int64
 	draining  atomic.Bool
 	drainOnce sync.Once
+
+	tusUp *tusUploads // resumable uploads; nil when the server keeps none
 
 	openapiOnce sync.Once
 	openapiDoc  []byte
@@ -93,24 +152,44 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Network = o.Network.withDefaults()
 	s := &Server{m: o.Manager, opts: o, log: o.Logger, started: time.Now(), closing: make(chan struct{})}
+	s.streams = newStreams(o.Network.MaxStreams)
+	s.limiters = newLimiters(o.Network.RateLimit, o.Network.RateBurst)
+	if r, ok := o.Auth.(Revocable); ok {
+		// A token removed while the server runs ends its open connections
+		// (its sessions end in Sessions, its requests in authenticate).
+		r.OnChange(func() { s.streams.revoke(r.Valid) })
+	}
 	s.wsHandler = websocket.New(s.serveWS, websocket.Config{HandshakeTimeout: 10 * time.Second})
 	s.sio = newSIOHub(s, o.SocketIO)
+	if tu, err := s.newTus(); err != nil {
+		s.log.Error("resumable uploads are off", "err", err)
+	} else {
+		s.tusUp = tu
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "simjobs",
 		BodyLimit:             MaxBody,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		ReadTimeout:           o.Network.ReadTimeout,
+		WriteTimeout:          o.Network.WriteTimeout,
+		IdleTimeout:           o.Network.IdleTimeout,
+		ReadBufferSize:        o.Network.MaxHeaderBytes,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
+		// Bodies are read as streams so uploads go to disk as they arrive;
+		// limitBody keeps MaxBody for every other route.
+		StreamRequestBody: true,
 		// The API answers JSON errors for unknown methods too.
 		DisableDefaultContentType: false,
 	})
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: false, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic in handler", "path", c.Path(), "panic", e)
 	}}))
+	s.app.Use(s.headers)
+	s.app.Use(s.limitBody)
 	s.app.Use(s.authenticate)
+	s.app.Use(s.limit)
 	for _, r := range s.routes() {
 		for _, p := range r.paths {
 			s.app.Add(r.method, fiberPath(p), s.guard(r), r.handler)
@@ -162,12 +241,11 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	// here (to a server on loopback without authentication, say): anything
 	// that changes state must come from our own pages or from a program,
 	// which sends no Origin.
-	if unsafeMethod(c.Method()) && !sameOrigin(c) {
+	if unsafeMethod(c.Method()) && !sameOrigin(c) && !s.corsAllowed(c.Get(fiber.HeaderOrigin)) {
 		return apiError(fiber.StatusForbidden, "cross-site request refused")
 	}
 	if id, ok := s.opts.Auth.Authenticate(c); ok {
-		c.Locals(identityKey{}, id)
-		c.Locals(authenticatedKey{}, true)
+		s.identify(c, id)
 		return c.Next()
 	}
 	if s.opts.Sessions != nil {
@@ -180,11 +258,18 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 					return err
 				}
 			}
-			c.Locals(identityKey{}, sess.who)
-			c.Locals(authenticatedKey{}, true)
+			s.identify(c, sess.who)
 		}
 	}
 	return c.Next()
+}
+
+// identify records who calls, for the handlers and, through the request's
+// context, for the engine's audit trail.
+func (s *Server) identify(c *fiber.Ctx, id Identity) {
+	c.Locals(identityKey{}, id)
+	c.Locals(authenticatedKey{}, true)
+	c.SetUserContext(engine.WithActor(c.UserContext(), id.Name))
 }
 
 type authenticatedKey struct{}
@@ -241,7 +326,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status, msg = fiber.StatusServiceUnavailable, "the database is not available (the server is stopping)"
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fe.Message
-		if status == fiber.StatusRequestEntityTooLarge {
+		if status == fiber.StatusRequestEntityTooLarge && msg == fiber.ErrRequestEntityTooLarge.Message {
 			msg = "request body larger than 1 MiB"
 		}
 	default:

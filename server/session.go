@@ -77,7 +77,28 @@ func NewSessions(auth Authenticator, ttl time.Duration) *Sessions {
 	if ttl <= 0 {
 		ttl = DefaultSessionTTL
 	}
-	return &Sessions{auth: auth, ttl: ttl, now: time.Now, m: make(map[[sha256.Size]byte]*session)}
+	s := &Sessions{auth: auth, ttl: ttl, now: time.Now, m: make(map[[sha256.Size]byte]*session)}
+	if r, ok := auth.(Revocable); ok {
+		// A token removed from the tokens file ends the sessions it
+		// started; lookup checks too, this frees their memory.
+		r.OnChange(s.revalidate)
+	}
+	return s
+}
+
+// revalidate drops the sessions whose token is no longer in force.
+func (s *Sessions) revalidate() {
+	r, ok := s.auth.(Revocable)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.m {
+		if !r.Valid(v.who) {
+			delete(s.m, k)
+		}
+	}
 }
 
 // LoginNeeded reports whether browsers must log in: only token
@@ -140,6 +161,10 @@ func (s *Sessions) lookup(c *fiber.Ctx) (session, bool) {
 		return session{}, false
 	}
 	if !s.now().Before(sess.expires) {
+		delete(s.m, key)
+		return session{}, false
+	}
+	if r, ok := s.auth.(Revocable); ok && !r.Valid(sess.who) {
 		delete(s.m, key)
 		return session{}, false
 	}

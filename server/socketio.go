@@ -365,6 +365,7 @@ type eioSession struct {
 type sioControl struct {
 	connect bool
 	sid     string
+	who     Identity // who connects
 }
 
 // notifyLocked wakes everyone waiting for a change. e.mu is held.
@@ -561,11 +562,12 @@ func (e *eioSession) receiveSocketIO(p string, auth sioAuth) {
 			e.send("44" + prefix + `{"message":"Invalid namespace"}`)
 			return
 		}
-		if !e.authorize(auth, data) {
+		who, ok := e.authorize(auth, data)
+		if !ok {
 			e.send(`44{"message":"authentication required: send an Authorization header or auth {\"token\": \"...\"}"}`)
 			return
 		}
-		e.control(sioControl{connect: true, sid: newSID()})
+		e.control(sioControl{connect: true, sid: newSID(), who: who})
 	case '1': // DISCONNECT
 		if nsp == "/" {
 			e.control(sioControl{connect: false})
@@ -580,24 +582,26 @@ func (e *eioSession) receiveSocketIO(p string, auth sioAuth) {
 // authorize decides whether a Socket.IO CONNECT may receive events: the
 // request carrying it or the request that opened the session was
 // authenticated, or the auth payload holds a valid token.
-func (e *eioSession) authorize(auth sioAuth, data string) bool {
-	if auth.ok || e.auth.ok {
-		return true
+func (e *eioSession) authorize(auth sioAuth, data string) (Identity, bool) {
+	if auth.ok {
+		return auth.id, true
+	}
+	if e.auth.ok && e.hub.s.valid(e.auth.id) {
+		return e.auth.id, true
 	}
 	var payload struct {
 		Token string `json:"token"`
 	}
 	if data == "" || json.Unmarshal([]byte(data), &payload) != nil || payload.Token == "" {
-		return false
+		return Identity{}, false
 	}
 	lookup, ok := e.hub.s.opts.Auth.(interface {
 		Lookup(token string) (Identity, bool)
 	})
 	if !ok {
-		return false
+		return Identity{}, false
 	}
-	_, ok = lookup.Lookup(payload.Token)
-	return ok
+	return lookup.Lookup(payload.Token)
 }
 
 func (e *eioSession) control(c sioControl) {
@@ -621,6 +625,11 @@ func (e *eioSession) pump() {
 		}
 	}()
 	var events <-chan engine.Event
+	// stream is the connected client's place among its identity's live
+	// connections; revoked fires when its token is removed.
+	var stream *Stream
+	var revoked <-chan struct{}
+	defer func() { stream.Close() }()
 	ping := time.NewTimer(h.pingInterval)
 	defer ping.Stop()
 	pongWait := time.NewTimer(time.Hour)
@@ -654,7 +663,17 @@ func (e *eioSession) pump() {
 					sub.Close()
 					sub, events = nil, nil
 				}
+				stream.Close()
+				stream, revoked = nil, nil
 				continue
+			}
+			if stream == nil {
+				st, err := h.s.streams.Open(c.who)
+				if err != nil {
+					e.send(`44{"message":"too many live connections"}`)
+					continue
+				}
+				stream, revoked = st, st.Revoked()
 			}
 			e.send(`40{"sid":"` + c.sid + `"}`)
 			e.connected.Store(true)
@@ -662,6 +681,11 @@ func (e *eioSession) pump() {
 				sub = h.s.m.Events().Subscribe(-1, sioBusBuffer)
 				events = sub.C
 			}
+		case <-revoked:
+			// The token was removed: disconnect from the namespace, then
+			// close; the client's reconnect is refused.
+			e.send("41")
+			return
 		case ev, ok := <-events:
 			if !ok {
 				return // fell behind: the client reconnects

@@ -39,18 +39,41 @@ func (s *Server) websocket(c *fiber.Ctx) error {
 		}
 		since = n
 	}
+	who := identity(c)
+	if s.streams.Full(who) {
+		return tooManyStreams(who, s.opts.Network.MaxStreams)
+	}
 	c.Locals(sinceLocal, since)
+	c.Locals(whoLocal, who)
 	return s.wsHandler(c)
 }
 
-// sinceLocal carries ?since= into the upgraded connection.
-const sinceLocal = "simjobs.since"
+// sinceLocal and whoLocal carry ?since= and the caller into the upgraded
+// connection (only string keys survive the upgrade).
+const (
+	sinceLocal = "simjobs.since"
+	whoLocal   = "simjobs.who"
+)
+
+// closeWith sends a close frame.
+func closeWith(conn *websocket.Conn, code int, text string) {
+	msg := websocket.FormatCloseMessage(code, text)
+	_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+}
 
 // serveWS writes events to one client. This goroutine is the only writer of
 // the connection (fasthttp websocket writes are not concurrency-safe); a
 // second goroutine only reads, to notice the client leaving.
 func (s *Server) serveWS(conn *websocket.Conn) {
 	since, _ := conn.Locals(sinceLocal).(int64)
+	who, _ := conn.Locals(whoLocal).(Identity)
+	stream, err := s.streams.Open(who)
+	if err != nil {
+		closeWith(conn, websocket.ClosePolicyViolation, "too many live connections")
+		conn.Close()
+		return
+	}
+	defer stream.Close()
 	sub := s.m.Events().Subscribe(since, wsBuffer)
 	defer sub.Close()
 	s.wsClients.Add(1)
@@ -104,6 +127,9 @@ func (s *Server) serveWS(conn *websocket.Conn) {
 				return
 			}
 		case <-gone:
+			return
+		case <-stream.Revoked():
+			closeWith(conn, CloseRevoked, "credentials revoked")
 			return
 		case <-s.closing:
 			msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")

@@ -27,8 +27,10 @@ const (
 	exitAuth        = 4   // 401 or 403: missing or refused token, role too low
 	exitNotFound    = 5   // 404: no such job
 	exitRejected    = 6   // 400, 409, 413: the server refused the request (bad config, wrong state)
+	exitJobFailed   = 7   // submit --wait, wait ID: the job failed (its own code only with --exit-code)
+	exitCancelled   = 8   // submit --wait, wait ID: the job was cancelled
 	exitTimeout     = 124 // wait --timeout expired
-	exitInterrupted = 130 // interrupted (Ctrl-C), or the job was cancelled
+	exitInterrupted = 130 // interrupted (Ctrl-C): the jobs go on
 )
 
 // clientCommand is one client command.
@@ -46,15 +48,22 @@ type clientCommand struct {
 func clientCommands() []clientCommand {
 	return []clientCommand{
 		{"submit", "[CONFIG.json | - | --project PATH | -- COMMAND [ARG...]]", "submit a job (HFSS config file, a project, or a plain command)", submitCommand},
+		{"sweep", "FILE.json | - | --show ID | --cancel ID | --resubmit ID", "submit a sweep (one job per combination of parameter values), or show, cancel or resubmit one", sweepCommand},
 		{"batch", "DIR", "submit every project in a folder (every .aedt; an .aedb without a sibling .aedt)", batchCommand},
 		{"jobs", "", "list jobs as a table (or JSON)", jobsCommand},
 		{"status", "ID", "show one job", statusCommand},
+		{"log", "ID", "print a job's output (-f follows it, --stderr, --attempt N)", logCommand},
 		{"cancel", "ID...", "cancel jobs (queued ones end at once, running ones are stopped)", cancelCommand},
 		{"priority", "ID N", "change a queued job's priority (higher runs first)", priorityCommand},
-		{"wait", "ID... | --all", "wait until jobs end; exit with the job's exit status", waitCommand},
+		{"wait", "ID... | --all", "wait until jobs end; exit 0 if they completed (7: one failed, 8: it was cancelled)", waitCommand},
 		{"limits", "", "show the limits, or change them with flags (admin)", limitsCommand},
 		{"backup", "FILE", "write a consistent copy of the database to FILE (through the server while it runs)", backupCommand},
 		{"restore", "FILE", "put a backup in place of a stopped server's database", restoreCommand},
+		{"upload", "PROJECT", "upload a project (.aedt file or .aedb folder) to the server; prints the path to submit", uploadCommand},
+		{"results", "ID", "list the files a job wrote; --out DIR downloads them, --zip FILE as one zip", resultsCommand},
+		{"audit", "", "show who changed the limits or drained the server (admin)", auditCommand},
+		{"health", "", "exit 0 when the server answers (container health checks)", healthCommand},
+		{"licenses", "", "show the license servers' features, seats in use and who holds them", licensesCommand},
 		{"completion", "bash|zsh|fish", "print a shell completion script", completionCommand},
 	}
 }
@@ -79,6 +88,9 @@ type cli struct {
 	api    *client.Client
 	// tty: stderr is a terminal, so progress lines are redrawn in place.
 	tty bool
+	// solverCode: a waited-for job that failed ends the command with the
+	// job's own exit code (--exit-code), not exitJobFailed.
+	solverCode bool
 }
 
 // usageError is a mistake in the command line.
@@ -247,16 +259,19 @@ else SIMJOBS_TOKEN.
 
 Exit codes of the client commands:
   0    success (for submit --wait and wait: the job completed)
-  1    failure: the job failed (without an exit code of its own), cancel had nothing to cancel,
-       batch had a submission fail, or any other error
+  1    failure: cancel had nothing to cancel, batch had a submission fail, wait --all saw a job
+       not complete, or any other error
   2    usage: bad flags or arguments
   3    the server cannot be reached
   4    authentication or permission: token missing or refused (401), role too low (403)
   5    not found: no such job (404)
   6    refused by the server: invalid config or a job state that does not allow it (400, 409, 413)
+  7    submit --wait and wait ID: the job failed
+  8    submit --wait and wait ID: the job was cancelled
   124  wait --timeout expired
-  130  interrupted (Ctrl-C), or the job was cancelled
-  N    submit --wait and wait ID: the job's own exit code when it failed with one
+  130  interrupted (Ctrl-C): the jobs go on
+  N    submit --wait --exit-code and wait --exit-code ID: the job's own exit code when it failed
+       with one (which may then be any of the codes above)
 `, client.DefaultServer)
 }
 

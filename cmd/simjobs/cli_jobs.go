@@ -18,6 +18,7 @@ import (
 	"github.com/simjobs/simjobs/client"
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/solverlog"
+	"github.com/simjobs/simjobs/frontend"
 	"github.com/simjobs/simjobs/server"
 )
 
@@ -27,8 +28,15 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// timeFormat is how times show in tables and status (local time).
-const timeFormat = "2006-01-02 15:04:05"
+// timeFormat is how times show in tables (local time; the header names
+// the zone) and, with the zone, in status.
+const (
+	timeFormat     = "2006-01-02 15:04:05"
+	timeZoneFormat = timeFormat + " MST"
+)
+
+// localZone names the zone the CLI prints times in: "CET".
+func localZone() string { return time.Now().Format("MST") }
 
 func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string) error {
 	status := fs.String("status", "", "only jobs in these `statuses` (comma-separated: pending,queued,scheduled,running,completed,failed,cancelled)")
@@ -38,6 +46,7 @@ func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 	all := fs.Bool("all", false, "show every job")
 	asJSON := fs.Bool("json", false, "print the job records as JSON")
 	idsOnly := fs.Bool("ids", false, "print only the job IDs, one per line")
+	sweep := fs.String("sweep", "", "only the jobs of this sweep `ID`, in variation order")
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		if len(args) > 0 || after != nil {
 			return usagef("jobs takes no arguments, got %q", append(args, after...))
@@ -45,7 +54,7 @@ func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 		if *limit < 1 {
 			return usagef("--limit must be at least 1")
 		}
-		o := client.ListOptions{User: *user, Search: *search}
+		o := client.ListOptions{User: *user, Search: *search, Sweep: *sweep}
 		for _, s := range splitList(*status) {
 			o.Statuses = append(o.Statuses, engine.Status(strings.ToLower(s)))
 		}
@@ -109,10 +118,10 @@ func listJobs(ctx context.Context, api *client.Client, o client.ListOptions, lim
 
 func writeJobTable(w io.Writer, jobs []engine.Job, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tUSER\tSUBMITTED\tTIME\tEXIT\tWHAT")
+	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tUSER\tSUBMITTED ("+localZone()+")\tTIME\tEXIT\tWAITING\tWHAT")
 	for _, j := range jobs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.Priority, orDash(j.User),
-			j.SubmitTime.Local().Format(timeFormat), orDash(runTime(j, now)), exitText(j), what(j))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.Priority, orDash(j.User),
+			j.SubmitTime.Local().Format(timeFormat), orDash(runTime(j, now)), exitText(j), orDash(frontend.Waiting(j)), what(j))
 	}
 	tw.Flush()
 }
@@ -177,6 +186,9 @@ func statusCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 			return writeJSON(cx.stdout, j)
 		}
 		writeJobDetail(cx.stdout, j, time.Now())
+		if h, err := cx.api.JobHistory(ctx, j.ID); err == nil {
+			writeDeliveries(cx.stdout, h.Deliveries)
+		}
 		return nil
 	}
 }
@@ -192,16 +204,17 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 		if t == nil {
 			return ""
 		}
-		return t.Local().Format(timeFormat)
+		return t.Local().Format(timeZoneFormat)
 	}
 	row("id", j.ID)
 	row("status", string(j.Status))
 	row("exit code", strings.TrimPrefix(exitText(j), "-"))
 	row("error", j.Error)
+	row("waiting", frontend.Waiting(j))
 	row("user", j.User)
 	row("priority", strconv.Itoa(j.Priority))
 	row("attempt", strconv.Itoa(j.Attempt))
-	row("submitted", j.SubmitTime.Local().Format(timeFormat))
+	row("submitted", j.SubmitTime.Local().Format(timeZoneFormat))
 	row("started", at(j.StartTime))
 	row("ended", at(j.EndTime))
 	row("run time", runTime(j, now))
@@ -210,6 +223,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 	}
 	row("runs", what(j))
 	row("progress", solverlog.Text(j.Progress))
+	row("time left", frontend.TimeLeft(j, now))
 	tw.Flush()
 }
 
@@ -259,6 +273,7 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 	timeout := fs.Duration("timeout", 0, "give up after this `duration` (exit 124); 0 waits as long as it takes")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	asJSON := fs.Bool("json", false, "print the final job records as JSON")
+	solverCode := fs.Bool("exit-code", false, "when the one job waited for failed, exit with its own exit code (instead of 7)")
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		if after != nil || (len(args) == 0) == !*all {
 			return usagef("wait takes job IDs, or --all")
@@ -288,7 +303,7 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 			}
 		}
 		if len(jobs) == 1 && !*all {
-			return exitStatus(jobExitCode(jobs[0]))
+			return exitStatus(jobExitCode(jobs[0], *solverCode))
 		}
 		for _, j := range jobs {
 			if j.Status != engine.StatusCompleted {
@@ -299,18 +314,21 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 	}
 }
 
-// jobExitCode is the exit code a command waiting for j ends with.
-func jobExitCode(j engine.Job) int {
+// jobExitCode is the exit code a command waiting for j ends with. The
+// job's own code could be any number, the CLI's own among them (a solver's
+// 3 would read as "server unreachable"), so it is passed on only when
+// asked for (solverCode, --exit-code).
+func jobExitCode(j engine.Job, solverCode bool) int {
 	switch j.Status {
 	case engine.StatusCompleted:
 		return exitOK
 	case engine.StatusCancelled:
-		return exitInterrupted
+		return exitCancelled
 	}
-	if j.ReturnCode != nil && *j.ReturnCode > 0 && *j.ReturnCode < 256 {
+	if solverCode && j.ReturnCode != nil && *j.ReturnCode > 0 && *j.ReturnCode < 256 {
 		return *j.ReturnCode
 	}
-	return exitError
+	return exitJobFailed
 }
 
 // follow waits for jobs to end, showing a progress line on stderr and one
@@ -391,7 +409,11 @@ func (p *progress) update(u client.WaitUpdate) {
 	if j.Status.Terminal() && !p.ended[j.ID] {
 		p.ended[j.ID] = true
 		p.clearLocked()
-		fmt.Fprintln(p.cx.stdout, endLine(j))
+		line := endLine(j)
+		if why := p.cx.firstError(p.ctx, j); why != "" && !strings.Contains(line, why) {
+			line += " — " + why
+		}
+		fmt.Fprintln(p.cx.stdout, line)
 	}
 	p.drawLocked()
 }
@@ -519,6 +541,10 @@ func (p *progress) oneLine(j engine.Job, now time.Time) string {
 			if q.BlockedBy != "" {
 				s += "; held: " + q.BlockedBy
 			}
+		}
+		// What holds this job itself (a license, a gate), when not the queue.
+		if j.WaitingReason != "" && (p.queue == nil || j.WaitingReason != p.queue.BlockedBy) {
+			s += "; " + j.WaitingReason
 		}
 		return s + ")" + clockMark + since(now.Sub(j.SubmitTime))
 	case engine.StatusScheduled:

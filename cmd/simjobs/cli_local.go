@@ -98,7 +98,7 @@ func (cx *cli) localEnd(id string, u runner.Update, took time.Duration, dir stri
 	}
 	line := endLine(j)
 	fmt.Fprintf(cx.stdout, "%s, ran here after %s (the server was unreachable; logs in %s)\n", line, since(took), dir)
-	return exitStatus(jobExitCode(j))
+	return exitStatus(jobExitCode(j, cx.solverCode))
 }
 
 // localSpec is what the server would run for this config.

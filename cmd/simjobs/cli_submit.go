@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/simjobs/simjobs/client"
+	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/projects"
 )
 
@@ -145,12 +146,17 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 	var cf configFlags
 	cf.register(fs, true)
 	priority := fs.Int("priority", 0, "priority: higher runs first; negative is low")
-	wait := fs.Bool("wait", false, "wait for the job, showing its progress, and exit with its exit status")
+	wait := fs.Bool("wait", false, "wait for the job, showing its progress; exit 0 if it completed, 7 if it failed, 8 if it was cancelled")
 	fallback := fs.Bool("local-fallback", false, "when the server cannot be reached, run the job here in the foreground")
 	localDir := fs.String("local-dir", "", "where --local-fallback keeps job logs (default: the user cache folder, simjobs/local)")
 	quiet := fs.Bool("quiet", false, "print only the job ID")
 	asJSON := fs.Bool("json", false, "print the server's reply (with --wait: the final job record) as JSON")
+	solverCode := fs.Bool("exit-code", false, "with --wait: when the job failed, exit with its own exit code (instead of 7)")
+	var plan planFlags
+	plan.register(fs)
+	nf := registerNotifyFlags(fs)
 	return func(ctx context.Context, cx *cli, args, after []string) error {
+		cx.solverCode = *solverCode
 		cfg, prio, err := cx.buildConfig(&cf, args, after)
 		if err != nil {
 			return err
@@ -158,7 +164,14 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 		if cf.given("priority") || prio == nil {
 			prio = priority
 		}
-		reply, err := cx.api.Submit(ctx, cfg, *prio)
+		opts, err := plan.options(*prio)
+		if err != nil {
+			return err
+		}
+		if spec := nf.spec(); spec != nil {
+			opts.Notify = spec
+		}
+		reply, err := cx.api.SubmitWith(ctx, cfg, opts)
 		if errors.Is(err, client.ErrUnreachable) && *fallback {
 			return cx.runLocal(ctx, cfg, cf.solver, *localDir, err)
 		}
@@ -187,7 +200,7 @@ func submitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 				return err
 			}
 		}
-		return exitStatus(jobExitCode(jobs[0]))
+		return exitStatus(jobExitCode(jobs[0], cx.solverCode))
 	}
 }
 
@@ -276,6 +289,7 @@ func batchCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []stri
 	recursive := fs.Bool("recursive", false, "look into sub-folders too")
 	concurrency := fs.Int("concurrency", 4, "submissions in flight at once")
 	priority := fs.Int("priority", 0, "priority of every job")
+	wait := fs.Bool("wait", false, "then wait for every job submitted; exit 0 if all completed, 1 if not")
 	return func(ctx context.Context, cx *cli, args, after []string) error {
 		if len(args) != 1 || after != nil {
 			return usagef("batch takes one folder")
@@ -308,6 +322,13 @@ func batchCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []stri
 			cfg := map[string]any{"project_path": p}
 			if err := cf.apply(cfg); err != nil {
 				return err
+			}
+			// The same project gives the same job id: running the batch
+			// again starts each job's next attempt, not a copy of it.
+			if _, ok := cfg["jobid"]; !ok {
+				design, _ := cfg["design_name"].(string)
+				setup, _ := cfg["setup_name"].(string)
+				cfg["jobid"] = projects.JobID(p, design, setup)
 			}
 			wg.Add(1)
 			sem <- struct{}{}
@@ -353,7 +374,30 @@ func batchCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []stri
 			msg, code := cx.explain(results[0].err)
 			fmt.Fprintf(cx.stderr, "simjobs batch: %s\n", msg)
 			return exitStatus(code)
-		case failed > 0:
+		case failed > 0 && !*wait:
+			return exitStatus(exitError)
+		}
+		if !*wait {
+			return nil
+		}
+		var ids []string
+		for _, r := range results {
+			if r.err == nil {
+				ids = append(ids, r.jobID)
+			}
+		}
+		jobs, err := cx.follow(ctx, ids, 0, true)
+		if err != nil {
+			return err
+		}
+		done := 0
+		for _, j := range jobs {
+			if j.Status == engine.StatusCompleted {
+				done++
+			}
+		}
+		fmt.Fprintf(cx.stdout, "%d jobs: %d completed, %d did not\n", len(jobs), done, len(jobs)-done)
+		if done < len(jobs) || failed > 0 {
 			return exitStatus(exitError)
 		}
 		return nil

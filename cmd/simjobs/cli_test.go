@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -140,6 +141,7 @@ func TestCLIAgainstServer(t *testing.T) {
 	plain, _ := json.Marshal(srv.HFSS("h3"))
 
 	idle, busy := servertest.Idle(), servertest.Idle()
+	zone := time.Now().Format("MST") // the CLI names the zone of its times
 	busy.CPUPercent = 99
 	runSteps(t, env, []step{
 		{args: []string{"submit", "--project", srv.Project, "--jobid", "h1", "--cores", "4", "--design", "main"}, stdout: "Job h1 submitted successfully\n",
@@ -172,10 +174,10 @@ func TestCLIAgainstServer(t *testing.T) {
 					t.Errorf("wait printed %q", r.stdout)
 				}
 			}},
-		{args: []string{"jobs"}, stdout: "ID STATUS PRIO USER SUBMITTED TIME EXIT WHAT\n" +
-			"h1 completed 0 tester T D 0 " + srv.Project + "\n" +
-			"h2 completed 2 tester T D 0 " + srv.Project + "\n" +
-			"h3 completed -1 tester T D 0 " + srv.Project + "\n"},
+		{args: []string{"jobs"}, stdout: "ID STATUS PRIO USER SUBMITTED (" + zone + ") TIME EXIT WAITING WHAT\n" +
+			"h1 completed 0 tester T D 0 - " + srv.Project + "\n" +
+			"h2 completed 2 tester T D 0 - " + srv.Project + "\n" +
+			"h3 completed -1 tester T D 0 - " + srv.Project + "\n"},
 		{args: []string{"jobs", "--limit", "2", "--ids"}, stdout: "h2\nh3\n"},
 		{args: []string{"jobs", "--status", "completed", "--json"}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
 			var jobs []engine.Job
@@ -186,11 +188,17 @@ func TestCLIAgainstServer(t *testing.T) {
 		{args: []string{"jobs", "--status", "failed"}, stdout: "", stderrHas: "no jobs"},
 		{before: func() { waitProgress(t, srv, "h2", solverlog.StateCompleted) },
 			args: []string{"status", "h2"}, stdout: "id: h2\nstatus: completed\nexit code: 0\nuser: tester\npriority: 2\nattempt: 1\n" +
-				"submitted: T\nstarted: T\nended: T\nrun time: D\nruns: " + srv.Project + "\nprogress: completed: 2 adaptive passes, not converged\n"},
+				"submitted: T " + zone + "\nstarted: T " + zone + "\nended: T " + zone + "\nrun time: D\nruns: " + srv.Project + "\nprogress: completed: 2 adaptive passes, not converged\n"},
 		{args: []string{"status", "nope"}, code: exitNotFound, stdout: "", stderrHas: "simjobs status: job nope: job not found"},
 		{args: []string{"cancel", "h1"}, code: exitError, stdout: "Job h1 already completed; nothing to cancel\n"},
 		{args: []string{"priority", "h1", "5"}, code: exitRejected, stdout: "", stderrHas: "refused: job h1: job h1 already completed; its priority can no longer change"},
-		{args: []string{"submit", "--jobid", "c7", "--wait", "--", srv.Env, "FAKE_SOLVER_EXIT=7", srv.Solver}, code: 7,
+		// A failed job is exit 7 whatever its own code (a solver's 3 is not
+		// "server unreachable"); --exit-code passes its own code on.
+		{args: []string{"submit", "--jobid", "c3", "--wait", "--", srv.Env, "FAKE_SOLVER_EXIT=3", srv.Solver}, code: exitJobFailed,
+			stdout: "Job c3 submitted successfully\nc3 failed after D: exit code 3\n"},
+		{args: []string{"wait", "c3"}, code: exitJobFailed, stdout: "c3 failed after D: exit code 3\n"},
+		{args: []string{"wait", "c3", "--exit-code"}, code: 3, stdout: "c3 failed after D: exit code 3\n"},
+		{args: []string{"submit", "--jobid", "c7", "--wait", "--exit-code", "--", srv.Env, "FAKE_SOLVER_EXIT=7", srv.Solver}, code: 7,
 			stdout: "Job c7 submitted successfully\nc7 failed after D: exit code 7\n"},
 		// The progress line says what the solver's log says.
 		{args: []string{"submit", "--jobid", "p1", "--wait", "--", srv.Env, fakesolver.EnvScript + "=" + fakesolver.HFSSLog(), fakesolver.EnvLineSleep + "=0.03", srv.Solver},
@@ -204,9 +212,12 @@ func TestCLIAgainstServer(t *testing.T) {
 		// A job that cannot start: wait gives up after --timeout, and a
 		// cancelled job ends a wait with 130.
 		{before: func() { srv.SetTelemetry(busy) }, args: []string{"submit", "--jobid", "stuck", "--", srv.Env, srv.Solver}, stdout: "Job stuck submitted successfully\n"},
+		// It says why it waits, and where in the queue.
+		{args: []string{"status", "stuck"}, stdout: "waiting: next in the queue · CPU", contains: true},
+		{args: []string{"jobs", "--status", "queued"}, stdout: "stuck queued 0 tester T - - next in the queue · CPU", contains: true},
 		{args: []string{"wait", "stuck", "--timeout", "300ms"}, code: exitTimeout, stdout: "", stderrHas: "timed out after 300ms; job stuck keeps running"},
 		{args: []string{"cancel", "stuck"}, stdout: "Job stuck cancelled\n"},
-		{args: []string{"wait", "stuck"}, code: exitInterrupted, stdout: "stuck cancelled: cancelled while queued\n"},
+		{args: []string{"wait", "stuck"}, code: exitCancelled, stdout: "stuck cancelled: cancelled while queued\n"},
 		{before: func() { srv.SetTelemetry(idle) }, args: []string{"wait", "--all"}, stdout: "", stderrHas: "no job is waiting or running"},
 	})
 }
@@ -334,7 +345,7 @@ func TestCLIUnreachableAndLocalFallback(t *testing.T) {
 					t.Errorf("the job's stderr is not shown: %q", r.stderr)
 				}
 			}},
-		{args: []string{"submit", "--local-fallback", "--local-dir", logs, "--jobid", "loc2", "--", envExe, "FAKE_SOLVER_EXIT=3", fakesolver.Path()}, code: 3,
+		{args: []string{"submit", "--local-fallback", "--local-dir", logs, "--jobid", "loc2", "--", envExe, "FAKE_SOLVER_EXIT=3", fakesolver.Path()}, code: exitJobFailed,
 			stdout: "Batch Solve/Save: Completed", contains: true},
 		{args: []string{"submit", "--local-fallback", "--local-dir", logs, "--project", filepath.Join(dir, "nope.aedt"), "--ansys-edt-path", solver}, code: exitError,
 			stdout: "", stderrHas: "--local-fallback: project_path"},
@@ -357,15 +368,19 @@ func TestCLIBatch(t *testing.T) {
 		writeFile(t, filepath.Join(dir, f), "x")
 	}
 	env := map[string]string{"SIMJOBS_SERVER": srv.URL}
+	// Job ids come from the project: its name and a hash of its path.
+	jobRE := regexp.MustCompile(`\b[A-Za-z0-9_]+_(aedt|AEDT|aedb)_[0-9a-f]{8}\b`)
 	var ids []string
+	byProject := map[string]string{}
 	collect := func(t *testing.T, r cliResult) {
 		for _, l := range strings.Split(r.stdout, "\n")[1:] {
-			if f := strings.Fields(l); len(f) == 3 && strings.HasPrefix(f[1], "JOB_") {
+			if f := strings.Fields(l); len(f) >= 3 && jobRE.MatchString(f[1]) {
 				ids = append(ids, f[1])
+				byProject[f[0]] = f[1]
 			}
 		}
 	}
-	jobRE := regexp.MustCompile(`JOB_\d{8}_\d{6}_[0-9a-f]{8}`)
+
 	runSteps(t, env, []step{
 		{args: []string{"batch", dir, "--cores", "2", "--priority", "3"}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
 			got := jobRE.ReplaceAllString(norm(r.stdout), "ID")
@@ -374,14 +389,33 @@ func TestCLIBatch(t *testing.T) {
 				t.Errorf("batch (-want +got):\n%s", diff)
 			}
 			collect(t, r)
-		}},
-		{args: []string{"batch", "--recursive", "--concurrency", "1", dir}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
-			got := jobRE.ReplaceAllString(norm(r.stdout), "ID")
-			want := "PROJECT JOB ID RESULT\nC.AEDT ID queued\na.aedt ID queued\nb.aedb ID queued\nsub/c.aedt ID queued\nsub/d.aedb ID queued\n5 projects: 5 submitted, 0 failed\n"
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("batch --recursive (-want +got):\n%s", diff)
+			for _, id := range ids {
+				if j, err := srv.Manager.Job(context.Background(), id); err != nil || j.Priority != 3 {
+					t.Errorf("job %s: %+v %v", id, j, err)
+				}
 			}
 		}},
+		// Again, deeper: the same projects get the same ids (a duplicate
+		// while waiting or running, the next attempt once ended), not copies.
+		{args: []string{"batch", "--recursive", "--concurrency", "1", dir}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
+			first := maps.Clone(byProject)
+			ids = ids[:0]
+			collect(t, r)
+			for p, id := range first {
+				if byProject[p] != id {
+					t.Errorf("%s: job %s the first time, %s the second", p, id, byProject[p])
+				}
+			}
+			if len(byProject) != 5 || !strings.Contains(r.stdout, "5 projects: 5 submitted, 0 failed") {
+				t.Errorf("batch --recursive: %s", r.stdout)
+			}
+			ids = ids[:0]
+			for _, p := range []string{"C.AEDT", "a.aedt", "b.aedb"} {
+				ids = append(ids, byProject[p])
+			}
+		}},
+		// --wait waits for them all.
+		{args: []string{"batch", dir, "--wait"}, stdout: "3 jobs: 3 completed, 0 did not\n", contains: true},
 		{args: []string{"batch", filepath.Join(dir, "sub", "c.aedt")}, code: exitError, stdout: "", stderrHas: "is not a folder"},
 		{args: []string{"batch", filepath.Join(dir, ".hidden", "nothing-here")}, code: exitError, stdout: ""},
 	})
@@ -389,9 +423,8 @@ func TestCLIBatch(t *testing.T) {
 		t.Fatalf("job ids %v", ids)
 	}
 	for _, id := range ids {
-		j, err := srv.Manager.Job(context.Background(), id)
-		if err != nil || j.Priority != 3 {
-			t.Errorf("job %s: %+v %v", id, j, err)
+		if j, err := srv.Manager.Job(context.Background(), id); err != nil || j.Status != engine.StatusCompleted {
+			t.Errorf("job %s after batch --wait: %s %v", id, j.Status, err)
 		}
 	}
 
@@ -463,4 +496,41 @@ func TestCLIWaitInterrupted(t *testing.T) {
 	if j, _ := srv.Manager.Job(context.Background(), "held"); j.Status != engine.StatusQueued {
 		t.Errorf("the job is %s after the interrupted wait", j.Status)
 	}
+}
+
+func TestCLIUploadAndResults(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Options{})
+	env := map[string]string{"SIMJOBS_SERVER": srv.URL}
+	dir := t.TempDir()
+	aedt := filepath.Join(dir, "board.aedt")
+	writeFile(t, aedt, "$begin 'AnsoftProject'\n")
+	var project string
+	out := filepath.Join(dir, "out")
+	zipFile := filepath.Join(dir, "r.zip")
+	runSteps(t, env, []step{
+		{args: []string{"upload", aedt}, stdout: "-", checkAfter: func(t *testing.T, r cliResult) {
+			project = strings.TrimSpace(r.stdout)
+			if b, err := os.ReadFile(project); err != nil || string(b) != "$begin 'AnsoftProject'\n" || !strings.HasPrefix(project, filepath.Join(srv.Dir, "uploads")) {
+				t.Fatalf("uploaded to %q: %q %v", project, b, err)
+			}
+		}},
+		{args: []string{"upload", filepath.Join(dir, "notes.txt")}, code: exitUsage, stdout: ""},
+	})
+	runSteps(t, env, []step{
+		{args: []string{"submit", "--project", project, "--jobid", "r1", "--wait", "--quiet"}, stdout: "-"},
+		{args: []string{"results", "r1"}, stdout: "board.aedtresults/board.s2p", contains: true},
+		{args: []string{"results", "r1", "--out", out}, stdout: filepath.Join(out, "board.aedtresults", "board_S.csv"), contains: true, checkAfter: func(t *testing.T, _ cliResult) {
+			b, err := os.ReadFile(filepath.Join(out, "board.aedtresults", "board.s2p"))
+			if err != nil || !strings.Contains(string(b), "# GHz S MA R 50") {
+				t.Fatalf("downloaded s2p: %v", err)
+			}
+		}},
+		{args: []string{"results", "r1", "--zip", zipFile}, stdout: "", checkAfter: func(t *testing.T, _ cliResult) {
+			if fi, err := os.Stat(zipFile); err != nil || fi.Size() == 0 {
+				t.Fatalf("zip: %v", err)
+			}
+		}},
+		{args: []string{"results", "nope"}, code: exitNotFound, stdout: ""},
+	})
 }

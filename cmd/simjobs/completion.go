@@ -56,14 +56,14 @@ type commandSpec struct {
 // isPathFlag reports whether a flag's value is a file or folder.
 func isPathFlag(name string) bool {
 	switch name {
-	case "project", "ansys-edt-path", "local-dir", "workdir":
+	case "project", "ansys-edt-path", "local-dir", "workdir", "out", "zip":
 		return true
 	}
 	return false
 }
 
 func completionSpecs() []commandSpec {
-	argKinds := map[string]string{"submit": argFiles, "batch": argDirs, "status": argIDs, "cancel": argIDs, "priority": argIDs, "wait": argIDs, "completion": argShell}
+	argKinds := map[string]string{"sweep": argFiles, "submit": argFiles, "batch": argDirs, "status": argIDs, "cancel": argIDs, "priority": argIDs, "wait": argIDs, "completion": argShell, "results": argIDs, "upload": argFiles}
 	specs := []commandSpec{
 		{name: "serve", summary: "run the server (simjobs serve -h lists its flags)"},
 		{name: "version", summary: "print the version"},

@@ -32,6 +32,34 @@ func TestServeConfigPrecedence(t *testing.T) {
 	}
 }
 
+func TestServeConfigNotifyFlags(t *testing.T) {
+	t.Parallel()
+	env := envOf(map[string]string{"SIMJOBS_WEBHOOK_ALLOW": "hooks.slack.com, 10.0.0.0/8", "SIMJOBS_WEBHOOK_SECRET": "s", "SIMJOBS_WEBHOOK": "https://ignored.example/"})
+	c, err := parseServe([]string{"--webhook", "https://a.example/x", "--webhook", "https://b.example/y,https://c.example/z", "--smtp", "smtp://u:p@mail.example", "--smtp-from", "simjobs@example.com"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{"hooks": c.Webhooks, "allow": c.WebhookAllow, "secret": c.WebhookSecret, "smtp": c.SMTP, "from": c.SMTPFrom}
+	want := map[string]any{"hooks": []string{"https://a.example/x", "https://b.example/y", "https://c.example/z"}, "allow": []string{"hooks.slack.com", "10.0.0.0/8"},
+		"secret": "s", "smtp": "smtp://u:p@mail.example", "from": "simjobs@example.com"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("notify flags (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		cfg  serveConfig
+		want string
+	}{
+		{serveConfig{WebhookAllow: []string{"http://x/"}}, "--webhook-allow"},
+		{serveConfig{Webhooks: []string{"http://127.0.0.1:9/"}}, "--webhook"},
+		{serveConfig{SMTP: "smtp://mail.example"}, "--smtp-from"},
+		{serveConfig{SMTP: "imap://mail.example", SMTPFrom: "a@b.c"}, "smtp://"},
+	} {
+		if _, err := parseNotify(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error naming %s", tc.cfg, err, tc.want)
+		}
+	}
+}
+
 func TestServeConfigErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -47,6 +75,13 @@ func TestServeConfigErrors(t *testing.T) {
 		{[]string{"--env-file", "/no/such/.env"}, nil, "env file"},
 		{[]string{"extra"}, nil, "no arguments"},
 		{[]string{"--log-format", "xml"}, nil, "log-format"},
+		{[]string{"--tls-cert", "c.pem"}, nil, "--tls-key"},
+		{nil, map[string]string{"SIMJOBS_TLS_KEY": "k.pem"}, "--tls-cert"},
+		{[]string{"--rate-limit", "fast"}, nil, "--rate-limit"},
+		{[]string{"--cors-origins", "example.com"}, nil, "--cors-origins"},
+		{[]string{"--read-timeout", "0s"}, nil, "--read-timeout"},
+		{[]string{"--max-header-bytes", "10"}, nil, "--max-header-bytes"},
+		{[]string{"--public-url", "simjobs.example"}, nil, "public-url"},
 	}
 	for _, tc := range cases {
 		_, err := parseServe(tc.args, envOf(tc.env), io.Discard)
@@ -121,5 +156,31 @@ func TestAgeValue(t *testing.T) {
 				t.Errorf("%q prints as %q, which parses to %v (%v)", tt.in, a.String(), time.Duration(b), err)
 			}
 		}
+	}
+}
+
+// The network flags come from the environment and .env like every flag.
+func TestServeConfigNetworkFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	dotenv := filepath.Join(dir, ".env")
+	os.WriteFile(dotenv, []byte("SIMJOBS_TLS_CERT=/etc/simjobs/cert.pem\nSIMJOBS_TLS_KEY=/etc/simjobs/key.pem\nSIMJOBS_RATE_LIMIT=600/m\n"), 0o644)
+	env := envOf(map[string]string{"SIMJOBS_CORS_ORIGINS": "https://a.example, https://b.example:8443", "SIMJOBS_MAX_WEBSOCKETS": "8"})
+	c, err := parseServe([]string{"--env-file", dotenv, "--read-timeout", "5s"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{"cert": c.TLSCert, "key": c.TLSKey, "rate": c.RateLimit, "burst": c.RateBurst, "cors": c.CORSOrigins, "ws": c.MaxWebSockets, "read": c.ReadTimeout, "idle": c.IdleTimeout}
+	want := map[string]any{"cert": "/etc/simjobs/cert.pem", "key": "/etc/simjobs/key.pem", "rate": 10.0, "burst": 20, "cors": []string{"https://a.example", "https://b.example:8443"},
+		"ws": 8, "read": 5 * time.Second, "idle": 120 * time.Second}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("network flags (-want +got):\n%s", diff)
+	}
+	d, err := parseServe(nil, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.RateLimit != 50 || d.RateBurst != 100 || d.TLSCert != "" || len(d.CORSOrigins) != 0 {
+		t.Errorf("defaults: rate %v burst %d tls %q cors %v", d.RateLimit, d.RateBurst, d.TLSCert, d.CORSOrigins)
 	}
 }

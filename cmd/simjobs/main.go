@@ -46,6 +46,11 @@ func run(ctx context.Context, args []string, env lookupEnv, stdin io.Reader, std
 	switch cmd {
 	case "serve":
 		err = serve(ctx, rest, env, stdout, stderr)
+	case "token":
+		err = tokenCommand(rest, env, stdout, stderr)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
 	case "version", "--version":
 		fmt.Fprintln(stdout, "simjobs", version)
 	case "help", "-h", "--help":
@@ -73,6 +78,7 @@ func usage(w io.Writer) {
 
 Usage:
   simjobs serve [flags]     run the server (simjobs serve -h lists the flags)
+  simjobs token add|list|remove   manage the tokens file of --auth token
   simjobs version           print the version
   simjobs help              this text
 

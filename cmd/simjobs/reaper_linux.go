@@ -84,8 +84,11 @@ func (r *reaper) run() int {
 		select {
 		case sig := <-sigs:
 			// The server is in its own process group, so a Ctrl-C reaches it
-			// only through here, once per press.
-			shutdown = true
+			// only through here, once per press. SIGHUP asks the server to
+			// reload its tokens and certificate; it keeps running.
+			if sig != syscall.SIGHUP {
+				shutdown = true
+			}
 			if r.server != 0 {
 				_ = syscall.Kill(r.server, sig.(syscall.Signal))
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/simjobs/simjobs/engine/runner/cluster"
 	"github.com/simjobs/simjobs/engine/runner/lsf"
 	"github.com/simjobs/simjobs/engine/runner/pbs"
+	"github.com/simjobs/simjobs/engine/runner/sge"
 	"github.com/simjobs/simjobs/engine/runner/slurm"
 	"github.com/simjobs/simjobs/engine/runner/winhpc"
 	"github.com/simjobs/simjobs/server"
@@ -26,7 +27,8 @@ import (
 
 // schedulerSigns are the commands that give each scheduler away, in the
 // order auto-detection tries them. SLURM comes first: its torque wrappers
-// provide qsub and pbsnodes too. Grid Engine has qsub but no pbsnodes.
+// provide qsub and pbsnodes too. Grid Engine has qsub but no pbsnodes, and
+// qacct, which PBS has not.
 var schedulerSigns = []struct {
 	name string
 	cmds []string
@@ -34,6 +36,7 @@ var schedulerSigns = []struct {
 	{"slurm", []string{"sbatch", "squeue", "scancel"}},
 	{"lsf", []string{"bsub", "bjobs", "bkill"}},
 	{"pbs", []string{"qsub", "qstat", "qdel", "pbsnodes"}},
+	{"sge", []string{"qsub", "qstat", "qacct", "qdel"}},
 	{"windows_hpc", []string{"job", "node"}},
 }
 
@@ -62,7 +65,7 @@ func detect(lookPath func(string) (string, error), getenv func(string) string, g
 			return s.name, strings.Join(s.cmds, ", ") + " on PATH"
 		}
 	}
-	return "", "no scheduler commands on PATH (looked for sbatch, bsub, qsub with pbsnodes, and HPC Pack's job and node)"
+	return "", "no scheduler commands on PATH (looked for sbatch, bsub, qsub with pbsnodes, qsub with qacct, and HPC Pack's job and node)"
 }
 
 // newCluster returns the runner of a cluster scheduler, after checking
@@ -83,6 +86,10 @@ func newCluster(ctx context.Context, name, dataDir string, log *slog.Logger) (ru
 		cmds, r = lsf.Commands, lsf.New(lsf.Options{Runner: opts})
 	case "pbs":
 		cmds, r = pbs.Commands, pbs.New(pbs.Options{Runner: opts})
+	case "sge":
+		// SIMJOBS_SGE_PE names the parallel environment of jobs of several
+		// slots (default "mpi"), as CCP_SCHEDULER names HPC Pack's head node.
+		cmds, r = sge.Commands, sge.New(sge.Options{PE: os.Getenv("SIMJOBS_SGE_PE"), Runner: opts})
 	case "windows_hpc":
 		cmds, r = winhpc.Commands, winhpc.New(winhpc.Options{Scheduler: os.Getenv("CCP_SCHEDULER"), Runner: opts})
 	default:

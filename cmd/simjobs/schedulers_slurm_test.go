@@ -21,8 +21,13 @@ import (
 func TestSLURMStateChangeLatency(t *testing.T) {
 	clustertest.RequireSLURM(t)
 	t.Parallel()
+	stateChangeLatency(t, "slurm")
+}
+
+// stateChangeLatency is the latency test against scheduler.
+func stateChangeLatency(t *testing.T, scheduler string) {
 	dataDir := t.TempDir()
-	p := start(t, dataDir, "--scheduler", "slurm", "--allow-exec", "/bin/sh")
+	p := start(t, dataDir, "--scheduler", scheduler, "--allow-exec", "/bin/sh")
 	if _, st := p.get(t, "/system/status"); st["mode"] == nil {
 		t.Logf("status: %v", st)
 	}

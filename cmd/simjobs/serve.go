@@ -15,6 +15,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/notify"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
@@ -35,13 +36,40 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	}
 	log := newLogger(cfg.LogFormat, stderr)
 
+	var cert *certificate
+	if cfg.TLSCert != "" {
+		if cert, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return err
+		}
+	}
 	ln, err := listen(cfg)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
+	scheme := "http"
+	if cert != nil {
+		ln, scheme = cert.listener(ln), "https"
+	}
 
 	auth, err := newAuth(cfg)
+	if err != nil {
+		return err
+	}
+	// Reloading goes on through a drain: a token removed then still stops
+	// working.
+	reloadCtx, stopReload := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopReload()
+	tokens, _ := auth.(*server.TokenAuth)
+	if tokens != nil {
+		// Tokens added or removed with simjobs token (or an editor) take
+		// effect without a restart.
+		if err := server.WatchTokens(reloadCtx, tokens, log); err != nil {
+			log.Warn("cannot watch the tokens file; reload it with SIGHUP", "err", err)
+		}
+	}
+	reloadOnSignal(reloadCtx, tokens, cert, log)
+	notifyCfg, err := parseNotify(cfg)
 	if err != nil {
 		return err
 	}
@@ -81,6 +109,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		return err
 	}
 	policy.DefaultUser = osUser()
+	policy.UploadRoot = filepath.Join(dataDir, "uploads")
 	if policy.Solver == "" {
 		log.Warn("no HFSS solver found: HFSS jobs are refused until --ansys-edt-path is given (plain command jobs still run)")
 	}
@@ -105,6 +134,14 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 			mgr.TelemetryUpdated()
 		},
 	})
+	licenses, err := newLicenses(cfg, log, licenseEvents(&mgr))
+	if err != nil {
+		return err
+	}
+	var gates []engine.Gate
+	if licenses != nil {
+		gates = append(gates, licenses)
+	}
 	mgr, err = engine.New(ctx, engine.Options{
 		Store:     st,
 		Runner:    local.New(local.Options{KillGrace: cfg.KillGrace, Logger: log, ExitRecords: filepath.Join(dataDir, "exits")}),
@@ -115,12 +152,27 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		DataDir:   dataDir,
 		Logger:    log,
 		Retention: engine.Retention{KeepFor: cfg.Retention, MaxLogBytes: int64(cfg.MaxLogMB * (1 << 20))},
+		Gates:     gates,
+		Notify:    notify.Checker{Allow: notifyCfg.allow},
 	})
 	if err != nil {
 		return err
 	}
 	sampler.Start(context.WithoutCancel(ctx))
 	defer sampler.Stop()
+	var licenseView server.Licenses
+	if licenses != nil {
+		licenses.Start(context.WithoutCancel(ctx))
+		defer licenses.Stop()
+		licenseView = licenses
+	}
+	notifier, err := newNotifier(cfg, notifyCfg, ln, auth, st, mgr, log)
+	if err != nil {
+		_ = mgr.Close(context.Background())
+		return err
+	}
+	notifier.Start(ctx)
+	defer notifier.Stop()
 
 	drainReq := make(chan struct{})
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
@@ -134,13 +186,21 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Drain:     func() { close(drainReq) },
 		Logger:    log,
 		Version:   version,
-		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo),
+		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo, licenseView),
 		Sessions:  sessions,
 		Backup:    backupTo(dataDir, st),
+
+		MaxUploadBytes: cfg.MaxUploadMB << 20,
+		Network: server.NetworkOptions{
+			RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, MaxStreams: cfg.MaxWebSockets,
+			ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
+			MaxHeaderBytes: cfg.MaxHeaderBytes, CORSOrigins: cfg.CORSOrigins,
+		},
+		Licenses: licenseView,
 	})
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(httpCtx, ln, 5*time.Second) }()
-	fmt.Fprintf(stdout, "simjobs %s listening on http://%s (data %s, scheduler %s, auth %s)\n", version, ln.Addr(), dataDir, schedType, cfg.Auth)
+	fmt.Fprintf(stdout, "simjobs %s listening on %s://%s (data %s, scheduler %s, auth %s)\n", version, scheme, ln.Addr(), dataDir, schedType, cfg.Auth)
 
 	select {
 	case err := <-httpDone:
@@ -148,6 +208,9 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 		log.Info("signal received: draining", "timeout", cfg.DrainTimeout)
+		if err := mgr.Record(context.WithoutCancel(ctx), engine.AuditDrain, "drain on a signal (SIGTERM or SIGINT)"); err != nil {
+			log.Error("audit", "err", err)
+		}
 	case <-drainReq:
 		log.Info("drain requested over the API", "timeout", cfg.DrainTimeout)
 	}
@@ -249,7 +312,8 @@ func pickScheduler(ctx context.Context, name, dataDir string, log *slog.Logger) 
 		if err != nil {
 			return nil, server.SchedulerInfo{}, fmt.Errorf("scheduler %s (detected: %s): %w", found, by, err)
 		}
-		return r, watchScheduler(ctx, r, schedulerWatchEvery, log).info(found, "auto: "+by), nil
+		r, info := autoScheduler(ctx, r, found, by, log)
+		return r, info, nil
 	}
 	r, err := newCluster(ctx, name, dataDir, log)
 	if err != nil {

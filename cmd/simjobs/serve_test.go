@@ -73,10 +73,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+)`)
+var listening = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // start runs `simjobs serve` and waits until it listens.
 func start(t *testing.T, dataDir string, args ...string) *proc {
+	t.Helper()
+	return startEnv(t, dataDir, nil, args...)
+}
+
+// startEnv is start with more environment variables (NAME=value; a later
+// one wins) for the server.
+func startEnv(t *testing.T, dataDir string, env []string, args ...string) *proc {
 	t.Helper()
 	// The host may be busy (CI, parallel tests): the resource gates are
 	// tested in the engine; here they must not hold jobs back.
@@ -85,6 +92,9 @@ func start(t *testing.T, dataDir string, args ...string) *proc {
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--kill-grace", "1s", "--max-cpu-percent", "100", "--min-memory-gb", "0", "--min-disk-gb", "0", "--scheduler", "none"}, args...)
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dataDir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stdout, _ := cmd.StdoutPipe()
 	logs := &syncBuffer{}
 	cmd.Stderr = logs

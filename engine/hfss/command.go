@@ -139,6 +139,35 @@ func (c Config) SchedulerCommandLine(solver string) []string {
 	return c.tail(argv)
 }
 
+// AllocatedHosts reports whether a scheduler run spreads over several
+// slots (nodes × tasks_per_node > 1) with -distributed, so that its
+// -machinelist must name the hosts the scheduler allocates: known only at
+// run time, inside the batch job. arg is the index in argv (from
+// SchedulerCommandLine) of the "numcores=N" value the batch script
+// replaces with "list=host:tasks:cores:RAM%,..." (the format of the local
+// MachineList); utilization is each entry's RAM percentage, that of the
+// first machine node (90, PyEDB's default, without one).
+func (c Config) AllocatedHosts(argv []string) (arg, utilization int, ok bool) {
+	o := c.SchedulerOptions
+	if !c.Distributed || int64(max(o.Nodes, 1))*int64(max(o.TasksPerNode, 1)) < 2 {
+		return 0, 0, false
+	}
+	for i := 1; i+1 < len(argv); i++ {
+		if argv[i] == "-machinelist" && strings.HasPrefix(argv[i+1], "numcores=") {
+			arg = i + 1
+			break
+		}
+	}
+	if arg == 0 {
+		return 0, 0, false
+	}
+	utilization = DefaultMachineNode().Utilization
+	if len(c.MachineNodes) > 0 && c.MachineNodes[0].Utilization > 0 {
+		utilization = c.MachineNodes[0].Utilization
+	}
+	return arg, utilization, true
+}
+
 func (c Config) head(solver string) []string {
 	if solver == "" {
 		solver = c.AnsysEDTPath

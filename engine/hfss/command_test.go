@@ -371,3 +371,38 @@ func TestNewJobID(t *testing.T) {
 		t.Errorf("generated id is not a valid jobid: %v", err)
 	}
 }
+
+func TestAllocatedHosts(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(*Config)
+		ok       bool
+		wantUtil int
+	}{
+		{"one node one task", func(c *Config) {}, false, 0},
+		{"one node of 8 cores", func(c *Config) { c.SchedulerOptions.CoresPerNode = 8 }, false, 0},
+		{"two nodes", func(c *Config) { c.SchedulerOptions.Nodes = 2 }, true, 90},
+		{"two tasks on a node", func(c *Config) { c.SchedulerOptions.TasksPerNode = 2 }, true, 90},
+		{"the first machine node's RAM share", func(c *Config) {
+			c.SchedulerOptions.Nodes = 4
+			c.MachineNodes = []MachineNode{{Hostname: "localhost", Cores: -1, MaxCores: 20, Utilization: 75}}
+		}, true, 75},
+		{"not distributed", func(c *Config) { c.SchedulerOptions.Nodes = 2; c.Distributed = false }, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			c.Distributed = true
+			c.SchedulerOptions.Nodes, c.SchedulerOptions.TasksPerNode, c.SchedulerOptions.CoresPerNode = 1, 1, 0
+			tt.edit(&c)
+			argv := c.SchedulerCommandLine("solver")
+			arg, util, ok := c.AllocatedHosts(argv)
+			if ok != tt.ok || util != tt.wantUtil {
+				t.Fatalf("AllocatedHosts = %d, %d, %v; want ok %v, utilization %d", arg, util, ok, tt.ok, tt.wantUtil)
+			}
+			if ok && (argv[arg-1] != "-machinelist" || argv[arg-2] != "-distributed" || !strings.HasPrefix(argv[arg], "numcores=")) {
+				t.Errorf("argument %d of %q is not the numcores of -distributed -machinelist", arg, argv)
+			}
+		})
+	}
+}

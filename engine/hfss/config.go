@@ -13,6 +13,7 @@ const (
 	SchedulerLSF        = "lsf"
 	SchedulerPBS        = "pbs"
 	SchedulerWindowsHPC = "windows_hpc"
+	SchedulerSGE        = "sge"
 )
 
 // DefaultSolver is the solver name PyEDB puts in every configuration.
@@ -151,7 +152,7 @@ var (
 	processPriorities   = []string{"Normal", "Low", "High", "Idle"}
 	mpiVendors          = []string{"Microsoft", "Intel", "Open MPI"}
 	schedulerPriorities = []string{"Low", "BelowNormal", "Normal", "AboveNormal", "High"}
-	schedulerTypes      = []string{SchedulerNone, SchedulerSLURM, SchedulerLSF, SchedulerPBS, SchedulerWindowsHPC}
+	schedulerTypes      = []string{SchedulerNone, SchedulerSLURM, SchedulerLSF, SchedulerPBS, SchedulerWindowsHPC, SchedulerSGE}
 )
 
 // Normalize trims surrounding white space, gives case-insensitive names the

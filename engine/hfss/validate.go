@@ -31,86 +31,90 @@ var (
 // " slurm" are accepted in their canonical form. An empty JobID is valid: the
 // caller generates one with NewJobID.
 func (c Config) Validate() error {
-	if err := c.validate(); err != nil {
-		return err
+	if errs := c.ValidateAll(); len(errs) > 0 {
+		return errs[0]
 	}
 	return nil
 }
 
-// validate returns *FieldError so that a nil result is a nil pointer, which
-// Validate turns into a nil error.
-func (c Config) validate() *FieldError {
-	if c.JobID != "" && !jobIDPattern.MatchString(c.JobID) {
-		return fieldErrorf("jobid", "must be 1 to 128 letters, digits, '_' or '-', got %q", shorten(c.JobID))
-	}
-	if err := checkText("user", c.User); err != nil {
-		return err
-	}
-	for i, n := range c.MachineNodes {
-		if err := n.validate(fmt.Sprintf("machine_nodes[%d]", i)); err != nil {
-			return err
-		}
-	}
-	if err := c.LayoutOptions.validate(); err != nil {
-		return err
-	}
-	if err := c.validateProject(); err != nil {
-		return err
-	}
-	if !slices.Contains(schedulerTypes, c.SchedulerType) {
-		return fieldErrorf("scheduler_type", "must be one of %s, got %q", strings.Join(schedulerTypes, ", "), shorten(c.SchedulerType))
-	}
-	return c.SchedulerOptions.validate()
+// ValidateAll is Validate reporting every field that fails, in field order
+// (one error per field), so that a form can mark them all at once.
+func (c Config) ValidateAll() []*FieldError {
+	var e fieldErrors
+	c.validate(&e)
+	return e
 }
 
-func (n MachineNode) validate(path string) *FieldError {
+// fieldErrors collects the failures of a validation; nil ones are skipped.
+type fieldErrors []*FieldError
+
+func (e *fieldErrors) add(fe *FieldError) {
+	if fe != nil {
+		*e = append(*e, fe)
+	}
+}
+
+func (c Config) validate(e *fieldErrors) {
+	if c.JobID != "" && !jobIDPattern.MatchString(c.JobID) {
+		e.add(fieldErrorf("jobid", "must be 1 to 128 letters, digits, '_' or '-', got %q", shorten(c.JobID)))
+	}
+	e.add(checkText("user", c.User))
+	for i, n := range c.MachineNodes {
+		n.validate(e, fmt.Sprintf("machine_nodes[%d]", i))
+	}
+	c.LayoutOptions.validate(e)
+	c.validateProject(e)
+	if !slices.Contains(schedulerTypes, c.SchedulerType) {
+		e.add(fieldErrorf("scheduler_type", "must be one of %s, got %q", strings.Join(schedulerTypes, ", "), shorten(c.SchedulerType)))
+	}
+	c.SchedulerOptions.validate(e)
+}
+
+func (n MachineNode) validate(e *fieldErrors, path string) {
 	switch {
 	case n.Hostname == "":
-		return fieldErrorf(path+".hostname", "must not be empty")
+		e.add(fieldErrorf(path+".hostname", "must not be empty"))
 	case !hostnamePattern.MatchString(n.Hostname):
-		return fieldErrorf(path+".hostname", "must be a host name or IP address (letters, digits, '.', '-', '_'), got %q", shorten(n.Hostname))
+		e.add(fieldErrorf(path+".hostname", "must be a host name or IP address (letters, digits, '.', '-', '_'), got %q", shorten(n.Hostname)))
+	}
 	// PyEDB does not check cores, but the solver reads 0 or -2 tasks as
 	// nonsense; -1 is PyEDB's "all cores".
-	case n.Cores == 0 || n.Cores < -1:
-		return fieldErrorf(path+".cores", "must be -1 (all) or at least 1, got %d", n.Cores)
-	case n.MaxCores < 1:
-		return fieldErrorf(path+".max_cores", "must be at least 1, got %d", n.MaxCores)
-	case n.Utilization < 1 || n.Utilization > 100:
-		return fieldErrorf(path+".utilization", "must be a percentage from 1 to 100, got %d", n.Utilization)
+	if n.Cores == 0 || n.Cores < -1 {
+		e.add(fieldErrorf(path+".cores", "must be -1 (all) or at least 1, got %d", n.Cores))
 	}
-	return nil
+	if n.MaxCores < 1 {
+		e.add(fieldErrorf(path+".max_cores", "must be at least 1, got %d", n.MaxCores))
+	}
+	if n.Utilization < 1 || n.Utilization > 100 {
+		e.add(fieldErrorf(path+".utilization", "must be a percentage from 1 to 100, got %d", n.Utilization))
+	}
 }
 
-func (o LayoutOptions) validate() *FieldError {
+func (o LayoutOptions) validate(e *fieldErrors) {
 	const p = "layout_options."
 	if !slices.Contains(processPriorities, o.DefaultProcessPriority) {
-		return oneOf(p+"default_process_priority", processPriorities, o.DefaultProcessPriority)
+		e.add(oneOf(p+"default_process_priority", processPriorities, o.DefaultProcessPriority))
 	}
 	if !slices.Contains(mpiVendors, o.MPIVendor) {
-		return oneOf(p+"mpi_vendor", mpiVendors, o.MPIVendor)
+		e.add(oneOf(p+"mpi_vendor", mpiVendors, o.MPIVendor))
 	}
 	// Both are free text inside the -batchoptions value, where a quote
 	// would end the 'key'='value' pair early.
-	if err := checkBatchValue(p+"mpi_version", o.MPIVersion); err != nil {
-		return err
-	}
-	if err := checkBatchValue(p+"remote_spawn_command", o.RemoteSpawnCommand); err != nil {
-		return err
-	}
-	return checkText(p+"temp_directory", o.TempDirectory)
+	e.add(checkBatchValue(p+"mpi_version", o.MPIVersion))
+	e.add(checkBatchValue(p+"remote_spawn_command", o.RemoteSpawnCommand))
+	e.add(checkText(p+"temp_directory", o.TempDirectory))
 }
 
-func (c Config) validateProject() *FieldError {
+func (c Config) validateProject(e *fieldErrors) {
 	switch {
 	case c.ProjectPath == "":
-		return fieldErrorf("project_path", "is required: the .aedt file or .aedb folder to solve")
+		e.add(fieldErrorf("project_path", "is required: the .aedt file or .aedb folder to solve"))
 	case !hasProjectExt(c.ProjectPath):
-		return fieldErrorf("project_path", "must end in .aedt or .aedb, got %q", shorten(c.ProjectPath))
+		e.add(fieldErrorf("project_path", "must end in .aedt or .aedb, got %q", shorten(c.ProjectPath)))
 	case c.ProjectPath[0] == '-':
-		return fieldErrorf("project_path", "must not start with '-' (the solver would read it as an option), got %q", shorten(c.ProjectPath))
-	}
-	if err := checkText("project_path", c.ProjectPath); err != nil {
-		return err
+		e.add(fieldErrorf("project_path", "must not start with '-' (the solver would read it as an option), got %q", shorten(c.ProjectPath)))
+	default:
+		e.add(checkText("project_path", c.ProjectPath))
 	}
 	// ':' separates the parts of "design:mode:setup"; the setup name is
 	// last, so only the first two parts must be free of it.
@@ -118,63 +122,54 @@ func (c Config) validateProject() *FieldError {
 		{"design_name", c.DesignName},
 		{"design_mode", c.DesignMode},
 	} {
-		if strings.Contains(f.value, ":") {
-			return fieldErrorf(f.name, "must not contain ':', got %q", shorten(f.value))
-		}
-		if err := checkText(f.name, f.value); err != nil {
-			return err
+		switch {
+		case strings.Contains(f.value, ":"):
+			e.add(fieldErrorf(f.name, "must not contain ':', got %q", shorten(f.value)))
+		case f.name == "design_name" && strings.HasPrefix(f.value, "-"):
+			e.add(fieldErrorf("design_name", "must not start with '-' (the solver would read it as an option), got %q", shorten(f.value)))
+		default:
+			e.add(checkText(f.name, f.value))
 		}
 	}
-	if strings.HasPrefix(c.DesignName, "-") {
-		return fieldErrorf("design_name", "must not start with '-' (the solver would read it as an option), got %q", shorten(c.DesignName))
-	}
-	return checkText("setup_name", c.SetupName)
+	e.add(checkText("setup_name", c.SetupName))
 }
 
-func (o SchedulerOptions) validate() *FieldError {
+func (o SchedulerOptions) validate(e *fieldErrors) {
 	const p = "scheduler_options."
-	if err := checkSchedulerName(p+"queue", o.Queue, false); err != nil {
-		return err
-	}
+	e.add(checkSchedulerName(p+"queue", o.Queue, false))
 	if _, err := ParseWallTime(o.Time); err != nil {
-		return &FieldError{Field: p + "time", Message: err.Error()}
+		e.add(&FieldError{Field: p + "time", Message: err.Error()})
 	}
-	switch {
-	case o.Nodes < 1:
-		return fieldErrorf(p+"nodes", "must be at least 1, got %d", o.Nodes)
-	case o.TasksPerNode < 1:
-		return fieldErrorf(p+"tasks_per_node", "must be at least 1, got %d", o.TasksPerNode)
-	case o.CoresPerNode < 0:
-		return fieldErrorf(p+"cores_per_node", "must be 0 (the scheduler's default) or more, got %d", o.CoresPerNode)
+	if o.Nodes < 1 {
+		e.add(fieldErrorf(p+"nodes", "must be at least 1, got %d", o.Nodes))
+	}
+	if o.TasksPerNode < 1 {
+		e.add(fieldErrorf(p+"tasks_per_node", "must be at least 1, got %d", o.TasksPerNode))
+	}
+	if o.CoresPerNode < 0 {
+		e.add(fieldErrorf(p+"cores_per_node", "must be 0 (the scheduler's default) or more, got %d", o.CoresPerNode))
 	}
 	if o.Memory != "" {
 		if _, err := ParseMemory(o.Memory); err != nil {
-			return &FieldError{Field: p + "memory", Message: err.Error()}
+			e.add(&FieldError{Field: p + "memory", Message: err.Error()})
 		}
 	}
 	for _, f := range []struct{ name, value string }{
 		{"account", o.Account}, {"reservation", o.Reservation}, {"qos", o.QOS},
 	} {
-		if err := checkSchedulerName(p+f.name, f.value, true); err != nil {
-			return err
-		}
+		e.add(checkSchedulerName(p+f.name, f.value, true))
 	}
-	if err := checkConstraints(p+"constraints", o.Constraints); err != nil {
-		return err
-	}
+	e.add(checkConstraints(p+"constraints", o.Constraints))
 	if o.GPUs < 0 {
-		return fieldErrorf(p+"gpus", "must be 0 or more, got %d", o.GPUs)
+		e.add(fieldErrorf(p+"gpus", "must be 0 or more, got %d", o.GPUs))
 	}
-	if err := checkSchedulerName(p+"gpu_type", o.GPUType, true); err != nil {
-		return err
-	}
+	e.add(checkSchedulerName(p+"gpu_type", o.GPUType, true))
 	if !slices.Contains(schedulerPriorities, o.Priority) {
-		return oneOf(p+"priority", schedulerPriorities, o.Priority)
+		e.add(oneOf(p+"priority", schedulerPriorities, o.Priority))
 	}
 	if o.EmailNotification != "" && !emailPattern.MatchString(o.EmailNotification) {
-		return fieldErrorf(p+"email_notification", "must be one e-mail address like name@example.com, got %q", shorten(o.EmailNotification))
+		e.add(fieldErrorf(p+"email_notification", "must be one e-mail address like name@example.com, got %q", shorten(o.EmailNotification)))
 	}
-	return nil
 }
 
 func oneOf(field string, allowed []string, got string) *FieldError {

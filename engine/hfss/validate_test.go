@@ -181,7 +181,7 @@ func TestValidateMessages(t *testing.T) {
 		{func(c *Config) { c.SchedulerOptions.Time = "1h" },
 			`scheduler_options.time: invalid wall time "1h": want HH:MM:SS, D.HH:MM:SS or a number of minutes`},
 		{func(c *Config) { c.SchedulerType = "k8s" },
-			`scheduler_type: must be one of none, slurm, lsf, pbs, windows_hpc, got "k8s"`},
+			`scheduler_type: must be one of none, slurm, lsf, pbs, windows_hpc, sge, got "k8s"`},
 	}
 	for _, tt := range tests {
 		c := valid()

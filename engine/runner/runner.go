@@ -55,6 +55,21 @@ type Spec struct {
 	// Resources are what a cluster scheduler is asked for; the local runner
 	// ignores them.
 	Resources Resources
+	// MachineList, when set, has a cluster runner's batch script replace
+	// one argument with the ansysedt machine list of the hosts the
+	// scheduler allocated, read at run time; nil leaves Argv as it is.
+	MachineList *MachineList
+}
+
+// MachineList says where an HFSS solve spread over several hosts takes
+// its hosts: Argv[Arg] (PyEDB's "numcores=N" after -machinelist) becomes
+// "list=host1:tasks:cores:RAM%,host2:...", one entry per host the
+// scheduler gave the job, in the order it lists them. The tasks and cores
+// of an entry come from the scheduler's count for the host and the job's
+// tasks_per_node and cores_per_node.
+type MachineList struct {
+	Arg         int // index in Argv of the value replaced
+	Utilization int // the RAM percentage of every entry, 1 to 100
 }
 
 // Resources are the scheduler options of a job (PyEDB's SchedulerOptions).

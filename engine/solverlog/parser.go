@@ -143,6 +143,10 @@ func (p *Parser) Summary() Summary {
 		}
 		s.Adaptive = &a
 	}
+	if p.s.InitialMesh != nil {
+		m := *p.s.InitialMesh
+		s.InitialMesh = &m
+	}
 	if p.s.Sweep != nil {
 		sw := *p.s.Sweep
 		sw.Solving = len(p.solving)
@@ -631,19 +635,28 @@ func (p *Parser) frequencyDone(sw *Sweep, freq string) {
 	delete(p.solving, freq)
 	sw.Solved++
 	sw.LastFrequency = freq
+	sw.LastSolvedAt = p.s.LastActivity
 }
 
 // task reads a profiled task: "Matrix Solve : Real Time 00:00:01 : CPU
 // Time 00:00:02 : Memory 480 M : Type: DCS-L2, Cores: 2, Matrix size: ...".
 func (p *Parser) task(name, detail string) {
-	var cpu, mem *float64
-	var matrix *int64
+	var cpu, real, mem *float64
+	var matrix, tets *int64
 	for part := range strings.SplitSeq(detail, " : ") {
 		part = strings.TrimSpace(part)
 		switch {
 		case strings.HasPrefix(part, "CPU Time"):
 			if d, ok := parseDuration(strings.TrimPrefix(part, "CPU Time")); ok {
 				cpu = &d
+			}
+		case strings.HasPrefix(part, "Real Time"):
+			if d, ok := parseDuration(strings.TrimPrefix(part, "Real Time")); ok {
+				real = &d
+			}
+		case strings.HasPrefix(part, "Tetrahedra"):
+			if v, ok := parseInt(fields(part, ", ")["tetrahedra"]); ok {
+				tets = &v
 			}
 		case strings.HasPrefix(part, "Memory"):
 			if m := taskMemory.FindStringSubmatch(part); m != nil {
@@ -663,6 +676,9 @@ func (p *Parser) task(name, detail string) {
 	if p.phase == StateStarting && meshTask(name) {
 		p.phase = StateMeshing
 	}
+	if p.pass == nil && p.stage >= 0 && p.s.Stages[p.stage].Name == "Initial Meshing" {
+		p.initialMesh(real, cpu, mem, tets)
+	}
 	if p.pass == nil {
 		return
 	}
@@ -674,6 +690,29 @@ func (p *Parser) task(name, detail string) {
 	}
 	if matrix != nil {
 		p.pass.MatrixSize = matrix
+	}
+}
+
+// initialMesh adds a task of the Initial Meshing stage: the mesh's size is
+// the last task's count (the mesh the adaptive passes start from), the
+// times add up, the memory is the most any task used.
+func (p *Parser) initialMesh(real, cpu, mem *float64, tets *int64) {
+	m := p.s.InitialMesh
+	if m == nil {
+		m = &InitialMesh{}
+		p.s.InitialMesh = m
+	}
+	if tets != nil {
+		m.Tetrahedra = ptr(*tets)
+	}
+	if real != nil {
+		m.RealSeconds = ptr(deref(m.RealSeconds) + *real)
+	}
+	if cpu != nil {
+		m.CPUSeconds = ptr(deref(m.CPUSeconds) + *cpu)
+	}
+	if mem != nil && (m.PeakMemoryMB == nil || *mem > *m.PeakMemoryMB) {
+		m.PeakMemoryMB = ptr(*mem)
 	}
 }
 

@@ -41,10 +41,10 @@ func TestParseRealSamples(t *testing.T) {
 	}{
 		{"sample hfss-3dlayout-batch.log", facts{OK: true, Solver: "HFSS", SolverVersion: "2025.2.0", Project: "test1", Design: "board", Setup: "HFSS_Solution",
 			State: StateSweeping, Progress: Progress{Solver: "HFSS", Phase: StateSweeping, Pass: 8, MaxMagDeltaS: fptr(0.017318), SolvedElements: 65671,
-				Converged: true, SweepSolved: 4, SweepPoints: 201, Warnings: 3},
+				Converged: true, SweepSolved: 4, SweepPoints: 201, SweepKind: "interpolating", Warnings: 3},
 			Machines: 1, Cores: 2, PeakMemoryMB: 1208.32, Stages: []string{"Initial Meshing", "Adaptive Meshing", "Frequency Sweep"}, Elapsed: 157, SweepSolving: 2}},
 		{"sample siwave.log", facts{OK: true, Solver: "SIwave", SolverVersion: "2026 R1", Project: "pdn_design_001", Design: "Cell_4DLT5F", Setup: "SIWAVE_SYZ_Setup1",
-			State: StateCompleted, Progress: Progress{Solver: "SIwave", Phase: StateCompleted, SweepSolved: 76, Warnings: 136},
+			State: StateCompleted, Progress: Progress{Solver: "SIwave", Phase: StateCompleted, SweepSolved: 76, SweepKind: "interpolating", SweepDone: true, Warnings: 136},
 			Machines: 1, Cores: 6, PeakMemoryMB: 992, Stages: []string{"Frequency Sweep"}, Elapsed: 290}},
 	} {
 		path, ok := have[tc.name]

@@ -77,8 +77,11 @@ type Summary struct {
 	// last error it printed.
 	Error string `json:"error"`
 
-	Adaptive *Adaptive `json:"adaptive"`
-	Sweep    *Sweep    `json:"sweep"`
+	// InitialMesh is the mesh the solve starts from (the Initial Meshing
+	// stage), null until the log shows it.
+	InitialMesh *InitialMesh `json:"initial_mesh"`
+	Adaptive    *Adaptive    `json:"adaptive"`
+	Sweep       *Sweep       `json:"sweep"`
 
 	Warnings Messages `json:"warnings"`
 	Errors   Messages `json:"errors"`
@@ -106,6 +109,16 @@ type Machine struct {
 	Tasks           *int     `json:"tasks"`
 	MemoryGB        *float64 `json:"memory_gb"`
 	RAMLimitPercent *float64 `json:"ram_limit_percent"`
+}
+
+// InitialMesh is the Initial Meshing stage: the tetrahedra of the mesh it
+// ends with (after its port refinement, the mesh pass 1 solves on), its
+// tasks' times added up and the most memory a task used.
+type InitialMesh struct {
+	Tetrahedra   *int64   `json:"tetrahedra"`
+	RealSeconds  *float64 `json:"real_seconds"`
+	CPUSeconds   *float64 `json:"cpu_seconds"`
+	PeakMemoryMB *float64 `json:"peak_memory_mb"`
 }
 
 // Adaptive is the adaptive meshing of the latest adaptive solve.
@@ -155,6 +168,12 @@ type Sweep struct {
 	// BasisElements is the interpolating sweep's basis so far.
 	BasisElements int  `json:"basis_elements"`
 	Converged     bool `json:"converged"`
+	// Done is true once the job completed with the sweep in it: an
+	// interpolating sweep has then fitted all its points from the few it
+	// solved.
+	Done bool `json:"done"`
+	// LastSolvedAt is when the last frequency was solved.
+	LastSolvedAt *time.Time `json:"last_solved_at"`
 }
 
 // Messages are the warnings (or errors) of a log: how many, and the
@@ -183,10 +202,43 @@ type Stage struct {
 // did not say: status is the job's final status ("completed", "failed" or
 // "cancelled"). A log that says the solve completed or failed keeps its
 // word: ansysedt may exit 0 after an execution error.
+//
+// Whatever the log said, nothing is under way any more: no pass, stage or
+// frequency is left running (see settleParts).
 func (s *Summary) Settle(status string) {
-	if s.State == StateCompleted || s.State == StateFailed {
-		return
+	if s.State != StateCompleted && s.State != StateFailed {
+		s.settleState(status)
 	}
+	if s.State.Final() {
+		s.settleParts()
+	}
+}
+
+// settleParts ends what the log left under way when the solve ended: the
+// pass being solved, the frequencies being solved, the open stages (their
+// time runs to the log's end). A completed solve completed its sweep.
+func (s *Summary) settleParts() {
+	if a := s.Adaptive; a != nil {
+		a.CurrentPass = 0
+	}
+	end := s.EndedAt
+	if end == nil {
+		end = s.LastActivity
+	}
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		if st.ElapsedSeconds == nil && st.StartedAt != nil && end != nil && !end.Before(*st.StartedAt) {
+			st.ElapsedSeconds = ptr(end.Sub(*st.StartedAt).Seconds())
+		}
+	}
+	if sw := s.Sweep; sw != nil {
+		sw.Solving = 0
+		sw.Done = s.State == StateCompleted
+	}
+}
+
+// settleState is the state the job's end gives a log that did not say.
+func (s *Summary) settleState(status string) {
 	switch status {
 	case "completed":
 		s.State = StateCompleted
@@ -216,11 +268,18 @@ type Progress struct {
 	Converged   bool `json:"converged"`
 	// SweepSolved and SweepPoints: frequencies solved, and the sweep's
 	// size when the log says.
-	SweepSolved int    `json:"sweep_solved,omitempty"`
-	SweepPoints int    `json:"sweep_points,omitempty"`
-	Warnings    int    `json:"warnings"`
-	Errors      int    `json:"errors"`
-	Error       string `json:"error,omitempty"`
+	SweepSolved int `json:"sweep_solved,omitempty"`
+	SweepPoints int `json:"sweep_points,omitempty"`
+	// SweepKind is the sweep's kind ("interpolating", ...); SweepDone is
+	// true once it finished.
+	SweepKind string `json:"sweep_kind,omitempty"`
+	SweepDone bool   `json:"sweep_done,omitempty"`
+	// Estimate is how far the part under way has come and when it should
+	// end (Summary.Estimate), while the log says enough.
+	Estimate *Estimate `json:"estimate,omitempty"`
+	Warnings int       `json:"warnings"`
+	Errors   int       `json:"errors"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // maxProgressError bounds Progress.Error.
@@ -240,13 +299,17 @@ func (s Summary) Progress() Progress {
 		}
 	}
 	if sw := s.Sweep; sw != nil {
-		p.SweepSolved = sw.Solved
+		p.SweepSolved, p.SweepKind = sw.Solved, sw.Kind
+		p.SweepDone = sw.Done || s.State == StateCompleted
 		if sw.Points != nil {
 			p.SweepPoints = *sw.Points
 		}
 	}
 	if s.State == StateFailed {
 		p.Error = truncate(s.Error, maxProgressError)
+	}
+	if e, ok := s.Estimate(); ok {
+		p.Estimate = &e
 	}
 	return p
 }
@@ -297,6 +360,10 @@ func (p Progress) String() string {
 	case StateSweeping:
 		b.WriteString("sweeping")
 		switch {
+		case p.SweepKind == "interpolating" && p.SweepPoints > 0:
+			// It solves a few frequencies and fits the rest: n of the
+			// points would read as a sweep barely begun.
+			fmt.Fprintf(&b, ": %d frequencies solved to fit %d points", p.SweepSolved, p.SweepPoints)
 		case p.SweepPoints > 0:
 			fmt.Fprintf(&b, ": %d/%d frequencies", p.SweepSolved, p.SweepPoints)
 		case p.SweepSolved > 0:
@@ -315,7 +382,10 @@ func (p Progress) String() string {
 				fmt.Fprintf(&b, "%d adaptive passes, not converged", p.Pass)
 			}
 		}
-		if p.SweepSolved > 0 {
+		switch {
+		case p.SweepDone && p.SweepKind == "interpolating" && p.SweepPoints > 0:
+			fmt.Fprintf(&b, ", sweep of %d points done", p.SweepPoints)
+		case p.SweepSolved > 0:
 			fmt.Fprintf(&b, ", %d frequencies solved", p.SweepSolved)
 		}
 	case StateFailed:

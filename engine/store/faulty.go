@@ -41,13 +41,15 @@ const (
 	MethodTransitionList   Method = "TransitionList"
 	MethodAttemptList      Method = "AttemptList"
 	MethodClose            Method = "Close"
+	MethodAuditInsert      Method = "AuditInsert"
+	MethodAuditList        Method = "AuditList"
 	MethodHealth           Method = "Health"
 )
 
 // faultyMethods are the Methods SetFail accepts.
 var faultyMethods = []Method{
 	MethodJobInsert, MethodJobGet, MethodJobList, MethodJobCount, MethodJobCountByStatus, MethodJobListActive,
-	MethodJobUpdate, MethodTransitionList, MethodAttemptList, MethodClose, MethodHealth,
+	MethodJobUpdate, MethodTransitionList, MethodAttemptList, MethodAuditInsert, MethodAuditList, MethodClose, MethodHealth,
 }
 
 // Writes are the methods that change the store: failing them all is what a
@@ -183,6 +185,20 @@ func (f *Faulty) AttemptList(ctx context.Context, id string) ([]engine.Job, erro
 		return nil, err
 	}
 	return f.Store.AttemptList(ctx, id)
+}
+
+func (f *Faulty) AuditInsert(ctx context.Context, p engine.AuditInsertParams) error {
+	if err := f.fail(MethodAuditInsert); err != nil {
+		return err
+	}
+	return f.Store.AuditInsert(ctx, p)
+}
+
+func (f *Faulty) AuditList(ctx context.Context, p engine.AuditListParams) ([]engine.AuditEntry, error) {
+	if err := f.fail(MethodAuditList); err != nil {
+		return nil, err
+	}
+	return f.Store.AuditList(ctx, p)
 }
 
 func (f *Faulty) Close() error {

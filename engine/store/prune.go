@@ -91,7 +91,13 @@ func (s *SQLite) prune(before int64, limit int) ([]string, error) {
 	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")"
 	// Children first: attempts and transitions reference the job. The
 	// count trigger keeps job_counts right as the jobs go.
+	// Rows of other tables that name the job go with it (a delivery still
+	// pending stays: the outbox owes it).
 	for _, q := range []string{
+		`DELETE FROM job_plans WHERE job_id IN ` + in,
+		`DELETE FROM job_notify WHERE job_id IN ` + in,
+		`DELETE FROM sweep_jobs WHERE job_id IN ` + in,
+		`DELETE FROM deliveries WHERE status != 'pending' AND job_id IN ` + in,
 		`DELETE FROM transitions WHERE job_id IN ` + in,
 		`DELETE FROM attempts WHERE id IN ` + in,
 		`DELETE FROM jobs WHERE id IN ` + in,
@@ -188,7 +194,7 @@ func (s *SQLite) seed(p SeedParams, from, n int, submit int64, end any) error {
 		if _, err := ins.ExecContext(ctx, seq, id, seq, p.User, string(p.Status), submit, start, end); err != nil {
 			return fail(err)
 		}
-		if _, err := s.ws.transition.ExecContext(ctx, id, 1, string(p.Status), submit, "seeded"); err != nil {
+		if _, err := s.ws.transition.ExecContext(ctx, id, 1, string(p.Status), submit, "seeded", "system"); err != nil {
 			return fail(err)
 		}
 		fts = append(fts, &ftsChange{firstSeq: seq, text: searchText{id: id, user: p.User}})

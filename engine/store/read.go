@@ -77,7 +77,7 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&rs.attempts, `SELECT ` + jobColumns + ` FROM attempts WHERE id = ?
 			UNION ALL SELECT ` + jobColumns + ` FROM jobs WHERE id = ?
 			ORDER BY attempt`},
-		{&rs.transitions, `SELECT job_id, attempt, status, time, message FROM transitions
+		{&rs.transitions, `SELECT job_id, attempt, status, time, message, actor FROM transitions
 			WHERE job_id = ? ORDER BY rowid`},
 		{&rs.exists, `SELECT 1 FROM jobs WHERE id = ?`},
 		{&rs.counts, `SELECT status, n FROM job_counts`},
@@ -276,7 +276,7 @@ func (s *SQLite) TransitionList(ctx context.Context, id string) ([]engine.Transi
 	for rows.Next() {
 		var t engine.Transition
 		var at int64
-		if err := rows.Scan(&t.JobID, &t.Attempt, &t.Status, &at, &t.Message); err != nil {
+		if err := rows.Scan(&t.JobID, &t.Attempt, &t.Status, &at, &t.Message, &t.Actor); err != nil {
 			return nil, fmt.Errorf("store: transitions of %q: %w", id, err)
 		}
 		t.Time = time.Unix(0, at).UTC()

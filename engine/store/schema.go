@@ -131,6 +131,101 @@ INSERT INTO meta (key, value) VALUES ('next_seq', 1);
 	// seq whose text is indexed. Databases from version 1 were indexed in
 	// step with every write.
 	`INSERT INTO meta (key, value) SELECT 'search_seq', value - 1 FROM meta WHERE key = 'next_seq';`,
+	// Version 3 (audit trail).
+	//
+	// Every transition names who caused it (a user, or 'system' for the
+	// server itself); transitions recorded before have ''. Changes that are
+	// not about one job (limits, drains) have a table of their own, read
+	// newest first by its rowid.
+	`
+ALTER TABLE transitions ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+CREATE TABLE audit (
+	id     INTEGER PRIMARY KEY,
+	time   INTEGER NOT NULL,
+	actor  TEXT    NOT NULL,
+	action TEXT    NOT NULL,
+	detail TEXT    NOT NULL
+);
+`,
+	// Version 4.
+	//
+	// settings holds values changed at run time that outlive a restart
+	// (the limits, as JSON under the key "limits"), one row per key.
+	`CREATE TABLE settings (
+		key        TEXT PRIMARY KEY,
+		value      TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	) WITHOUT ROWID;`,
+	// Version 5 (sweeps, dependencies and retries).
+	//
+	// A sweep is one submission of many jobs; sweep_jobs says which job is
+	// which variation (job ids are <sweep id>_<index>). job_plans holds the
+	// dependencies and retry policy of a job's current attempt as JSON.
+	`
+CREATE TABLE sweeps (
+	seq          INTEGER PRIMARY KEY,
+	id           TEXT    NOT NULL UNIQUE,
+	name         TEXT    NOT NULL,
+	user         TEXT    NOT NULL,
+	mode         TEXT    NOT NULL,
+	max_parallel INTEGER NOT NULL,
+	priority     INTEGER NOT NULL,
+	parameters   TEXT    NOT NULL,
+	total        INTEGER NOT NULL,
+	submit_time  INTEGER NOT NULL
+);
+CREATE INDEX sweeps_user_order ON sweeps (user, seq);
+CREATE TABLE sweep_jobs (
+	job_id   TEXT    PRIMARY KEY,
+	sweep_id TEXT    NOT NULL,
+	idx      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX sweep_jobs_order ON sweep_jobs (sweep_id, idx);
+CREATE TABLE job_plans (
+	job_id     TEXT PRIMARY KEY,
+	depends_on TEXT,
+	retry      TEXT
+) WITHOUT ROWID;
+`,
+	// Version 6: the notification outbox (engine/notify).
+	//
+	// deliveries holds every notification owed to one destination (a
+	// webhook URL, a mail address) until it is delivered or given up; its
+	// payload is fixed when it is created so every retry sends the same
+	// bytes. outbox_seq in meta is the transitions rowid up to which status
+	// changes have been turned into deliveries: it starts at the current
+	// end, so an existing database does not notify its past. job_notify
+	// keeps the notify spec each attempt was submitted with.
+	`
+CREATE TABLE deliveries (
+	id           TEXT    PRIMARY KEY,
+	job_id       TEXT    NOT NULL,
+	attempt      INTEGER NOT NULL,
+	sweep_id     TEXT    NOT NULL,
+	event        TEXT    NOT NULL,
+	channel      TEXT    NOT NULL,
+	target       TEXT    NOT NULL,
+	display      TEXT    NOT NULL,
+	payload      BLOB    NOT NULL,
+	status       TEXT    NOT NULL,
+	attempts     INTEGER NOT NULL,
+	created      INTEGER NOT NULL,
+	next_attempt INTEGER NOT NULL,
+	last_attempt INTEGER,
+	last_error   TEXT    NOT NULL,
+	last_code    INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due   ON deliveries (status, next_attempt);
+CREATE INDEX deliveries_job   ON deliveries (job_id, created);
+CREATE INDEX deliveries_sweep ON deliveries (sweep_id, created);
+CREATE TABLE job_notify (
+	job_id  TEXT    NOT NULL,
+	attempt INTEGER NOT NULL,
+	spec    TEXT    NOT NULL,
+	PRIMARY KEY (job_id, attempt)
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) SELECT 'outbox_seq', COALESCE(MAX(rowid), 0) FROM transitions;
+`,
 	// Ended jobs by end time, for retention (JobPrune), which would
 	// otherwise scan every ended job on each batch. Partial: queued and
 	// running jobs have no end time.

@@ -104,7 +104,8 @@ type SQLite struct {
 	// synchronous=NORMAL for a batch of NoSync updates (writer goroutine only).
 	lazySync bool
 	ws       writeStmts
-	r        *sql.DB // read-only pool; WAL lets it read while the writer writes
+	sws      sweepStmts // sweeps and plans, on the writer's connection
+	r        *sql.DB    // read-only pool; WAL lets it read while the writer writes
 	rs       readStmts
 
 	// Writes are handed to the writer goroutine over reqs (unbuffered: a
@@ -203,6 +204,9 @@ func (s *SQLite) open(ctx context.Context) error {
 	if err := s.ws.prepare(ctx, s.wconn); err != nil {
 		return err
 	}
+	if err := s.sws.prepare(ctx, s.wconn); err != nil {
+		return err
+	}
 	if err := s.wconn.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'next_seq'").Scan(&s.nextSeq); err != nil {
 		return fmt.Errorf("read next_seq: %w", err)
 	}
@@ -226,7 +230,7 @@ func (s *SQLite) open(ctx context.Context) error {
 // closeDBs releases whatever open managed to set up.
 func (s *SQLite) closeDBs() error {
 	var errs []error
-	errs = append(errs, s.rs.close(), s.ws.close())
+	errs = append(errs, s.rs.close(), s.ws.close(), s.sws.close())
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}

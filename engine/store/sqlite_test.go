@@ -187,6 +187,43 @@ func (r *reopening) AttemptList(ctx context.Context, id string) ([]engine.Job, e
 	return reopenCall(r, false, func(s *SQLite) ([]engine.Job, error) { return s.AttemptList(ctx, id) })
 }
 
+func (r *reopening) AuditInsert(ctx context.Context, p engine.AuditInsertParams) error {
+	_, err := reopenCall(r, true, func(s *SQLite) (struct{}, error) { return struct{}{}, s.AuditInsert(ctx, p) })
+	return err
+}
+
+func (r *reopening) AuditList(ctx context.Context, p engine.AuditListParams) ([]engine.AuditEntry, error) {
+	return reopenCall(r, false, func(s *SQLite) ([]engine.AuditEntry, error) { return s.AuditList(ctx, p) })
+}
+
+func (r *reopening) SweepInsert(ctx context.Context, p engine.SweepInsertParams) ([]engine.Job, error) {
+	return reopenCall(r, true, func(s *SQLite) ([]engine.Job, error) { return s.SweepInsert(ctx, p) })
+}
+
+func (r *reopening) SweepGet(ctx context.Context, id string) (engine.Sweep, error) {
+	return reopenCall(r, false, func(s *SQLite) (engine.Sweep, error) { return s.SweepGet(ctx, id) })
+}
+
+func (r *reopening) SweepList(ctx context.Context, p engine.SweepListParams) ([]engine.Sweep, error) {
+	return reopenCall(r, false, func(s *SQLite) ([]engine.Sweep, error) { return s.SweepList(ctx, p) })
+}
+
+func (r *reopening) SweepCount(ctx context.Context, p engine.SweepListParams) (int, error) {
+	return reopenCall(r, false, func(s *SQLite) (int, error) { return s.SweepCount(ctx, p) })
+}
+
+func (r *reopening) SweepJobs(ctx context.Context, id string) ([]engine.Job, error) {
+	return reopenCall(r, false, func(s *SQLite) ([]engine.Job, error) { return s.SweepJobs(ctx, id) })
+}
+
+func (r *reopening) PlanGet(ctx context.Context, id string) (engine.JobPlan, error) {
+	return reopenCall(r, false, func(s *SQLite) (engine.JobPlan, error) { return s.PlanGet(ctx, id) })
+}
+
+func (r *reopening) PlanListActive(ctx context.Context) ([]engine.JobPlan, error) {
+	return reopenCall(r, false, func(s *SQLite) ([]engine.JobPlan, error) { return s.PlanListActive(ctx) })
+}
+
 func (r *reopening) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

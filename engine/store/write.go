@@ -20,11 +20,21 @@ type writeReq struct {
 	ctx    context.Context
 	insert *engine.JobInsertParams
 	update *engine.JobUpdateParams
+	audit  *engine.AuditInsertParams
+	// sweep, set alone, is a SweepInsert; its jobs come back in jobs.
+	sweep *engine.SweepInsertParams
+	jobs  []engine.Job
 	// flush, set alone, asks the writer to bring the search index up to
 	// date before it answers (a search must see every committed job).
 	flush bool
 	// fn, set alone, runs on the writer goroutine (tests hand it batches).
 	fn func()
+	// tx, set alone, is a write of its own (the outbox) run inside the
+	// batch's transaction, in a savepoint like the others.
+	tx func(ctx context.Context, c *sql.Conn) error
+	// txNoSync lets a tx commit without waiting for the disk (see
+	// JobUpdateParams.NoSync).
+	txNoSync bool
 	// projectPath is the insert's config.project_path, parsed by the caller.
 	projectPath string
 
@@ -264,6 +274,12 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 			if r.err == nil {
 				search.add(change)
 			}
+		} else if r.tx != nil {
+			r.err = r.tx(ctx, s.wconn)
+		} else if r.audit != nil {
+			r.err = s.auditInsert(ctx, r.audit)
+		} else if r.sweep != nil {
+			r.jobs, r.err = s.insertSweep(ctx, r.sweep, &search)
 		} else {
 			r.err = s.update(ctx, r.update)
 		}
@@ -301,7 +317,7 @@ func (s *SQLite) syncFor(ctx context.Context, batch []*writeReq) error {
 	}
 	lazy := true
 	for _, r := range batch {
-		if r.update == nil || !r.update.NoSync {
+		if (r.update == nil || !r.update.NoSync) && (r.tx == nil || !r.txNoSync) {
 			lazy = false
 			break
 		}
@@ -417,8 +433,16 @@ func (s *SQLite) insertAttempt(ctx context.Context, p *engine.JobInsertParams, p
 		change.firstSeq, change.indexed, change.old = firstSeq, true, old
 	}
 	change.seq = seq
-	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), submitNS, p.Message); err != nil {
+	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), submitNS, p.Message, actorOf(p.Actor)); err != nil {
 		return engine.Job{}, ftsChange{}, fmt.Errorf("transition: %w", err)
+	}
+	if err := s.savePlan(ctx, p.ID, p.Plan, attempt > 1); err != nil {
+		return engine.Job{}, ftsChange{}, err
+	}
+	if len(p.Notify) > 0 {
+		if err := s.insertNotify(ctx, p.ID, attempt, p.Notify); err != nil {
+			return engine.Job{}, ftsChange{}, fmt.Errorf("notify spec: %w", err)
+		}
 	}
 	var cfg json.RawMessage
 	if len(p.Config) > 0 {
@@ -502,10 +526,16 @@ func (s *SQLite) update(ctx context.Context, p *engine.JobUpdateParams) error {
 		pid, pidStart, setProgress, progress, p.ID); err != nil {
 		return fmt.Errorf("store: update %q: %w", p.ID, err)
 	}
-	if p.Status == "" {
-		return nil
+	// A message without a new status is a note in the timeline (a
+	// priority change), recorded under the status the job keeps.
+	rec := p.Status
+	if rec == "" {
+		if p.Message == "" {
+			return nil
+		}
+		rec = status
 	}
-	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(p.Status), atNS, p.Message); err != nil {
+	if _, err := s.ws.transition.ExecContext(ctx, p.ID, attempt, string(rec), atNS, p.Message, actorOf(p.Actor)); err != nil {
 		return fmt.Errorf("store: update %q: transition: %w", p.ID, err)
 	}
 	return nil
@@ -532,11 +562,12 @@ func nullTime(t *time.Time) (any, error) {
 type writeStmts struct {
 	begin, savepoint, rollbackTo, release, commit, rollback                *sql.Stmt
 	lookup, get, insertJob, archive, renew, update, transition, setNextSeq *sql.Stmt
+	audit                                                                  *sql.Stmt
 }
 
 func (ws *writeStmts) all() []*sql.Stmt {
 	return []*sql.Stmt{ws.begin, ws.savepoint, ws.rollbackTo, ws.release, ws.commit, ws.rollback,
-		ws.lookup, ws.get, ws.insertJob, ws.archive, ws.renew, ws.update, ws.transition, ws.setNextSeq}
+		ws.lookup, ws.get, ws.insertJob, ws.archive, ws.renew, ws.update, ws.transition, ws.setNextSeq, ws.audit}
 }
 
 func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
@@ -576,7 +607,8 @@ func (ws *writeStmts) prepare(ctx context.Context, c *sql.Conn) error {
 			pid_start = COALESCE(?, pid_start),
 			progress = CASE WHEN ? THEN ? ELSE progress END
 			WHERE id = ?`},
-		{&ws.transition, `INSERT INTO transitions (job_id, attempt, status, time, message) VALUES (?, ?, ?, ?, ?)`},
+		{&ws.transition, `INSERT INTO transitions (job_id, attempt, status, time, message, actor) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&ws.audit, `INSERT INTO audit (time, actor, action, detail) VALUES (?, ?, ?, ?)`},
 		{&ws.setNextSeq, `UPDATE meta SET value = ? WHERE key = 'next_seq'`},
 	} {
 		var err error

@@ -45,7 +45,7 @@ func Page(p frontend.Page, m Model) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if m.Local {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"panel\"><h2>No cluster scheduler</h2><p>This server runs jobs locally, on its own host, under the limits on the <a href=\"/ui/settings\">settings</a> page.</p><p class=\"muted\">Start it with <code>--scheduler slurm</code> (or lsf, pbs, windows_hpc, or auto) to hand jobs to a cluster.</p></section>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"panel\"><h2>No cluster scheduler</h2><p>This server runs jobs locally, on its own host, under the limits on the <a href=\"/ui/settings\">settings</a> page.</p><p class=\"muted\">Start it with <code>--scheduler slurm</code> (or lsf, pbs, windows_hpc, sge, or auto) to hand jobs to a cluster.</p></section>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -71,7 +71,7 @@ func Page(p frontend.Page, m Model) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<h2>Partitions</h2><div class=\"table-wrap\" style=\"margin-bottom:1rem\"><table><thead><tr><th scope=\"col\">Partition</th><th scope=\"col\" class=\"num\">Nodes used</th><th scope=\"col\" class=\"num\">Cores used</th><th scope=\"col\" class=\"num hide-narrow\">Memory used (GB)</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<h2>Partitions</h2><div class=\"table-wrap mb-1\"><table><thead><tr><th scope=\"col\">Partition</th><th scope=\"col\" class=\"num\">Nodes used</th><th scope=\"col\" class=\"num\">Cores used</th><th scope=\"col\" class=\"num hide-narrow\">Memory used (GB)</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

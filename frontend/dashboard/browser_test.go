@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/simjobs/simjobs/engine"
@@ -49,6 +51,18 @@ func chromiumPath(t *testing.T) string {
 // tab; ctx bounds the whole test.
 func browser(t *testing.T, width, height int) context.Context {
 	t.Helper()
+	tab, csp := browserTab(t, width, height)
+	t.Cleanup(func() {
+		if v := csp.violations(); len(v) > 0 {
+			t.Errorf("the browser reported %d Content-Security-Policy violations:\n%s", len(v), strings.Join(v, "\n"))
+		}
+	})
+	return tab
+}
+
+// browserTab is browser without the check for CSP violations.
+func browserTab(t *testing.T, width, height int) (context.Context, *cspWatch) {
+	t.Helper()
 	path := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -60,6 +74,8 @@ func browser(t *testing.T, width, height int) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		// The TLS test serves a self-signed certificate.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	)
@@ -72,7 +88,47 @@ func browser(t *testing.T, width, height int) context.Context {
 	if err := chromedp.Do(tab); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	return tab
+	return tab, watchCSP(t, tab)
+}
+
+// cspWatch collects what the browser says violates the pages'
+// Content-Security-Policy: its own console reports ("Refused to ...
+// because it violates the following Content Security Policy directive")
+// and every securitypolicyviolation event of every page the tab loads.
+type cspWatch struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (w *cspWatch) violations() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.seen...)
+}
+
+func watchCSP(t *testing.T, tab context.Context) *cspWatch {
+	t.Helper()
+	w := &cspWatch{}
+	msgs := chromedp.Console(tab)
+	const listener = `document.addEventListener("securitypolicyviolation", function (e) {
+		console.error("securitypolicyviolation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
+	});`
+	if _, err := chromedp.Call(tab, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: listener}); err != nil {
+		t.Fatalf("install the CSP listener: %v", err)
+	}
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "securitypolicyviolation") {
+				w.mu.Lock()
+				w.seen = append(w.seen, m.Text)
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
 }
 
 // screenshot saves the tab as test-artifacts/screenshots/name.png, and
@@ -197,6 +253,7 @@ func TestBrowserCancelRunningJob(t *testing.T) {
 	h.command("long_1", "", solver("long_1", "FAKE_SOLVER_SLEEP=60")...)
 	h.waitStatus("long_1", engine.StatusRunning)
 	tab := browser(t, 1280, 900)
+	answerDialogs(t, tab, true) // "Cancel job long_1?"
 	do(t, tab, chromedp.Navigate(h.url+"/ui/jobs/long_1"))
 	live(t, tab)
 	markPage(t, tab)
@@ -342,9 +399,11 @@ func TestBrowserScreens(t *testing.T) {
 // The solver panel fills in while the job runs, and fits a phone.
 func TestBrowserSolverPanel(t *testing.T) {
 	h := start(t, opts{})
+	// The browser first: on a busy machine its start can outlast the
+	// job's few seconds of adaptive passes.
+	tab := browser(t, 1280, 900)
 	h.command("hfss_live", "alice", solver("hfss_live", fakesolver.EnvScript+"="+fakesolver.HFSSLog(), fakesolver.EnvLineSleep+"=0.05")...)
 	h.waitStatus("hfss_live", engine.StatusRunning)
-	tab := browser(t, 1280, 900)
 	do(t, tab, chromedp.Navigate(h.url+"/ui/jobs/hfss_live"))
 	live(t, tab)
 	markPage(t, tab)
@@ -360,4 +419,46 @@ func TestBrowserSolverPanel(t *testing.T) {
 	do(t, phone, chromedp.EmulateViewport(390, 844), chromedp.Navigate(h.url+"/ui/jobs/hfss_live"))
 	wait(t, phone, "no sideways scrolling", `document.documentElement.scrollWidth <= 390`)
 	screenshot(t, phone, "job-solver-phone", false)
+}
+
+// The CSP watch sees a violation: a page that sets a style attribute from
+// script (what the policy forbids) is reported, so the watch in every
+// other browser test can fail.
+func TestBrowserCSPViolationIsReported(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{})
+	tab, csp := browserTab(t, 1280, 800)
+	do(t, tab, chromedp.Navigate(h.url+"/"))
+	live(t, tab)
+	if v := csp.violations(); len(v) > 0 {
+		t.Fatalf("the overview alone violates the policy: %v", v)
+	}
+	do(t, tab, chromedp.Evaluate[chromedp.Void](`document.body.setAttribute("style", "color: red")`))
+	deadline := time.Now().Add(10 * time.Second)
+	for len(csp.violations()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("an inline style set against the policy was not reported")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := csp.violations(); !strings.Contains(strings.Join(v, " "), "style-src") {
+		t.Errorf("reported: %v; want the style-src directive named", v)
+	}
+}
+
+// Over HTTPS the pages and their live feed (wss://, which the policy's
+// connect-src 'self' must cover) work without a CSP violation.
+func TestBrowserOverTLS(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{tls: true})
+	tab := browser(t, 1280, 800)
+	do(t, tab, chromedp.Navigate(h.url+"/"))
+	live(t, tab)
+	h.command("tls_1", "", "true")
+	do(t, tab, chromedp.Navigate(h.url+"/ui/jobs/tls_1"))
+	live(t, tab)
+	wait(t, tab, "the job to complete on the live page", `document.querySelector("#job-status .st-completed") !== null`)
+	if proto, err := chromedp.Run(tab, chromedp.Evaluate[string]("location.protocol")); err != nil || proto != "https:" {
+		t.Fatalf("page protocol %q (%v)", proto, err)
+	}
 }

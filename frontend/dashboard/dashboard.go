@@ -24,6 +24,7 @@ import (
 	"github.com/simjobs/simjobs/frontend/overview"
 	"github.com/simjobs/simjobs/frontend/settings"
 	"github.com/simjobs/simjobs/frontend/submit"
+	"github.com/simjobs/simjobs/frontend/sweeps"
 	"github.com/simjobs/simjobs/server"
 )
 
@@ -74,6 +75,7 @@ func (d *Dashboard) Mount(app *fiber.App) {
 	submit.Handler{Env: d.env}.Register(r)
 	settings.Handler{Env: d.env}.Register(r)
 	cluster.Handler{Env: d.env}.Register(r)
+	sweeps.Handler{Env: d.env}.Register(r)
 	app.Get("/ui/live", d.guard, d.live)
 }
 

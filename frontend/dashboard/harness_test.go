@@ -2,9 +2,16 @@ package dashboard_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,11 +25,14 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/license"
+	"github.com/simjobs/simjobs/engine/notify"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/frontend"
 	"github.com/simjobs/simjobs/frontend/dashboard"
 	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/testdata/fakelmutil"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -78,19 +88,27 @@ type harness struct {
 	m        *engine.Manager
 	sessions *server.Sessions
 	shutdown func()
+	tls      bool
+	// lic gates the engine and feeds the license panel when set.
+	lic *license.Monitor
 }
 
 type opts struct {
 	auth   server.Authenticator
 	limits engine.Limits
 	dir    string // reuse a data dir (a restart)
+	// tls serves HTTPS with a self-signed certificate (browsers started
+	// with ignore-certificate-errors).
+	tls bool
+	// licenses, when set, builds the license monitor (see withLicenses).
+	licenses func(h *harness) *license.Monitor
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func start(t testing.TB, o opts) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: o.dir, auth: o.auth, limits: o.limits, tel: newSampler()}
+	h := &harness{t: t, dir: o.dir, auth: o.auth, limits: o.limits, tel: newSampler(), tls: o.tls}
 	if h.dir == "" {
 		h.dir = t.TempDir()
 	}
@@ -108,7 +126,14 @@ func start(t testing.TB, o opts) *harness {
 	if h.envExe, err = exec.LookPath("env"); err != nil {
 		t.Skip("no env(1):", err)
 	}
+	if o.licenses != nil {
+		h.lic = o.licenses(h)
+	}
 	h.listen("127.0.0.1:0")
+	if h.lic != nil {
+		h.lic.Start(context.Background())
+		t.Cleanup(h.lic.Stop)
+	}
 	return h
 }
 
@@ -121,16 +146,18 @@ func (h *harness) listen(addr string) {
 		t.Fatal(err)
 	}
 	policy.DefaultUser = "local"
+	policy.UploadRoot = filepath.Join(h.dir, "uploads")
 	st, err := store.Open(context.Background(), filepath.Join(h.dir, "simjobs.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.m, err = engine.New(context.Background(), engine.Options{
 		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: h.tel,
-		Policy: policy, Limits: h.limits, DataDir: h.dir, Logger: quiet,
+		Policy: policy, Limits: h.limits, DataDir: h.dir, Logger: quiet, Notify: notify.Checker{},
 		// Solver logs are read more often than a server's once a second:
 		// the fake solver's passes last a fraction of a second.
 		ProgressEvery: 100 * time.Millisecond,
+		Gates:         h.gates(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -139,9 +166,14 @@ func (h *harness) listen(addr string) {
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	env := &frontend.Env{Manager: h.m, Sampler: h.tel, Sessions: h.sessions, AuthMode: h.auth.Mode(), Version: "test",
 		Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true}}
+	var licenses server.Licenses
+	if h.lic != nil {
+		licenses = h.lic
+		env.Licenses = licenses
+	}
 	dash := dashboard.New(httpCtx, env, dashboard.Options{TailEvery: 100 * time.Millisecond})
 	srv := server.New(server.Options{Manager: h.m, Sampler: h.tel, Auth: h.auth, Logger: quiet, Version: "test",
-		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions,
+		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions, Licenses: licenses,
 		Backup: func(ctx context.Context) (string, error) {
 			path := filepath.Join(h.dir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
 			return path, st.Backup(ctx, path)
@@ -158,6 +190,10 @@ func (h *harness) listen(addr string) {
 	}
 	h.addr = ln.Addr().String()
 	h.url = "http://" + h.addr
+	if h.tls {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{testCert(t)}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		h.url = "https://" + h.addr
+	}
 	done := make(chan struct{})
 	go func() { srv.Serve(httpCtx, ln, time.Second); close(done) }()
 	var once sync.Once
@@ -313,5 +349,52 @@ func mustStatus(t testing.TB, a answer, want int) {
 	t.Helper()
 	if a.status != want {
 		t.Fatalf("status %d, want %d; body %.2000s", a.status, want, a.body)
+	}
+}
+
+// testCert is a self-signed certificate for 127.0.0.1.
+func testCert(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func (h *harness) gates() []engine.Gate {
+	if h.lic == nil {
+		return nil
+	}
+	return []engine.Gate{h.lic}
+}
+
+// withLicenses is opts.licenses for a monitor on the fake lmutil in fake,
+// with lm as the license map; each poll is announced and held jobs rechecked.
+func withLicenses(fake fakelmutil.Dir, lm string) func(h *harness) *license.Monitor {
+	return func(h *harness) *license.Monitor {
+		m, err := license.ParseMap([]byte(lm))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		mon, err := license.New(license.Options{
+			Servers: []string{"1055@licsrv"}, LMUtil: fakelmutil.Path(), Every: time.Hour, Map: &m, Env: []string{fake.Env()}, Logger: quiet,
+			OnChange: func(r license.Report) {
+				h.m.Events().PublishTransient(engine.EventLicensesUpdated, r)
+				h.m.Recheck()
+			},
+		})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return mon
 	}
 }

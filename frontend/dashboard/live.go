@@ -45,6 +45,7 @@ type liveReq struct {
 	logOffset int64
 	who       server.Identity
 	csrf      string
+	streams   *server.Streams
 }
 
 // liveKey carries the request into the upgraded connection.
@@ -74,6 +75,10 @@ func (d *Dashboard) live(c *fiber.Ctx) error {
 	}
 	r.who, _ = server.Caller(c)
 	r.csrf = server.CSRFToken(c)
+	r.streams = server.StreamsOf(c)
+	if r.streams.Full(r.who) {
+		return fiber.NewError(fiber.StatusTooManyRequests, "too many live connections open: close some pages")
+	}
 	c.Locals(liveKey, r)
 	return d.ws(c)
 }
@@ -102,6 +107,10 @@ func (d *Dashboard) newView(r *liveReq) view {
 		return newJobView(d, r)
 	case "settings":
 		return &settingsView{d: d}
+	case "sweep":
+		return newSweepView(d, r)
+	case "sweeps":
+		return &sweepsView{d: d}
 	}
 	return quietView{}
 }
@@ -113,6 +122,16 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
 	defer cancel()
+	// The page counts among its user's live connections, and ends when
+	// the user's token is withdrawn (closed as a policy violation: the
+	// page does not reconnect).
+	stream, err := r.streams.Open(r.who)
+	if err != nil {
+		msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "too many live connections")
+		_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		return
+	}
+	defer stream.Close()
 	bus := d.env.Manager.Events()
 	// Events of another server process mean nothing here: start afresh.
 	since := r.since
@@ -161,6 +180,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 
 	v := d.newView(r)
 	defer v.stop()
+	my := newMine(d, r.who.Name)
 	if err := v.start(ctx, &out, resync); err != nil {
 		// The page cannot be brought up to date here: it reloads.
 		out.Reset()
@@ -168,6 +188,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 		_ = conn.WriteMessage(websocket.TextMessage, out.Bytes())
 		return
 	}
+	my.start(ctx, &out)
 	if !write() {
 		return
 	}
@@ -181,6 +202,7 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 				return
 			}
 			v.event(ctx, ev, &out)
+			my.event(ev)
 			last = ev.Seq
 			// Coalesce what is already waiting into one message.
 		drain:
@@ -191,12 +213,14 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 						break drain
 					}
 					v.event(ctx, ev, &out)
+					my.event(ev)
 					last = ev.Seq
 				default:
 					break drain
 				}
 			}
 			v.flush(ctx, last, &out)
+			my.flush(ctx, &out)
 			if !write() {
 				return
 			}
@@ -210,6 +234,9 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 				return
 			}
 		case <-gone:
+			return
+		case <-stream.Revoked():
+			closeWith(server.CloseRevoked, "signed out: the token was withdrawn")
 			return
 		case <-ctx.Done():
 			closeWith(closeRestart, "server stopping")

@@ -46,6 +46,9 @@ type rendered struct {
 	hostOnce sync.Once
 	host     []byte // overview: telemetry and charts
 
+	licOnce sync.Once
+	lic     []byte // overview: the license panel
+
 	countsOnce sync.Once
 	counts     []byte // jobs page: per-status counts
 
@@ -105,6 +108,15 @@ func (m *memo) host(ctx context.Context, seq int64) []byte {
 		r.host = render(ctx, overview.HostOOB(overview.LoadHost(m.env)))
 	})
 	return r.host
+}
+
+// licenses is the overview's license panel as of event seq.
+func (m *memo) licenses(ctx context.Context, seq int64) []byte {
+	r := m.at(seq)
+	r.licOnce.Do(func() {
+		r.lic = render(ctx, overview.LicensesOOB(overview.LoadLicenses(m.env)))
+	})
+	return r.lic
 }
 
 // counts is the jobs page's status counts as of event seq.

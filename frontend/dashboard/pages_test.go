@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	projpkg "github.com/simjobs/simjobs/engine/projects"
 	"github.com/simjobs/simjobs/server"
 )
 
@@ -126,6 +128,7 @@ func TestSubmitForm(t *testing.T) {
 		{"bad wall time", func(v url.Values) { v.Set("scheduler_options.time", "soon") }, "scheduler_options.time"},
 		{"bad job id", func(v url.Values) { v.Set("jobid", "a b") }, "jobid"},
 		{"bad priority", func(v url.Values) { v.Set("priority", "high") }, "priority"},
+		{"webhook to the metadata address", func(v url.Values) { v.Set("notify_webhook", "http://169.254.169.254/") }, "notify_webhook"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := h.post("/ui/submit", form(tc.mut))
@@ -141,7 +144,25 @@ func TestSubmitForm(t *testing.T) {
 			}
 		})
 	}
-	a := h.post("/ui/submit", form(nil))
+	// Every mistake at once: one that the form itself catches (not a
+	// number), those of the config, and the project missing on this host.
+	a := h.post("/ui/submit", form(func(v url.Values) {
+		v.Set("machine_nodes[0].max_cores", "many")
+		v.Set("machine_nodes[0].utilization", "150")
+		v.Set("scheduler_options.time", "soon")
+		v.Set("jobid", "a b")
+		v.Set("project_path", "/no/such/board.aedt")
+	}))
+	mustStatus(t, a, 400)
+	for _, f := range []string{"machine_nodes[0].max_cores", "machine_nodes[0].utilization", "scheduler_options.time", "jobid", "project_path"} {
+		if !strings.Contains(a.body, `id="`+f+`-error"`) {
+			t.Errorf("five mistakes at once: no error shown for %s", f)
+		}
+	}
+	if !strings.Contains(a.body, "Please correct the 5 fields marked below.") {
+		t.Errorf("the form does not say how many fields to correct: %s", between(a.body, `id="form-error"`, "</p>"))
+	}
+	a = h.post("/ui/submit", form(func(v url.Values) { v.Set("notify_webhook", "https://hooks.example.com/T0/B0") }))
 	mustStatus(t, a, 303)
 	if loc := a.header.Get("Location"); !strings.HasPrefix(loc, "/ui/jobs/form_1?notice=") {
 		t.Fatalf("redirect to %q", loc)
@@ -226,6 +247,37 @@ func TestCommandAndBatchTabs(t *testing.T) {
 	if diff := cmp.Diff([]string{"/a.aedt", "/sub/c.aedt"}, projects); diff != "" {
 		t.Errorf("batch submitted (-want +got):\n%s", diff)
 	}
+	// Cores, design, setup and time apply to every job; the ids come from
+	// the projects, so the same folder again is the same jobs, not copies.
+	settings := url.Values{"folder": {batch}, "action": {"submit"}, "priority": {"0"}, "cores": {"4"}, "design_name": {"main"},
+		"setup_name": {"Setup2"}, "time": {"2:00:00"}, "project": {filepath.Join(batch, "a.aedt")}}
+	a = h.post("/ui/submit/batch", settings)
+	mustStatus(t, a, 200)
+	id := projpkg.JobID(filepath.Join(batch, "a.aedt"), "main", "Setup2")
+	j := h.wait(id)
+	var cfg struct {
+		Design string `json:"design_name"`
+		Setup  string `json:"setup_name"`
+		Nodes  []struct {
+			Cores int `json:"cores"`
+		} `json:"machine_nodes"`
+		Sched struct {
+			Time string `json:"time"`
+		} `json:"scheduler_options"`
+	}
+	if err := json.Unmarshal(j.Config, &cfg); err != nil || cfg.Design != "main" || cfg.Setup != "Setup2" || cfg.Sched.Time != "2:00:00" || len(cfg.Nodes) != 1 || cfg.Nodes[0].Cores != 4 {
+		t.Errorf("batch settings not applied: %s (%v)", j.Config, err)
+	}
+	a = h.post("/ui/submit/batch", settings)
+	mustStatus(t, a, 200)
+	if again := h.wait(id); again.Attempt != 2 {
+		t.Errorf("the same folder again: attempt %d of %s, want 2", again.Attempt, id)
+	}
+	if n, _ := h.m.CountJobs(context.Background(), engine.JobListParams{}); n != len(jobs)+1 {
+		t.Errorf("%d jobs after submitting the same project twice, want %d", n, len(jobs)+1)
+	}
+	a = h.post("/ui/submit/batch", url.Values{"folder": {batch}, "action": {"submit"}, "cores": {"many"}, "project": {filepath.Join(batch, "a.aedt")}})
+	mustStatus(t, a, 400)
 	a = h.post("/ui/submit/batch", url.Values{"folder": {filepath.Join(h.dir, "nope")}, "action": {"preview"}})
 	mustStatus(t, a, 400)
 }
@@ -258,6 +310,11 @@ func TestSettingsForm(t *testing.T) {
 	if diff := cmp.Diff(want, h.m.Limits()); diff != "" {
 		t.Errorf("limits (-want +got):\n%s", diff)
 	}
+	// The change is in the page's audit trail, with who made it.
+	page := h.get("/ui/settings")
+	if !strings.Contains(page.body, `id="settings-audit"`) || !strings.Contains(page.body, "max_concurrent_jobs 1 → 3") || !strings.Contains(page.body, "<td>local</td>") {
+		t.Errorf("settings page lacks the audited change: %.3000s", page.body)
+	}
 }
 
 func TestJobActions(t *testing.T) {
@@ -280,6 +337,11 @@ func TestJobActions(t *testing.T) {
 	mustStatus(t, a, 303)
 	if j := h.wait("run_1"); j.Status != engine.StatusCancelled {
 		t.Errorf("after cancel: %s", j.Status)
+	}
+	// The timeline names who did what: the priority change, the cancel.
+	tl := h.get("/ui/jobs/wait_1").body
+	if !strings.Contains(tl, "priority changed from 0 to 9") || !strings.Contains(tl, `<span class="actor muted">local</span>`) {
+		t.Errorf("wait_1's timeline lacks the priority change by local: %.4000s", tl)
 	}
 	h.wait("wait_1")
 	a = h.post("/ui/jobs/wait_1/resubmit", nil)

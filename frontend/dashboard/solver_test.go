@@ -25,7 +25,7 @@ func TestSolverPanel(t *testing.T) {
 	a := h.get("/ui/jobs/hfss_1")
 	mustStatus(t, a, 200)
 	for _, w := range []string{
-		`id="job-solver" class="panel"`, `id="solver-phase" class="badge st-completed">completed<`,
+		`id="job-solver" class="panel mb-1"`, `id="solver-phase" class="badge st-completed">completed<`,
 		"HFSS 2025.2.0 · filter_bank / rx_filter / Setup1", `id="solver-chart"`, `class="s-delta"`,
 		`id="solver-passes"`, "69,871", "0.0119", "Sweep1, discrete, 0.5GHz to 3GHz: 6 of 6 frequencies solved",
 		`id="solver-warnings"`, "Port P3 is close to the region boundary", `/api/jobs/hfss_1/log?attempt=1`,
@@ -101,7 +101,7 @@ func TestLiveSolverPanel(t *testing.T) {
 	}
 	writeFile(t, gate, "")
 	got := p.until(`id="solver-phase" class="badge st-running">adaptive pass 4 running<`, "46,955")
-	if !strings.Contains(got, `id="job-solver" class="panel" aria-labelledby="solver-h" style="margin-bottom:1rem" hx-swap-oob="true"`) {
+	if !strings.Contains(got, `id="job-solver" class="panel mb-1" aria-labelledby="solver-h" hx-swap-oob="true"`) {
 		t.Errorf("the panel is not swapped in place: %.2000s", got)
 	}
 	if _, err := h.m.Cancel(context.Background(), "live_hfss", "test"); err != nil {

@@ -20,6 +20,7 @@ import (
 type overviewView struct {
 	d          *Dashboard
 	jobs, host bool
+	licenses   bool
 }
 
 func (v *overviewView) start(ctx context.Context, out *bytes.Buffer, resync bool) error {
@@ -30,6 +31,7 @@ func (v *overviewView) start(ctx context.Context, out *bytes.Buffer, resync bool
 		}
 		out.Write(render(ctx, overview.JobsOOB(md)))
 		out.Write(render(ctx, overview.HostOOB(md.Host)))
+		out.Write(render(ctx, overview.LicensesOOB(md.Licenses)))
 	}
 	return nil
 }
@@ -37,6 +39,8 @@ func (v *overviewView) start(ctx context.Context, out *bytes.Buffer, resync bool
 func (v *overviewView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer) {
 	if ev.Name == engine.EventResourcesUpdated {
 		v.host = true
+	} else if ev.Name == engine.EventLicensesUpdated {
+		v.licenses = true
 	} else {
 		v.jobs = true
 	}
@@ -49,7 +53,10 @@ func (v *overviewView) flush(ctx context.Context, seq int64, out *bytes.Buffer) 
 	if v.host {
 		out.Write(v.d.memo.host(ctx, seq))
 	}
-	v.jobs, v.host = false, false
+	if v.licenses {
+		out.Write(v.d.memo.licenses(ctx, seq))
+	}
+	v.jobs, v.host, v.licenses = false, false, false
 }
 
 func (v *overviewView) tick() <-chan time.Time              { return nil }
@@ -75,7 +82,7 @@ func (v *settingsView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer
 func (v *settingsView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 	if v.dirty {
 		m := v.d.env.Manager
-		out.Write(render(ctx, settings.Current(m.Limits(), m.QueueStats(), true)))
+		out.Write(render(ctx, settings.Current(m.Limits(), m.QueueStats(), m.LimitOrigins(), true)))
 	}
 	v.dirty = false
 }
@@ -208,6 +215,10 @@ func (v *jobView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer) {
 	if id, _, ok := jobEvent(ev); ok && id == v.id {
 		v.dirty = true
 	}
+	// A job waiting for a license: the wait's text changes with each poll.
+	if ev.Name == engine.EventLicensesUpdated && !v.ended {
+		v.dirty = true
+	}
 }
 
 func (v *jobView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
@@ -228,6 +239,11 @@ func (v *jobView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
 	out.Write(render(ctx, jobpage.Facts(md, true)))
 	out.Write(render(ctx, jobpage.Timeline(md, true)))
 	if md.Job.Status.Terminal() {
+		if !v.ended {
+			// It ended while the page watched: a notice of a request
+			// (cancel) is stale now.
+			out.Write(render(ctx, jobpage.MsgClear()))
+		}
 		out.Write(render(ctx, jobpage.Stderr(md, true)))
 		v.finish(ctx, md.Job, out)
 	}

@@ -23,6 +23,7 @@ func (h Handler) Register(r frontend.Router) {
 	r.Post("/ui/jobs/:id/cancel", h.cancel)
 	r.Post("/ui/jobs/:id/priority", h.priority)
 	r.Post("/ui/jobs/:id/resubmit", h.resubmit)
+	r.Get("/ui/jobs/:id/results", h.results)
 }
 
 // jobID is the :id parameter, unescaped.
@@ -59,6 +60,7 @@ func (h Handler) page(c *fiber.Ctx) error {
 	if s, err := LoadSolver(c.UserContext(), h.Env.Manager, m.Job); err == nil {
 		m.Solver = s
 	}
+	m.Results = LoadResults(c.UserContext(), h.Env.Manager, m.Job, who, resultsQuery(c))
 	m.Notice = c.Query("notice")
 	return frontend.Render(c, Page(p, m))
 }

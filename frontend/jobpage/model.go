@@ -38,10 +38,14 @@ type Model struct {
 	// Solver is what the solver's log says; nil when it says nothing a
 	// solver wrote. Load leaves it nil: LoadSolver reads it.
 	Solver    *solverlog.Summary
+	Results   Results // the Results panel; the handler fills it
 	MayChange bool
 	Now       time.Time
 	Notice    string
 	Error     string
+
+	// Deliveries are the notifications owed or sent for the job.
+	Deliveries []engine.Delivery
 }
 
 // Log is the shown part of one log stream.
@@ -62,6 +66,9 @@ func Load(ctx context.Context, m *engine.Manager, id string, who server.Identity
 		return md, err
 	}
 	if md.Transitions, err = m.Transitions(ctx, id); err != nil {
+		return md, err
+	}
+	if md.Deliveries, err = m.Deliveries(ctx, id); err != nil {
 		return md, err
 	}
 	var buf bytes.Buffer

@@ -3,7 +3,6 @@ package jobpage
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -48,6 +47,8 @@ func phaseText(s *solverlog.Summary) string {
 	switch {
 	case s.State == solverlog.StateAdaptive && s.Adaptive != nil && s.Adaptive.CurrentPass > 0:
 		return fmt.Sprintf("adaptive pass %d running", s.Adaptive.CurrentPass)
+	case s.State.Final():
+		return string(s.State)
 	case s.State == solverlog.StateConverged && s.Adaptive != nil && len(s.Adaptive.Passes) > 0:
 		return fmt.Sprintf("converged at pass %d", s.Adaptive.Passes[len(s.Adaptive.Passes)-1].Pass)
 	}
@@ -150,6 +151,12 @@ func sweepText(sw *solverlog.Sweep) string {
 			solved = fmt.Sprintf("%d frequencies solved for %d points", sw.Solved, *sw.Points)
 		}
 	}
+	if sw.Done {
+		solved += ", done"
+		if sw.Points != nil && sw.Kind == "interpolating" {
+			solved = fmt.Sprintf("done, %d points fitted from %d solved frequencies", *sw.Points, sw.Solved)
+		}
+	}
 	if sw.Solving > 0 {
 		solved += fmt.Sprintf(", %d solving", sw.Solving)
 	}
@@ -168,56 +175,13 @@ func sweepText(sw *solverlog.Sweep) string {
 // sweepBar is the width of the sweep's progress bar, "" when the share
 // solved is not known (an interpolating sweep solves only a few points).
 func sweepBar(sw *solverlog.Sweep) string {
+	if sw.Done {
+		return frontend.PctClass(100)
+	}
 	if sw.Points == nil || *sw.Points == 0 || sw.Kind == "interpolating" {
 		return ""
 	}
-	return frontend.Pct(100 * float64(sw.Solved) / float64(*sw.Points))
-}
-
-// deltaChart is the Max Mag. Delta S of each pass on a log scale, as an
-// SVG polyline's points in a ChartW x 100 box, and the y of the target
-// line ("" when the log did not say it).
-func deltaChart(a *solverlog.Adaptive) (points, targetY string) {
-	type pt struct {
-		pass int
-		v    float64
-	}
-	var pts []pt
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, p := range a.Passes {
-		if p.MaxMagDeltaS == nil || *p.MaxMagDeltaS <= 0 {
-			continue
-		}
-		v := math.Log10(*p.MaxMagDeltaS)
-		pts = append(pts, pt{p.Pass, v})
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	if len(pts) == 0 {
-		return "", ""
-	}
-	target := math.NaN()
-	if t := a.TargetMaxMagDeltaS; t != nil && *t > 0 {
-		target = math.Log10(*t)
-		lo, hi = min(lo, target), max(hi, target)
-	}
-	lo, hi = lo-0.15, hi+0.15
-	y := func(v float64) string { return strconv.FormatFloat(5+90*(hi-v)/(hi-lo), 'f', 1, 64) }
-	first, last := pts[0].pass, pts[len(pts)-1].pass
-	var b strings.Builder
-	for i, p := range pts {
-		x := float64(frontend.ChartW) / 2
-		if last > first {
-			x = 8 + float64(frontend.ChartW-16)*float64(p.pass-first)/float64(last-first)
-		}
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(strconv.FormatFloat(x, 'f', 1, 64) + "," + y(p.v))
-	}
-	if !math.IsNaN(target) {
-		targetY = y(target)
-	}
-	return b.String(), targetY
+	return frontend.PctClass(100 * float64(sw.Solved) / float64(*sw.Points))
 }
 
 // deltaLabel describes the chart for screen readers.
@@ -233,4 +197,13 @@ func deltaLabel(a *solverlog.Adaptive) string {
 
 func logSummaryURL(id string, attempt int) templ.SafeURL {
 	return templ.SafeURL("/api/jobs/" + url.PathEscape(id) + "/log?attempt=" + strconv.Itoa(attempt))
+}
+
+// timelineText is a transition's message for people: the first transition
+// of a later attempt says it was resubmitted.
+func timelineText(t engine.Transition) string {
+	if t.Attempt > 1 && t.Message == "submitted" {
+		return "resubmitted: attempt " + strconv.Itoa(t.Attempt)
+	}
+	return t.Message
 }

@@ -40,7 +40,7 @@ func Page(p frontend.Page, next, errText string) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"panel\" style=\"max-width:28rem;margin:2rem auto\"><h1>Log in</h1><p class=\"muted\">Paste your simjobs token. The browser then stays logged in; the token is not stored in it.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"panel narrow\"><h1>Log in</h1><p class=\"muted\">Paste your simjobs token. The browser then stays logged in; the token is not stored in it.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -27,8 +27,14 @@ type Model struct {
 	Limits     engine.Limits
 	Scheduler  string
 	DetectedBy string
-	Now        time.Time
-	Host       Host
+	// SchedulerDown is true while the cluster scheduler does not answer:
+	// jobs wait pending for it.
+	SchedulerDown bool
+	// NoSolver is true when the server has no HFSS solver.
+	NoSolver bool
+	Now      time.Time
+	Host     Host
+	Licenses Licenses
 }
 
 // PriorityDepth is how many jobs wait at one priority.
@@ -53,6 +59,8 @@ func LoadJobs(ctx context.Context, env *frontend.Env) (Model, error) {
 	m := Model{
 		Queue: env.Manager.QueueStats(), Limits: env.Manager.Limits(), Now: time.Now(),
 		Scheduler: env.Manager.SchedulerType(), DetectedBy: env.Scheduler.DetectedBy,
+		SchedulerDown: env.Scheduler.Available != nil && !env.Scheduler.Available(),
+		NoSolver:      env.Manager.Policy().Solver == "",
 	}
 	var err error
 	if m.Counts, err = env.Manager.CountByStatus(ctx); err != nil {
@@ -88,5 +96,6 @@ func LoadHost(env *frontend.Env) Host {
 func Load(ctx context.Context, env *frontend.Env) (Model, error) {
 	m, err := LoadJobs(ctx, env)
 	m.Host = LoadHost(env)
+	m.Licenses = LoadLicenses(env)
 	return m, err
 }

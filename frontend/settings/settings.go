@@ -75,7 +75,22 @@ func (h Handler) page(c *fiber.Ctx) error {
 	f.Admin = who.Admin()
 	f.Notice = c.Query("notice")
 	p := h.Env.Page(c, "Settings", frontend.NavSettings, url.Values{"page": {"settings"}})
-	return frontend.Render(c, Page(p, f, h.Env.Manager.Limits(), h.Env.Manager.QueueStats()))
+	audit, err := h.audit(c, f.Admin)
+	if err != nil {
+		return err
+	}
+	return frontend.Render(c, Page(p, f, h.Env.Manager.Limits(), h.Env.Manager.QueueStats(), h.Env.Manager.LimitOrigins(), audit))
+}
+
+// auditShown is how many audit entries the page lists.
+const auditShown = 20
+
+// audit is the recent audit trail, for admins only (as GET /api/audit).
+func (h Handler) audit(c *fiber.Ctx, admin bool) ([]engine.AuditEntry, error) {
+	if !admin {
+		return nil, nil
+	}
+	return h.Env.Manager.AuditLog(c.UserContext(), engine.AuditListParams{Limit: auditShown})
 }
 
 func (h Handler) save(c *fiber.Ctx) error {
@@ -93,7 +108,7 @@ func (h Handler) save(c *fiber.Ctx) error {
 	p := f.Patch()
 	status := fiber.StatusOK
 	if len(f.Errors) == 0 {
-		_, _, err := h.Env.Manager.SetLimits(p)
+		_, _, err := h.Env.Manager.ChangeLimits(c.UserContext(), p)
 		var ve *engine.ValidationError
 		switch {
 		case errors.As(err, &ve):
@@ -107,12 +122,37 @@ func (h Handler) save(c *fiber.Ctx) error {
 	if len(f.Errors) > 0 {
 		status = fiber.StatusBadRequest
 	}
+	audit, err := h.audit(c, true)
+	if err != nil {
+		return err
+	}
 	if frontend.IsHTMX(c) {
-		return frontend.Render(c, LimitsForm(server.CSRFToken(c), f))
+		// The form swaps itself; the trail below it, out of band.
+		if err := frontend.Render(c, LimitsForm(server.CSRFToken(c), f)); err != nil {
+			return err
+		}
+		return Audit(audit, true).Render(c.UserContext(), c.Response().BodyWriter())
 	}
 	if status == fiber.StatusOK {
 		return c.Redirect("/ui/settings?notice="+url.QueryEscape(f.Notice), fiber.StatusSeeOther)
 	}
 	p2 := h.Env.Page(c, "Settings", frontend.NavSettings, url.Values{"page": {"settings"}})
-	return frontend.RenderStatus(c, status, Page(p2, f, h.Env.Manager.Limits(), h.Env.Manager.QueueStats()))
+	return frontend.RenderStatus(c, status, Page(p2, f, h.Env.Manager.Limits(), h.Env.Manager.QueueStats(), h.Env.Manager.LimitOrigins(), audit))
+}
+
+// startFlags are the serve flags that set each limit at start-up.
+var startFlags = map[string]string{
+	"max_concurrent_jobs": "--max-concurrent",
+	"max_cpu_percent":     "--max-cpu-percent",
+	"min_memory_gb":       "--min-memory-gb",
+	"min_disk_gb":         "--min-disk-gb",
+}
+
+// Origin says in words where a limit's value came from.
+func Origin(name string, o engine.LimitOrigin) string {
+	flag := startFlags[name]
+	if o.RunTime {
+		return "changed at run time " + frontend.Time(o.At) + " and kept across restarts (" + flag + " at start-up: " + frontend.Num(o.StartUp) + ")"
+	}
+	return "from start-up: " + flag + ", its SIMJOBS_ variable, .env or the default"
 }

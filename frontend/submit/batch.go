@@ -1,11 +1,14 @@
 package submit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/simjobs/simjobs/engine/projects"
@@ -17,10 +20,12 @@ type BatchForm struct {
 	Folder    string
 	Recursive bool
 	Priority  string
-	Projects  []string // the preview
-	Selected  map[string]bool
-	Results   []BatchResult
-	Error     string
+	// Cores, Design, Setup and Time apply to every job ("" the default).
+	Cores, Design, Setup, Time string
+	Projects                   []string // the preview
+	Selected                   map[string]bool
+	Results                    []BatchResult
+	Error                      string
 }
 
 // BatchResult is the outcome of one project of a batch.
@@ -80,6 +85,9 @@ type Listing struct {
 	Roots    []string
 	Target   string // the input a pick fills
 	Error    string
+	// Sizes are the projects' sizes in words ("12.4 MB"; an .aedb folder's
+	// is its files' sum, "≥" when there were too many to count).
+	Sizes map[string]string
 }
 
 // maxListing bounds one picker folder.
@@ -132,5 +140,78 @@ func browse(dir string, roots []string) Listing {
 	}
 	slices.Sort(l.Dirs)
 	slices.Sort(l.Projects)
+	l.Sizes = make(map[string]string, len(l.Projects))
+	for _, p := range l.Projects {
+		l.Sizes[p] = projectSize(p)
+	}
 	return l
+}
+
+// maxSizeWalk bounds the files counted in one .aedb folder's size.
+const maxSizeWalk = 2000
+
+// projectSize is a project's size in words, "" when it cannot be read.
+func projectSize(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	if !fi.IsDir() {
+		return byteSize(fi.Size())
+	}
+	var total int64
+	n, more := 0, false
+	_ = filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if n++; n > maxSizeWalk {
+			more = true
+			return filepath.SkipAll
+		}
+		if info, err := d.Info(); err == nil {
+			total += info.Size()
+		}
+		return nil
+	})
+	if more {
+		return "≥ " + byteSize(total)
+	}
+	return byteSize(total)
+}
+
+// byteSize is n bytes in words: 512 B, 12.4 kB, 3.1 GB (powers of 1000).
+func byteSize(n int64) string {
+	if n < 1000 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	f, unit := float64(n), ""
+	for _, u := range []string{"kB", "MB", "GB", "TB", "PB"} {
+		f /= 1000
+		unit = u
+		if f < 1000 {
+			break
+		}
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64) + " " + unit
+}
+
+// Config is the config of one project's job: the settings of the form,
+// and the job id its path gives (projects.JobID).
+func (b *BatchForm) Config(project string, cores int) json.RawMessage {
+	cfg := map[string]any{"project_path": project, "jobid": projects.JobID(project, b.Design, b.Setup)}
+	if b.Design != "" {
+		cfg["design_name"] = b.Design
+	}
+	if b.Setup != "" {
+		cfg["setup_name"] = b.Setup
+	}
+	if b.Time != "" {
+		cfg["scheduler_options"] = map[string]any{"time": b.Time}
+	}
+	if cores > 0 {
+		cfg["machine_nodes"] = []map[string]any{{"hostname": "localhost", "cores": cores, "max_cores": cores}}
+	}
+	raw, _ := json.Marshal(cfg)
+	return raw
 }

@@ -1,7 +1,6 @@
 package submit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -107,16 +106,27 @@ func (h Handler) hfss(c *fiber.Ctx) error {
 			f.Values[fl.Name] = val
 		}
 	}
+	f.Values[NotifyWebhookField] = c.FormValue(NotifyWebhookField)
 	v.HFSS = f
 	if a := c.FormValue("action"); a == "add_node" || a == "remove_node" {
 		return h.answer(c, v, HFSSForm(server.CSRFToken(c), v), fiber.StatusOK)
 	}
 	cfg, prio, ok := v.HFSS.Config(v.Groups)
+	if !ok {
+		// Fields that did not parse are marked; the engine judges the rest.
+		who, _ := server.Caller(c)
+		var ve *engine.ValidationError
+		if err := h.Env.Manager.Validate(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)}); errors.As(err, &ve) {
+			v.HFSS.Fail(ve, v.Groups)
+		}
+	}
 	if ok {
 		who, _ := server.Caller(c)
-		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
+		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who),
+			Notify: notifySpec(v.HFSS.Values[NotifyWebhookField])})
 		var ve *engine.ValidationError
 		switch {
+		case errors.As(err, &ve) && notifyFailed(ve, v.HFSS.Errors):
 		case errors.As(err, &ve):
 			v.HFSS.Fail(ve, v.Groups)
 		case err != nil:
@@ -147,6 +157,7 @@ func (h Handler) command(c *fiber.Ctx) error {
 	v.Command = CommandForm{
 		Command: c.FormValue("command"), JobID: c.FormValue("jobid"), WorkingDirectory: c.FormValue("working_directory"),
 		Time: c.FormValue("time"), User: c.FormValue("user"), Priority: c.FormValue("priority"), Errors: map[string]string{},
+		NotifyWebhook: c.FormValue(NotifyWebhookField),
 	}
 	if !v.ShowUser {
 		v.Command.User = ""
@@ -154,9 +165,11 @@ func (h Handler) command(c *fiber.Ctx) error {
 	cfg, prio, ok := v.Command.Config()
 	if ok {
 		who, _ := server.Caller(c)
-		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
+		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who),
+			Notify: notifySpec(v.Command.NotifyWebhook)})
 		var ve *engine.ValidationError
 		switch {
+		case errors.As(err, &ve) && notifyFailed(ve, v.Command.Errors):
 		case errors.As(err, &ve):
 			v.Command.Fail(ve)
 		case err != nil:
@@ -180,11 +193,16 @@ func (h Handler) batch(c *fiber.Ctx) error {
 	b.Folder = strings.TrimSpace(c.FormValue("folder"))
 	b.Recursive = c.FormValue("recursive") != ""
 	b.Priority = c.FormValue("priority", "0")
+	b.Cores, b.Design, b.Setup, b.Time = strings.TrimSpace(c.FormValue("cores")), strings.TrimSpace(c.FormValue("design_name")),
+		strings.TrimSpace(c.FormValue("setup_name")), strings.TrimSpace(c.FormValue("time"))
 	prio, err := strconv.Atoi(strings.TrimSpace(orZero(b.Priority)))
+	cores, coresErr := strconv.Atoi(orZero(b.Cores))
 	status := fiber.StatusOK
 	switch {
 	case err != nil:
 		b.Error = "Priority must be a whole number."
+	case coresErr != nil || cores < 0:
+		b.Error = "Cores must be a whole number (empty: all)."
 	case b.Folder == "":
 		b.Error = "Give the folder to look in."
 	default:
@@ -213,7 +231,7 @@ func (h Handler) batch(c *fiber.Ctx) error {
 			if !chosen[p] {
 				continue
 			}
-			cfg, _ := json.Marshal(map[string]string{"project_path": p})
+			cfg := b.Config(p, cores)
 			res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
 			var ve *engine.ValidationError
 			switch {
@@ -240,6 +258,9 @@ func (h Handler) browse(c *fiber.Ctx) error {
 	target := c.Query("target")
 	if target != "folder" {
 		target = "project_path"
+	}
+	if c.Query("close") != "" {
+		return frontend.Render(c, Picker(Listing{}, target))
 	}
 	l := browse(c.Query("dir"), h.Env.Manager.Policy().ProjectRoots)
 	return frontend.Render(c, Picker(l, target))

@@ -287,11 +287,10 @@ func (f *Form) Config(groups []Group) (json.RawMessage, int, bool) {
 		}
 	}
 	tree["machine_nodes"] = nodes
-	if len(f.Errors) > 0 {
-		return nil, 0, false
-	}
 	b, _ := json.Marshal(tree)
-	return b, prio, true
+	// With fields that did not parse, the config (without them) is still
+	// returned, for the engine to judge the other fields.
+	return b, prio, len(f.Errors) == 0
 }
 
 func set(tree map[string]any, path string, v any) {
@@ -307,18 +306,30 @@ func set(tree map[string]any, path string, v any) {
 	tree[parts[len(parts)-1]] = v
 }
 
-// Fail records a validation error from the engine next to its field, or
-// as the form's error when no input has that name.
+// Fail records the validation errors from the engine next to their
+// fields (a field that already has an error of the form's own keeps it),
+// and those of fields no input has as the form's error.
 func (f *Form) Fail(err *engine.ValidationError, groups []Group) {
-	for _, g := range groups {
-		for _, fl := range g.Fields {
-			if fl.Name == err.Field {
-				f.Errors[fl.Name] = err.Message
-				return
+	var rest []string
+	for _, e := range err.All() {
+		found := false
+		for _, g := range groups {
+			for _, fl := range g.Fields {
+				if fl.Name == e.Field {
+					found = true
+					if f.Errors[fl.Name] == "" {
+						f.Errors[fl.Name] = e.Message
+					}
+				}
 			}
 		}
+		if !found {
+			rest = append(rest, e.Error())
+		}
 	}
-	f.Error = err.Error()
+	if len(rest) > 0 {
+		f.Error = strings.Join(rest, "; ")
+	}
 }
 
 // CommandForm is the plain-command tab.
@@ -331,6 +342,7 @@ type CommandForm struct {
 	Priority         string
 	Errors           map[string]string
 	Error            string
+	NotifyWebhook    string
 }
 
 // Config is the command job's JSON config.

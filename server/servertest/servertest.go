@@ -18,10 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/frontend"
+	"github.com/simjobs/simjobs/frontend/dashboard"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
@@ -39,6 +43,17 @@ type Options struct {
 	// ProgressEvery is how often running jobs' logs are read for their
 	// progress; default 100ms (the server's is a second).
 	ProgressEvery time.Duration
+	// MaxUploadBytes bounds uploads (default: the server's default).
+	MaxUploadBytes int64
+	// Network sets the server's abuse limits and CORS.
+	Network server.NetworkOptions
+	// Dashboard mounts the browser pages (and, with token auth, their
+	// login sessions), as simjobs serve does.
+	Dashboard bool
+	// Licenses is the license servers' state GET /api/licenses shows.
+	Licenses server.Licenses
+	// Notify checks submissions' notify field; nil refuses any.
+	Notify engine.NotifyChecker
 }
 
 // Server is a running server.
@@ -58,6 +73,8 @@ type Server struct {
 	Telemetry *Sampler
 	// Drains receives a value when POST /system/drain is called.
 	Drains chan struct{}
+	// Sessions are the dashboard's login sessions (Options.Dashboard).
+	Sessions *server.Sessions
 }
 
 // Idle is a host sample that lets every job start.
@@ -93,6 +110,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	policy.DefaultUser = "tester"
+	policy.UploadRoot = filepath.Join(dir, "uploads")
 	st, err := store.Open(context.Background(), filepath.Join(dir, "simjobs.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -101,11 +119,27 @@ func Start(t testing.TB, o Options) *Server {
 	s.Manager, err = engine.New(context.Background(), engine.Options{
 		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: s.Telemetry,
 		Policy: policy, Limits: o.Limits, DataDir: dir, Logger: quiet, ProgressEvery: cmp.Or(o.ProgressEvery, 100*time.Millisecond),
+		Notify: o.Notify,
 	})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
 	}
+	var mount func(*fiber.App)
+	var sessions *server.Sessions
+	dashCtx, stopDash := context.WithCancel(context.Background())
+	t.Cleanup(stopDash)
+	if o.Dashboard {
+		auth := o.Auth
+		if auth == nil {
+			auth = server.NoAuth{User: "tester"}
+		}
+		sessions = server.NewSessions(auth, 0)
+		env := &frontend.Env{Manager: s.Manager, Sampler: s.Telemetry, Sessions: sessions, AuthMode: auth.Mode(), Version: "test",
+			Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true}}
+		mount = dashboard.New(dashCtx, env, dashboard.Options{}).Mount
+	}
+	s.Sessions = sessions
 	s.Server = server.New(server.Options{
 		Manager: s.Manager, Sampler: s.Telemetry, Auth: o.Auth, Logger: quiet, Version: "test",
 		Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true},
@@ -115,11 +149,16 @@ func Start(t testing.TB, o Options) *Server {
 			default:
 			}
 		},
-		SocketIO: o.SocketIO,
 		Backup: func(ctx context.Context) (string, error) {
 			path := filepath.Join(dir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
 			return path, st.Backup(ctx, path)
 		},
+		SocketIO:       o.SocketIO,
+		Network:        o.Network,
+		Mount:          mount,
+		Sessions:       sessions,
+		Licenses:       o.Licenses,
+		MaxUploadBytes: o.MaxUploadBytes,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -30,6 +30,7 @@ const (
 	EnvChildSleep = "FAKE_SOLVER_CHILD_SLEEP"
 	EnvScript     = "FAKE_SOLVER_SCRIPT"
 	EnvLineSleep  = "FAKE_SOLVER_LINE_SLEEP"
+	EnvResults    = "FAKE_SOLVER_RESULTS"
 )
 
 // Path returns the absolute path of testdata/fake-solver. It is found next to

@@ -258,6 +258,11 @@ func ShellQuote(s string) string { return hfss.PosixCommandLine([]string{s}) }
 // env, and exec argv, each word quoted for the shell. exec makes the
 // command's exit status the job's.
 func ShellBody(dir string, env [][2]string, argv []string) string {
+	return shellPrelude(dir, env) + "exec " + hfss.PosixCommandLine(argv) + "\n"
+}
+
+// shellPrelude is ShellBody without the exec line.
+func shellPrelude(dir string, env [][2]string) string {
 	var b strings.Builder
 	if dir != "" {
 		fmt.Fprintf(&b, "cd -- %s || exit 1\n", ShellQuote(dir))
@@ -265,6 +270,5 @@ func ShellBody(dir string, env [][2]string, argv []string) string {
 	for _, kv := range env {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], ShellQuote(kv[1]))
 	}
-	fmt.Fprintf(&b, "exec %s\n", hfss.PosixCommandLine(argv))
 	return b.String()
 }

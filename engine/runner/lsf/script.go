@@ -84,7 +84,11 @@ func Script(spec runner.Spec, name string) (script string, args []string, err er
 		d("-u %s", r.Email)
 		d("-N")
 	}
-	b.WriteString(cluster.ShellBody(spec.Dir, env, spec.Argv))
+	body, err := cluster.JobBody(spec, env, hosts)
+	if err != nil {
+		return "", nil, err
+	}
+	b.WriteString(body)
 	return b.String(), args, nil
 }
 
@@ -94,3 +98,7 @@ func formatTime(d time.Duration) string {
 	m := int64((d + time.Minute - 1) / time.Minute)
 	return fmt.Sprintf("%d:%02d", m/60, m%60)
 }
+
+// hosts is where a job reads the hosts it was given, for a multi-host
+// solve's machine list.
+var hosts = cluster.Hosts{Scheduler: "LSF", From: "LSB_MCPU_HOSTS", List: `echo "$LSB_MCPU_HOSTS" | awk '{ for (i = 1; i < NF; i += 2) print $i, $(i + 1) }'`, Counts: "cores"}

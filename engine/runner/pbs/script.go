@@ -77,7 +77,11 @@ func Script(spec runner.Spec, name string) (script string, args []string, err er
 		d("-M %s", r.Email)
 		d("-m ae")
 	}
-	b.WriteString(cluster.ShellBody(spec.Dir, env, spec.Argv))
+	body, err := cluster.JobBody(spec, env, hosts)
+	if err != nil {
+		return "", nil, err
+	}
+	b.WriteString(body)
 	return b.String(), args, nil
 }
 
@@ -87,3 +91,7 @@ func formatTime(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
 	return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60)
 }
+
+// hosts is where a job reads the hosts it was given, for a multi-host
+// solve's machine list.
+var hosts = cluster.Hosts{Scheduler: "PBS", From: "PBS_NODEFILE", List: `cat "$PBS_NODEFILE"`, Counts: "tasks"}

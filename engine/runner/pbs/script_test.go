@@ -59,6 +59,11 @@ func TestScriptGolden(t *testing.T) {
 			s.Resources = runner.Resources{Nodes: 2, TasksPerNode: 4}
 			s.Env = nil
 		}},
+		{"several_nodes_machinelist", func(s *runner.Spec) {
+			s.Resources = runner.Resources{Nodes: 2, TasksPerNode: 4, Memory: "4GB"}
+			s.Argv[5] = "numcores=8"
+			s.MachineList = &runner.MachineList{Arg: 5, Utilization: 90}
+		}},
 		{"tricky_paths", func(s *runner.Spec) {
 			s.Dir = `/data/o'brien/my "quoted" proj/$(rm -rf ~)/#1`
 			s.Stdout = `/srv/sim jobs/100% done/#PBS -q evil/stdout.log`

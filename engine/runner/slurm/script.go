@@ -95,7 +95,11 @@ func Script(spec runner.Spec, name string) (string, error) {
 		d("--mail-user=%s", r.Email)
 		d("--mail-type=END,FAIL")
 	}
-	b.WriteString(cluster.ShellBody(spec.Dir, env, spec.Argv))
+	body, err := cluster.JobBody(spec, env, hosts)
+	if err != nil {
+		return "", err
+	}
+	b.WriteString(body)
 	return b.String(), nil
 }
 
@@ -121,3 +125,7 @@ func formatTime(d time.Duration) string {
 	}
 	return fmt.Sprintf("%02d:%02d:%02d", h, m, s)
 }
+
+// hosts is where a job reads the hosts it was given, for a multi-host
+// solve's machine list.
+var hosts = cluster.Hosts{Scheduler: "SLURM", From: "SLURM_JOB_NODELIST", List: `scontrol show hostnames "$SLURM_JOB_NODELIST"`, Counts: "tasks", LineIsNode: true}

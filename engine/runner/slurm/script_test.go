@@ -48,6 +48,11 @@ func TestScriptGolden(t *testing.T) {
 			s.Resources = runner.Resources{Nodes: 2, TasksPerNode: 1, GPUs: 1}
 			s.Env = nil
 		}},
+		{"several_nodes_machinelist", func(s *runner.Spec) {
+			s.Resources = runner.Resources{Nodes: 2, TasksPerNode: 4, Memory: "4GB"}
+			s.Argv[5] = "numcores=8"
+			s.MachineList = &runner.MachineList{Arg: 5, Utilization: 90}
+		}},
 		{"tricky_paths", func(s *runner.Spec) {
 			s.Dir = `/data/o'brien/my "quoted" proj/$(rm -rf ~)/résumé #1/ant;enna`
 			s.Stdout = `/srv/sim jobs/100% done/#1/stdout.log`

@@ -13,7 +13,9 @@ import (
 // named name. HPC Pack takes no batch script: everything is an argument,
 // each its own element of the argv job.exe is started with (no shell
 // reads them). The task's command line comes last, as ONE argument that
-// job submit joins with nothing else: it is built by CommandLine.
+// job submit joins with nothing else: it is built by CommandLine. A
+// multi-host solve's task runs its batch file instead (see BatchFile),
+// which Submit writes first.
 //
 // HPC Pack has no account, reservation, QOS, constraints or GPU options
 // in job submit: they are left out. Queue names a node group.
@@ -27,6 +29,16 @@ func SubmitArgs(spec runner.Spec, name, scheduler string) ([]string, error) {
 	cmdline, err := CommandLine(spec.Argv)
 	if err != nil {
 		return nil, err
+	}
+	if spec.MachineList != nil {
+		// A multi-host solve runs its batch file (see BatchFile).
+		path, _, err := BatchFile(spec)
+		if err != nil {
+			return nil, err
+		}
+		if cmdline, err = CommandLine([]string{path}); err != nil {
+			return nil, err
+		}
 	}
 	args := []string{"submit"}
 	if scheduler != "" {

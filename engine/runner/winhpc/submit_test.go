@@ -44,6 +44,11 @@ func TestSubmitGolden(t *testing.T) {
 				Account: "rf", Reservation: "r", QOS: "q", Constraints: "ib", Exclusive: true, GPUs: 1, GPUType: "a100",
 				Priority: "High", Email: "alice@example.com", RunAsAdmin: true}
 		}},
+		{"several_nodes_machinelist", func(s *runner.Spec) {
+			s.Resources = runner.Resources{Nodes: 2, TasksPerNode: 4, CoresPerNode: 16, Memory: "4GB"}
+			s.Argv[5] = "numcores=8"
+			s.MachineList = &runner.MachineList{Arg: 5, Utilization: 90}
+		}},
 		{"long_id_is_cut_to_80", func(s *runner.Spec) {
 			s.JobID = strings.Repeat("board_sweep_", 10)
 		}},
@@ -67,6 +72,18 @@ func TestSubmitGolden(t *testing.T) {
 			b.WriteString("job.exe argv, one element a line:\n")
 			for _, a := range args {
 				fmt.Fprintf(&b, "%q\n", a)
+			}
+			if spec.MachineList != nil {
+				path, content, err := BatchFile(spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&b, "\n%s, CRLF lines:\n%s", path, strings.ReplaceAll(content, "\r\n", "\n"))
+				clustertest.Golden(t, tt.name, b.String())
+				if back := splitWindows(args[len(args)-1]); !cmp.Equal(back, []string{path}) {
+					t.Errorf("the task does not run the batch file: %q", back)
+				}
+				return
 			}
 			clustertest.Golden(t, tt.name, b.String())
 			if back := splitWindows(args[len(args)-1]); !cmp.Equal(back, spec.Argv) {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,6 +89,15 @@ func (b *Backend) Submit(ctx context.Context, spec runner.Spec, name string) (st
 	args, err := SubmitArgs(spec, name, b.scheduler)
 	if err != nil {
 		return "", fmt.Errorf("windows_hpc: job %s: %w", spec.JobID, err)
+	}
+	if spec.MachineList != nil {
+		path, content, err := BatchFile(spec)
+		if err == nil {
+			err = os.WriteFile(path, []byte(content), 0o644)
+		}
+		if err != nil {
+			return "", fmt.Errorf("windows_hpc: job %s: %w: %w", spec.JobID, cluster.ErrInvalid, err)
+		}
 	}
 	id, err := b.cli.Submit(ctx, spec, cluster.Submission{Command: "job", Args: args, Parse: parseSubmit})
 	if err != nil {

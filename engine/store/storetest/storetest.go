@@ -48,12 +48,17 @@ func RunSuite(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"JobCountByStatus", suiteJobCountByStatus},
 		{"JobListActive", suiteJobListActive},
 		{"Transitions", suiteTransitions},
+		{"Audit", suiteAudit},
 		{"SeqGrows", suiteSeqGrows},
 		{"CancelledContext", suiteCancelledContext},
 		{"AfterClose", suiteAfterClose},
 		{"ConcurrentInsert", suiteConcurrentInsert},
 		{"ConcurrentInsertSameID", suiteConcurrentInsertSameID},
 		{"ConcurrentUpdateGuard", suiteConcurrentUpdateGuard},
+		{"SweepInsert", suiteSweepInsert},
+		{"SweepInsertAllOrNothing", suiteSweepInsertAllOrNothing},
+		{"SweepList", suiteSweepList},
+		{"Plans", suitePlans},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -686,10 +691,12 @@ func suiteJobListActive(t *testing.T, s engine.Store) {
 
 func suiteTransitions(t *testing.T, s engine.Store) {
 	t1, t2, t3 := suiteT0.Add(time.Second), suiteT0.Add(2*time.Second), suiteT0.Add(3*time.Second)
-	Insert(t, s, Params("JOB_1"))
+	first := Params("JOB_1")
+	first.Actor = "alice"
+	Insert(t, s, first)
 	Update(t, s, engine.JobUpdateParams{ID: "JOB_1", Attempt: 1, Status: engine.StatusRunning, Time: t1, Message: "started"})
 	Update(t, s, engine.JobUpdateParams{ID: "JOB_1", Attempt: 1, Priority: Ptr(1)}) // no transition
-	Update(t, s, engine.JobUpdateParams{ID: "JOB_1", Attempt: 1, Status: engine.StatusFailed, Time: t2, Message: "exit 1"})
+	Update(t, s, engine.JobUpdateParams{ID: "JOB_1", Attempt: 1, Status: engine.StatusFailed, Time: t2, Message: "exit 1", Actor: "bob"})
 	p := Params("JOB_1")
 	p.SubmitTime, p.Message, p.Status = t3, "resubmitted", engine.StatusPending
 	Insert(t, s, p)
@@ -708,11 +715,11 @@ func suiteTransitions(t *testing.T, s engine.Store) {
 	}
 	got[4].Time = time.Time{}
 	want := []engine.Transition{
-		{JobID: "JOB_1", Attempt: 1, Status: engine.StatusQueued, Time: suiteT0, Message: "submitted"},
-		{JobID: "JOB_1", Attempt: 1, Status: engine.StatusRunning, Time: t1, Message: "started"},
-		{JobID: "JOB_1", Attempt: 1, Status: engine.StatusFailed, Time: t2, Message: "exit 1"},
-		{JobID: "JOB_1", Attempt: 2, Status: engine.StatusPending, Time: t3, Message: "resubmitted"},
-		{JobID: "JOB_1", Attempt: 2, Status: engine.StatusScheduled},
+		{JobID: "JOB_1", Attempt: 1, Status: engine.StatusQueued, Time: suiteT0, Message: "submitted", Actor: "alice"},
+		{JobID: "JOB_1", Attempt: 1, Status: engine.StatusRunning, Time: t1, Message: "started", Actor: engine.SystemActor},
+		{JobID: "JOB_1", Attempt: 1, Status: engine.StatusFailed, Time: t2, Message: "exit 1", Actor: "bob"},
+		{JobID: "JOB_1", Attempt: 2, Status: engine.StatusPending, Time: t3, Message: "resubmitted", Actor: engine.SystemActor},
+		{JobID: "JOB_1", Attempt: 2, Status: engine.StatusScheduled, Actor: engine.SystemActor},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("TransitionList (-want +got):\n%s", diff)
@@ -918,5 +925,45 @@ func suiteConcurrentUpdateGuard(t *testing.T, s engine.Store) {
 	}
 	if len(tr) != 2 {
 		t.Errorf("%d transitions, want 2 (queued, running)", len(tr))
+	}
+}
+
+func suiteAudit(t *testing.T, s engine.Store) {
+	got, err := s.AuditList(t.Context(), engine.AuditListParams{})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("AuditList on a new store: %v, %v; want none", got, err)
+	}
+	if err := s.AuditInsert(t.Context(), engine.AuditInsertParams{Actor: "alice"}); err == nil {
+		t.Error("AuditInsert without an action: no error")
+	}
+	for i := range 5 {
+		p := engine.AuditInsertParams{Time: suiteT0.Add(time.Duration(i) * time.Second), Actor: "alice", Action: engine.AuditLimits, Detail: fmt.Sprint("change ", i)}
+		if i == 4 {
+			p.Actor, p.Action, p.Detail = "", engine.AuditDrain, "SIGTERM"
+		}
+		if err := s.AuditInsert(t.Context(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = s.AuditList(t.Context(), engine.AuditListParams{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("AuditList limit 2: %d entries", len(got))
+	}
+	want := []engine.AuditEntry{
+		{ID: got[0].ID, Time: suiteT0.Add(4 * time.Second), Actor: engine.SystemActor, Action: engine.AuditDrain, Detail: "SIGTERM"},
+		{ID: got[1].ID, Time: suiteT0.Add(3 * time.Second), Actor: "alice", Action: engine.AuditLimits, Detail: "change 3"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("AuditList newest first (-want +got):\n%s", diff)
+	}
+	older, err := s.AuditList(t.Context(), engine.AuditListParams{BeforeID: got[1].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(older) != 3 || older[0].Detail != "change 2" || older[2].Detail != "change 0" {
+		t.Errorf("AuditList before %d: %+v, want changes 2, 1, 0", got[1].ID, older)
 	}
 }

@@ -5,6 +5,7 @@
 package clustertest
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -54,18 +57,35 @@ func Unavailable(t *testing.T, reason string) {
 
 // RequireSLURM skips the test (fails it in CI) unless a SLURM cluster
 // answers with a usable node; as root, scripts/slurm-up.sh starts one.
+//
+// The cluster is asked once per test binary, for at most slurmProbeTimeout:
+// a SLURM client without a controller retries for about ten seconds, and
+// asking again for every test made a run wait that long per test.
 func RequireSLURM(t *testing.T) {
 	t.Helper()
-	if reason := slurmMissing(); reason != "" {
+	if reason := slurmProbe(); reason != "" {
 		Unavailable(t, reason)
 	}
 }
 
-func slurmMissing() string {
+// slurmProbeTimeout bounds the question to the controller.
+const slurmProbeTimeout = 3 * time.Second
+
+// slurmProbe is the one answer of slurmMissing for this test binary.
+var slurmProbe = sync.OnceValue(func() string { return slurmMissing(slurmProbeTimeout) })
+
+func slurmMissing(timeout time.Duration) string {
 	if _, err := exec.LookPath("sbatch"); err != nil {
 		return "SLURM is not installed (no sbatch on PATH); as root, run scripts/slurm-up.sh"
 	}
-	out, err := exec.Command("sinfo", "-h", "-o", "%t").CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sinfo", "-h", "-o", "%t")
+	cmd.WaitDelay = time.Second // a child left holding the output pipe
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return fmt.Sprintf("SLURM does not answer (sinfo gave no answer within %s: no controller?); as root, run scripts/slurm-up.sh", timeout)
+	}
 	if err != nil {
 		return fmt.Sprintf("SLURM does not answer (sinfo: %v: %s); as root, run scripts/slurm-up.sh", err, strings.TrimSpace(string(out)))
 	}
@@ -77,12 +97,44 @@ func slurmMissing() string {
 	return fmt.Sprintf("SLURM has no usable node (states %q); run scripts/slurm-up.sh", strings.TrimSpace(string(out)))
 }
 
+// RequireSGE skips the test (fails it in CI) unless a Grid Engine cell
+// answers with a queue instance that takes jobs; as root,
+// scripts/sge-up.sh starts one.
+func RequireSGE(t *testing.T) {
+	t.Helper()
+	if reason := sgeMissing(); reason != "" {
+		Unavailable(t, reason)
+	}
+}
+
+func sgeMissing() string {
+	if _, err := exec.LookPath("qacct"); err != nil {
+		return "Grid Engine is not installed (no qacct on PATH); as root, run scripts/sge-up.sh"
+	}
+	out, err := exec.Command("qstat", "-f").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("Grid Engine does not answer (qstat -f: %v: %s); as root, run scripts/sge-up.sh", err, strings.TrimSpace(string(out)))
+	}
+	// A queue instance line: "all.q@vm  BIP  0/0/8  0.52  lx-amd64  [states]";
+	// one without states takes jobs.
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 5 && strings.Contains(f[0], "@") && strings.Count(f[2], "/") == 2 {
+			return ""
+		}
+	}
+	return fmt.Sprintf("Grid Engine has no queue instance taking jobs (qstat -f: %q); run scripts/sge-up.sh", strings.TrimSpace(string(out)))
+}
+
 // Hostile are values that would change a batch script if pasted into it:
 // shell syntax, quotes, comment and directive starts, line breaks.
 var Hostile = []string{
 	"x\n#SBATCH --wrap=evil",
 	"x\n#BSUB -q evil",
 	"x\n#PBS -q evil",
+	"x\n#$ -q evil",
+	"x #$ -q evil",
+	"$JOB_ID:x,y",
 	"x\r\n#SBATCH --uid=0",
 	"q; touch /tmp/simjobs-pwned",
 	"$(touch /tmp/simjobs-pwned)",
@@ -216,6 +268,36 @@ func CheckInjection(t *testing.T, base runner.Spec, gen Generator, prefix string
 	if accepted == 0 {
 		t.Error("every hostile value was refused: the quoting paths are untested")
 	}
+}
+
+// MachineListSpec is a job of nodes × tasks (cores per node cores) whose
+// command prints the argument a multi-host solve's machine list replaces,
+// for RunScript: "/bin/sh -c 'printf ...' numcores=N".
+func MachineListSpec(t *testing.T, nodes, tasks, cores int) runner.Spec {
+	return runner.Spec{
+		JobID: "ML_1", Attempt: 1,
+		Argv:        []string{"/bin/sh", "-c", `printf 'solver got %s\n' "$1"`, "-machinelist", "numcores=1"},
+		Dir:         t.TempDir(),
+		Resources:   runner.Resources{Nodes: nodes, TasksPerNode: tasks, CoresPerNode: cores},
+		MachineList: &runner.MachineList{Arg: 4, Utilization: 90},
+	}
+}
+
+// RunScript runs a POSIX batch script with /bin/sh, its environment
+// PATH (with bin first, when not "") and env, and returns what it
+// printed and whether it exited 0.
+func RunScript(t *testing.T, script, bin string, env ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	path := "/usr/bin:/bin"
+	if bin != "" {
+		path = bin + ":" + path
+	}
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Env = append([]string{"PATH=" + path}, env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.String(), errb.String(), err
 }
 
 // Describe is a short form of a hostile value for subtest names.
