@@ -288,10 +288,13 @@ func (m *Manager) attachLocked(a *activeJob, p *jobPlan, sweepID string, maxPara
 }
 
 // detachLocked forgets the plan of a job that ended for good.
-func (m *Manager) detachLocked(id string) {
+//
+// It returns the id of the job's sweep when the job was its last one not
+// yet ended, "" otherwise.
+func (m *Manager) detachLocked(id string) (sweepEnded string) {
 	p := m.plans.jobs[id]
 	if p == nil {
-		return
+		return ""
 	}
 	delete(m.plans.jobs, id)
 	m.plans.waiting.remove(id)
@@ -305,6 +308,7 @@ func (m *Manager) detachLocked(id string) {
 		s.parked.remove(id)
 		if s.members <= 0 {
 			delete(m.plans.sweeps, s.id)
+			sweepEnded = s.id
 		}
 	}
 	for i, d := range p.deps {
@@ -312,6 +316,7 @@ func (m *Manager) detachLocked(id string) {
 			m.dropDependentLocked(d.JobID, id)
 		}
 	}
+	return sweepEnded
 }
 
 func (m *Manager) dropDependentLocked(on, id string) {

@@ -71,3 +71,11 @@ type JobProgressData struct {
 	Attempt  int                `json:"attempt"`
 	Progress solverlog.Progress `json:"progress"`
 }
+
+// SweepEndedData is the data of sweep_ended: GET /api/sweeps/{id} has the
+// counts.
+type SweepEndedData struct {
+	SweepID string `json:"sweep_id"`
+	// User owns the sweep (the dashboard tells only its owner).
+	User string `json:"user"`
+}

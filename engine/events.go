@@ -21,6 +21,9 @@ const (
 	// EventLicensesUpdated follows each poll of the license servers; its
 	// data is a license.Report (engine/license), as GET /api/licenses.
 	EventLicensesUpdated = "licenses_updated"
+	// EventSweepEnded: the last job of a sweep ended for good (no retry
+	// left); its data is SweepEndedData.
+	EventSweepEnded = "sweep_ended"
 )
 
 // Event is one numbered happening, in the envelope clients receive.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -110,6 +111,9 @@ type Sweep struct {
 	SubmitTime  time.Time      `json:"submit_time"`
 	EndTime     *time.Time     `json:"end_time"`
 	JobIDs      []string       `json:"job_ids"`
+	// Notify is the sweep's notify object, as submitted; nil for none.
+	// Not on the wire: a webhook URL's path is a secret (Slack, Teams).
+	Notify json.RawMessage `json:"-"`
 }
 
 // SweepInsertParams is a sweep to persist with all its jobs, in one
@@ -123,6 +127,8 @@ type SweepInsertParams struct {
 	Priority    int
 	Parameters  expand.Params
 	SubmitTime  time.Time
+	// Notify is the sweep's checked notify object, stored with it.
+	Notify json.RawMessage
 	// Jobs are the sweep's jobs in index order; each must be a new job id.
 	Jobs []JobInsertParams
 }

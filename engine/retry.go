@@ -100,11 +100,16 @@ func (m *Manager) afterEnd(ctx context.Context, a *activeJob, st Status, msg str
 		}
 	}
 	m.mu.Lock()
+	sweepEnded := ""
 	if p != nil {
-		m.detachLocked(a.id)
+		sweepEnded = m.detachLocked(a.id)
 	}
 	m.mu.Unlock()
 	m.dependencyEnded(ctx, a.id, st)
+	if sweepEnded != "" {
+		// After the job's own end events: the sweep's counts are final.
+		m.bus.Publish(EventSweepEnded, SweepEndedData{SweepID: sweepEnded, User: a.user})
+	}
 }
 
 // retry queues the next attempt of a failed job if its policy allows, and

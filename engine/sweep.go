@@ -35,6 +35,9 @@ type SweepRequest struct {
 	// DependsOn, when set, is every job's dependencies: the whole sweep
 	// waits for them.
 	DependsOn []Dependency
+	// Notify is the sweep's own "notify" object: one notification when
+	// the whole sweep ends (checked like a job's, by Options.Notify).
+	Notify json.RawMessage
 }
 
 // SweepResult says what a sweep submission made.
@@ -87,6 +90,10 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 		}
 		retry = &r
 	}
+	notifySpec, err := m.checkNotify(req.Notify)
+	if err != nil {
+		return SweepResult{}, err
+	}
 	var deps []Dependency
 	if len(req.DependsOn) > 0 {
 		if deps, err = m.checkDependencies(ctx, "", req.DependsOn); err != nil {
@@ -103,7 +110,7 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 		first = StatusPending
 	}
 	ins := SweepInsertParams{ID: id, Name: req.Name, Mode: mode, MaxParallel: req.MaxParallel,
-		Priority: req.Priority, Parameters: req.Parameters, SubmitTime: now, Jobs: make([]JobInsertParams, len(vars))}
+		Priority: req.Priority, Parameters: req.Parameters, SubmitTime: now, Notify: notifySpec, Jobs: make([]JobInsertParams, len(vars))}
 	preps, err := m.prepareVariations(tpl, id, req, vars, now)
 	if err != nil {
 		return SweepResult{}, err

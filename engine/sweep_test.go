@@ -606,3 +606,49 @@ func TestResubmitSweepKeepsCapAndRetry(t *testing.T) {
 		t.Errorf("%d runs, %d at once; the cap of 1 holds for the resubmitted jobs too", len(runs), n)
 	}
 }
+
+// sweep_ended comes once, when the last job of the sweep ended for good: a
+// failed attempt that its retry policy queues again does not end the sweep.
+func TestSweepEndedAfterItsLastRetry(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{limits: roomy})
+	ctx := context.Background()
+	sub := b.m.Events().Subscribe(-1, 1000)
+	defer sub.Close()
+	fixture, _ := filepath.Abs("testdata/license/hfss-users-reached.log")
+	marker := filepath.Join(b.dataDir, "busy-once-${W}")
+	res, err := b.m.SubmitSweep(ctx, engine.SweepRequest{
+		Name:       "retried",
+		Template:   b.sweepTemplate("r${W}", "FAKE_SOLVER_FAIL_ONCE="+marker, "FAKE_SOLVER_FAIL_LOG="+fixture),
+		Parameters: params(t, `{"W": [1, 2]}`),
+		Retry:      &engine.RetryPolicy{MaxAttempts: 2, Backoff: "1s", On: "license"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ended []string
+	failed := 0
+	for len(ended) == 0 {
+		select {
+		case ev := <-sub.C:
+			switch ev.Name {
+			case engine.EventJobFailed:
+				failed++
+			case engine.EventSweepEnded:
+				ended = append(ended, ev.Data.(engine.SweepEndedData).SweepID)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("no sweep_ended")
+		}
+	}
+	if ended[0] != res.SweepID || failed != 2 {
+		t.Fatalf("sweep_ended %v after %d failed attempts; want %s after 2", ended, failed, res.SweepID)
+	}
+	sw, err := b.m.Sweep(ctx, res.SweepID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Counts[engine.StatusCompleted] != 2 || sw.EndTime == nil {
+		t.Fatalf("at sweep_ended the sweep is %+v; want both jobs completed (second attempts)", sw.Counts)
+	}
+}

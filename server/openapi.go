@@ -74,7 +74,7 @@ func schemas() obj {
 		"SweepRequest": object(obj{"name": str(), "template": obj{"oneOf": []obj{object(obj{"config": ref("HFSSConfig")}, "config"), ref("CommandConfig")}},
 			"parameters": obj{"type": "object", "additionalProperties": arr(obj{"type": []string{"string", "number", "boolean"}})},
 			"mode":       obj{"type": "string", "enum": []string{"product", "zip"}}, "max_parallel": integer(), "priority": integer(), "retry": ref("RetryPolicy"),
-			"depends_on": arr(ref("Dependency"))},
+			"depends_on": arr(ref("Dependency")), "notify": ref("Notify")},
 			"template", "parameters"),
 		"SweepReply": object(obj{"success": boolean(), "sweep_id": str(), "job_ids": arr(str()), "message": str()}, "success", "sweep_id", "job_ids"),
 		"Sweep": object(obj{"id": str(), "name": str(), "user": str(), "total": integer(), "counts": obj{"type": "object", "additionalProperties": integer()},

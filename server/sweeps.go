@@ -50,6 +50,7 @@ func (s *Server) submitSweep(c *fiber.Ctx) error {
 		Priority    json.RawMessage `json:"priority"`
 		Retry       json.RawMessage `json:"retry"`
 		DependsOn   json.RawMessage `json:"depends_on"`
+		Notify      json.RawMessage `json:"notify"`
 	}
 	if err := json.Unmarshal(c.Body(), &body); err != nil {
 		_, err := decodeObject(c.Body())
@@ -86,6 +87,7 @@ func (s *Server) submitSweep(c *fiber.Ctx) error {
 	if req.DependsOn, req.Retry, err = decodePlan(body.DependsOn, body.Retry); err != nil {
 		return err
 	}
+	req.Notify = body.Notify
 	if s.opts.Auth.Mode() != "none" {
 		req.User = identity(c).Name
 	}

@@ -66,6 +66,7 @@ func newNotifier(cfg serveConfig, ns notifySetup, ln net.Listener, auth server.A
 	return notify.New(notify.Options{
 		Outbox:    ob,
 		Jobs:      mgr,
+		Sweeps:    mgr,
 		Events:    mgr.Events(),
 		Webhooks:  cfg.Webhooks,
 		Secret:    cfg.WebhookSecret,

@@ -46,12 +46,23 @@ type Jobs interface {
 	LogSummary(ctx context.Context, id string, attempt int) (solverlog.Summary, bool, error)
 }
 
+// Sweeps reads sweeps, for the notification owed when one ends (the
+// engine's sweep_ended event).
+type Sweeps interface {
+	Sweep(ctx context.Context, id string) (engine.Sweep, error)
+	Sweeps(ctx context.Context, p engine.SweepListParams) ([]engine.Sweep, error)
+}
+
 // Options configure a Notifier.
 type Options struct {
 	// Outbox is the store's outbox. Required.
 	Outbox engine.Outbox
 	// Jobs reads job records and solver log summaries. Required.
 	Jobs Jobs
+	// Sweeps, when set, makes a sweep's end (Events' sweep_ended) a
+	// notification to the server-wide webhooks and the sweep's own notify
+	// object; see SweepEnded.
+	Sweeps Sweeps
 	// Events wakes the notifier when jobs change; nil relies on Poll.
 	Events *engine.Bus
 	// Webhooks get every job's end and every sweep's end.
@@ -192,6 +203,11 @@ func (n *Notifier) run(ctx context.Context) {
 			sub.Close()
 		}
 	}()
+	// The sweep_ended event is not stored: a sweep that ended while no
+	// notifier listened (a crash between its last job's end and the
+	// event) is caught up here. Delivery ids are the sweep's, so one
+	// already owed is not owed again.
+	n.catchUpSweeps(ctx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -220,8 +236,10 @@ func (n *Notifier) run(ctx context.Context) {
 			if !ok {
 				sub.Close()
 				subscribe()
+				n.catchUpSweeps(ctx) // events may have been missed
 				continue
 			}
+			n.onEvent(ctx, ev)
 			if !wakes(ev.Name) {
 				// Progress and telemetry events are frequent: wait for
 				// one that can owe a notification.
@@ -249,10 +267,67 @@ func (n *Notifier) drainUntilWake(ctx context.Context, sub *engine.Subscription,
 		case <-timer.C:
 			return
 		case ev, ok := <-sub.C:
+			if ok {
+				n.onEvent(ctx, ev)
+			}
 			if !ok || wakes(ev.Name) {
 				return
 			}
 		}
+	}
+}
+
+// onEvent owes the notification of a sweep that ended.
+func (n *Notifier) onEvent(ctx context.Context, ev engine.Event) {
+	if ev.Name != engine.EventSweepEnded || n.o.Sweeps == nil {
+		return
+	}
+	if d, ok := ev.Data.(engine.SweepEndedData); ok {
+		n.sweepEnded(ctx, d.SweepID)
+	}
+}
+
+// sweepCatchUp bounds the start-up look for sweeps that ended unnotified:
+// the newest sweeps, ended within the retry window.
+const sweepCatchUp = 200
+
+func (n *Notifier) catchUpSweeps(ctx context.Context) {
+	if n.o.Sweeps == nil {
+		return
+	}
+	list, err := n.o.Sweeps.Sweeps(ctx, engine.SweepListParams{Limit: sweepCatchUp})
+	if err != nil {
+		n.o.Logger.Error("notify: list sweeps", "err", err)
+		return
+	}
+	since := n.o.Now().Add(-n.o.GiveUpAfter)
+	for _, sw := range list {
+		if sw.EndTime != nil && sw.EndTime.After(since) {
+			n.notifySweep(ctx, sw)
+		}
+	}
+}
+
+func (n *Notifier) sweepEnded(ctx context.Context, id string) {
+	sw, err := n.o.Sweeps.Sweep(ctx, id)
+	if err != nil {
+		n.o.Logger.Error("notify: read sweep", "sweep", id, "err", err)
+		return
+	}
+	if sw.EndTime != nil {
+		n.notifySweep(ctx, sw)
+	}
+}
+
+func (n *Notifier) notifySweep(ctx context.Context, sw engine.Sweep) {
+	counts := make(map[string]int, len(sw.Counts))
+	for st, c := range sw.Counts {
+		counts[string(st)] = c
+	}
+	err := n.SweepEnded(ctx, SweepSummary{ID: sw.ID, Name: sw.Name, User: sw.User, Total: sw.Total,
+		Counts: counts, EndTime: *sw.EndTime, Notify: sw.Notify})
+	if err != nil {
+		n.o.Logger.Error("notify: sweep ended", "sweep", sw.ID, "err", err)
 	}
 }
 

@@ -226,6 +226,13 @@ CREATE TABLE job_notify (
 ) WITHOUT ROWID;
 INSERT INTO meta (key, value) SELECT 'outbox_seq', COALESCE(MAX(rowid), 0) FROM transitions;
 `,
+	// Version 7.
+	//
+	// A sweep's own notify object (one notification when the whole sweep
+	// ends), as submitted and checked; '' for none.
+	`ALTER TABLE sweeps ADD COLUMN notify TEXT NOT NULL DEFAULT '';`,
+	// Version 8.
+	//
 	// Ended jobs by end time, for retention (JobPrune), which would
 	// otherwise scan every ended job on each batch. Partial: queued and
 	// running jobs have no end time.

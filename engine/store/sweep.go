@@ -51,7 +51,7 @@ func (s *SQLite) insertSweep(ctx context.Context, p *engine.SweepInsertParams, s
 	if err != nil {
 		return nil, fmt.Errorf("store: sweep insert %q: submit time: %w", p.ID, err)
 	}
-	res, err := s.sws.insertSweep.ExecContext(ctx, p.ID, p.Name, p.User, p.Mode, p.MaxParallel, p.Priority, string(params), len(p.Jobs), submitNS)
+	res, err := s.sws.insertSweep.ExecContext(ctx, p.ID, p.Name, p.User, p.Mode, p.MaxParallel, p.Priority, string(params), len(p.Jobs), submitNS, string(p.Notify))
 	if err != nil {
 		return nil, fmt.Errorf("store: sweep insert %q: %w", p.ID, err)
 	}
@@ -121,8 +121,8 @@ func (st *sweepStmts) prepare(ctx context.Context, c *sql.Conn) error {
 		stmt  **sql.Stmt
 		query string
 	}{
-		{&st.insertSweep, `INSERT INTO sweeps (id, name, user, mode, max_parallel, priority, parameters, total, submit_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+		{&st.insertSweep, `INSERT INTO sweeps (id, name, user, mode, max_parallel, priority, parameters, total, submit_time, notify)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
 		{&st.insertMember, `INSERT INTO sweep_jobs (job_id, sweep_id, idx) VALUES (?, ?, ?)`},
 		{&st.upsertPlan, `INSERT INTO job_plans (job_id, depends_on, retry) VALUES (?, ?, ?)
 			ON CONFLICT (job_id) DO UPDATE SET depends_on = excluded.depends_on, retry = excluded.retry`},
@@ -146,14 +146,18 @@ func (st *sweepStmts) close() error {
 	return errors.Join(errs...)
 }
 
-const sweepColumns = `id, name, user, mode, max_parallel, priority, parameters, total, submit_time`
+const sweepColumns = `id, name, user, mode, max_parallel, priority, parameters, total, submit_time, notify`
 
 func scanSweep(row scanner) (engine.Sweep, error) {
 	var sw engine.Sweep
 	var params string
 	var submit int64
-	if err := row.Scan(&sw.ID, &sw.Name, &sw.User, &sw.Mode, &sw.MaxParallel, &sw.Priority, &params, &sw.Total, &submit); err != nil {
+	var notifySpec string
+	if err := row.Scan(&sw.ID, &sw.Name, &sw.User, &sw.Mode, &sw.MaxParallel, &sw.Priority, &params, &sw.Total, &submit, &notifySpec); err != nil {
 		return sw, err
+	}
+	if notifySpec != "" {
+		sw.Notify = json.RawMessage(notifySpec)
 	}
 	if err := json.Unmarshal([]byte(params), &sw.Parameters); err != nil {
 		return sw, fmt.Errorf("parameters: %w", err)

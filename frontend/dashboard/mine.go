@@ -56,6 +56,11 @@ func (m *mine) event(ev engine.Event) {
 		return
 	}
 	switch d := ev.Data.(type) {
+	case engine.SweepEndedData:
+		if d.User == m.user {
+			m.ended = append(m.ended, frontend.MineEnd{SweepID: d.SweepID})
+			m.dirty = true
+		}
 	case engine.JobQueuedData:
 		if d.User == m.user {
 			m.active[d.JobID] = false

@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,13 +86,23 @@ func TestBrowserDesktopNotifications(t *testing.T) {
 		t.Errorf("notified of someone else's job: %s", notes)
 	}
 
+	// A sweep of mine ends: one notification for the whole sweep, besides
+	// one per job.
+	sw := h.sweep(t, 0, "a", "b")
+	wait(t, tab, "the sweep's notification", `window.__notes.some(function (n) { return n.title === "simjobs: sweep ended" && n.body.includes(`+strconv.Quote(sw.SweepID)+`); })`)
+	sweepNotes, _ := chromedp.Run(tab, chromedp.Evaluate[int](`window.__notes.filter(function (n) { return n.title === "simjobs: sweep ended"; }).length`))
+	if sweepNotes != 1 {
+		t.Errorf("%d sweep notifications, want 1", sweepNotes)
+	}
+	before, _ := chromedp.Run(tab, chromedp.Evaluate[int]("window.__notes.length"))
+
 	// Switched off, it stays quiet (and remembers it).
 	do(t, tab, chromedp.Click(chromedp.CSS("#notify-toggle")))
 	wait(t, tab, "notifications off", `document.querySelector("#notify-toggle").dataset.state === "off" && localStorage.getItem("simjobs.notifications") === "off"`)
 	h.command("mine_quick", "", solver("mine_quick")...)
 	h.wait("mine_quick")
 	wait(t, tab, "my quick row", `document.querySelector("#row-mine_quick .st-completed") !== null`)
-	if n, _ := chromedp.Run(tab, chromedp.Evaluate[int]("window.__notes.length")); n != 1 {
+	if n, _ := chromedp.Run(tab, chromedp.Evaluate[int]("window.__notes.length")); n != before {
 		notes, _ := chromedp.Run(tab, chromedp.Evaluate[string]("JSON.stringify(window.__notes)"))
 		t.Errorf("notifications after switching off: %s", notes)
 	}

@@ -1,4 +1,4 @@
-// Desktop notifications when one of my jobs ends, and my running jobs in
+// Desktop notifications when one of my jobs or sweeps ends, and my running jobs in
 // the page title. The live feed sends #mine (frontend/mine.templ) with the
 // count of the viewer's running jobs and the viewer's jobs that just ended;
 // nobody else's jobs reach the page. Permission is asked only when the
@@ -74,6 +74,19 @@
     }
   }
 
+  function showSweep(sweep) {
+    if (!supported() || Notification.permission !== "granted" || !switchedOn()) return;
+    try {
+      var n = new Notification("simjobs: sweep ended", { body: "Sweep " + sweep + " ended: every job is done", tag: "simjobs-sweep-" + sweep });
+      n.addEventListener("click", function () {
+        window.focus();
+        location.href = "/ui/sweeps/" + encodeURIComponent(sweep);
+      });
+    } catch (_) {
+      // As above.
+    }
+  }
+
   // Applies what #mine says: the title's count, a notification per end.
   function apply() {
     var el = document.getElementById("mine");
@@ -83,6 +96,10 @@
     el.querySelectorAll("[data-job]").forEach(function (j) {
       show(j.dataset.job, j.dataset.status, j.dataset.code);
       j.remove();
+    });
+    el.querySelectorAll("[data-sweep]").forEach(function (s) {
+      showSweep(s.dataset.sweep);
+      s.remove();
     });
   }
 
