@@ -10,7 +10,7 @@ ARGS ?=
 # (`make cross CROSS_GCFLAGS='all=-N -l'`): a third faster, same check.
 CROSS_GCFLAGS ?=
 
-.PHONY: help run build cross test test-short bench generate check-generated lint fmt clean
+.PHONY: help run build cross test test-short fuzz-short bench generate check-generated lint fmt clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -39,6 +39,17 @@ test: ## vet, then every test with the race detector (browser and SLURM tests sk
 
 test-short: ## the tests without the race detector
 	$(GO) test -count=1 ./...
+
+# FUZZTIME is how long fuzz-short runs each target.
+FUZZTIME ?= 3s
+
+fuzz-short: ## run every Fuzz* target in the tree for FUZZTIME each (default 3s; found by name, so new targets join by themselves)
+	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do \
+		for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$dir $$f"; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$dir 2>&1) || { echo "$$out"; exit 1; }; \
+		done; \
+	done
 
 bench: ## the load harness (ratios against same-run baselines, into bench/results.md), then the Go benchmarks
 	$(GO) run ./bench -out bench/results.md

@@ -466,6 +466,7 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	if err != nil && !errors.Is(err, ErrStale) {
 		return err
 	}
+	m.capJobLogs(a)
 	m.release(a)
 	data := JobEndedData{JobID: a.id, Status: st, EndTime: now, ReturnCode: code, Error: errText, Attempt: a.attempt}
 	m.bus.Publish(EventJobCompleted, data)

@@ -69,6 +69,9 @@ type Options struct {
 	RetryFirst, RetryMax time.Duration
 	// Gates hold queued jobs back for reasons of their own (see Gate).
 	Gates []Gate
+	// Retention deletes old ended jobs and caps job logs (see Retention);
+	// the zero value keeps everything.
+	Retention Retention
 	// Notify checks the notify field of submissions; nil refuses any.
 	Notify NotifyChecker
 }
@@ -88,6 +91,8 @@ type Manager struct {
 	now       func() time.Time
 	// retryFirst and retryMax: see Options.RetryFirst.
 	retryFirst, retryMax time.Duration
+	// retention: see Options.Retention.
+	retention Retention
 	// follower reads running jobs' logs for their progress; nil when
 	// Options.ProgressEvery turned it off.
 	follower *follower
@@ -233,6 +238,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		active:          make(map[string]*activeJob),
 		waiters:         make(map[string][]chan struct{}),
 		gates:           o.Gates,
+		retention:       o.Retention,
 		plans:           newPlans(),
 		notify:          o.Notify,
 	}
@@ -269,6 +275,10 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	}
 	m.wg.Add(1)
 	go m.dispatch()
+	if o.Retention.KeepFor > 0 || o.Retention.MaxLogBytes > 0 {
+		m.wg.Add(1)
+		go m.retain(o.Retention)
+	}
 	m.kick()
 	return m, nil
 }

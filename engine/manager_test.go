@@ -47,6 +47,7 @@ type setupOpts struct {
 	// progressEvery is Options.ProgressEvery; 0 means 50ms here.
 	progressEvery time.Duration
 	gates         []engine.Gate
+	retention     engine.Retention
 }
 
 // setup starts a manager on a real SQLite file with the real local runner;
@@ -96,6 +97,7 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ProgressEvery: so.progressEvery,
 		Gates:         so.gates,
+		Retention:     so.retention,
 	}
 	if b.opts.ProgressEvery == 0 {
 		b.opts.ProgressEvery = 50 * time.Millisecond

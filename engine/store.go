@@ -151,3 +151,17 @@ type JobUpdateParams struct {
 	// job runs here, and its pid (the process died with the machine).
 	NoSync bool
 }
+
+// Pruner is implemented by stores that can delete old jobs (retention).
+type Pruner interface {
+	// JobPrune deletes up to Limit jobs whose latest attempt ended before
+	// EndedBefore, with all their attempts and transitions, and returns
+	// their ids. Jobs that are not ended are never deleted.
+	JobPrune(ctx context.Context, p JobPruneParams) ([]string, error)
+}
+
+// JobPruneParams select the jobs JobPrune deletes.
+type JobPruneParams struct {
+	EndedBefore time.Time
+	Limit       int
+}

@@ -61,6 +61,9 @@ type Page struct {
 	Live string
 	Seq  int64
 	Boot string
+	// StoreFault, when set, says why the database cannot be written now
+	// (full or read-only volume): the layout shows it as a banner.
+	StoreFault string
 }
 
 // Page frames a page for the caller of c. live is the page's live-feed
@@ -75,6 +78,9 @@ func (e *Env) Page(c *fiber.Ctx, title, active string, live url.Values) Page {
 	}
 	if live != nil {
 		p.Live = live.Encode()
+	}
+	if err := e.Manager.StoreHealth(c.UserContext()); err != nil {
+		p.StoreFault = storeFaultText(err)
 	}
 	return p
 }
@@ -169,4 +175,14 @@ func Invalid(err string) templ.Attributes {
 		return templ.Attributes{"aria-invalid": "true"}
 	}
 	return templ.Attributes{}
+}
+
+// storeFaultText is the banner's text for a store that cannot write.
+func storeFaultText(err error) string {
+	var sf *engine.StoreFault
+	cause := "the database is not available"
+	if errors.As(err, &sf) {
+		cause = sf.Error()
+	}
+	return "New jobs cannot be saved: " + cause + ". Submissions are refused until then; running jobs keep running and their ends are recorded once it clears."
 }

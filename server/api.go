@@ -591,6 +591,9 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	if s.draining.Load() || s.m.Draining() {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false, "error": "draining", "status": "draining"})
 	}
+	if err := s.m.StoreHealth(c.UserContext()); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false, "error": storeHealthMessage(err), "status": "storage"})
+	}
 	return c.JSON(fiber.Map{"status": "ready"})
 }
 

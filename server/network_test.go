@@ -290,6 +290,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{"PUT /pool/limits", func() string { return `{"max_concurrent_jobs": 1}` }, adminOnly},
 		{"GET /system/status", nil, authed},
 		{"POST /system/start_monitoring", nil, adminOnly},
+		{"POST /system/backup", nil, adminOnly},
 		{"GET /api/audit", nil, adminOnly},
 		{"GET /api/licenses", nil, authed},
 		{"POST /api/sweeps", sweep, authed},

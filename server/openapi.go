@@ -106,7 +106,7 @@ func schemas() obj {
 		"Me":            object(obj{"username": str(), "role": obj{"type": "string", "enum": []string{"admin", "user"}}}, "username", "role"),
 		"Health":        object(obj{"status": str()}, "status"),
 		"EngineIOError": object(obj{"code": integer(), "message": str()}, "code", "message"),
-		"NotReady":      object(obj{"success": obj{"type": "boolean", "const": false}, "error": str(), "status": obj{"type": "string", "const": "draining"}}, "success", "error", "status"),
+		"NotReady":      object(obj{"success": obj{"type": "boolean", "const": false}, "error": str(), "status": obj{"type": "string", "enum": []string{"draining", "storage"}}}, "success", "error", "status"),
 	}
 }
 

@@ -100,6 +100,7 @@ func (s *Server) routes() []route {
 		{method: "GET", paths: []string{"/system/status"}, summary: "Mode, scheduler detection, monitoring, local pool", handler: s.systemStatus, replies: map[int]string{200: "SystemStatus", 401: "Error"}},
 		{method: "POST", paths: []string{"/system/start_monitoring"}, access: admin, summary: "Take a fresh telemetry sample", handler: s.startMonitoring, replies: map[int]string{200: "Reply", 401: "Error", 403: "Error"}},
 		{method: "POST", paths: []string{"/system/drain"}, access: admin, summary: "Graceful drain: stop starting jobs, let running ones finish, exit", handler: s.drain, replies: map[int]string{202: "Reply", 401: "Error", 403: "Error"}},
+		{method: "POST", paths: []string{"/system/backup"}, access: admin, summary: "A consistent copy of the database, taken while the server runs (application/vnd.sqlite3)", handler: s.backup, binary: "application/vnd.sqlite3", replies: map[int]string{200: "", 401: "Error", 403: "Error", 503: "Error"}},
 		{method: "GET", paths: []string{"/api/audit"}, access: admin, summary: "Audit trail of changes that are not about one job (limits, drains), newest first", handler: s.audit,
 			query:   []param{{"limit", "integer", "entries (default 100, max 1000)"}, {"before", "integer", "only entries with a smaller id (paging)"}},
 			replies: map[int]string{200: "AuditList", 400: "Error", 401: "Error", 403: "Error"}},
@@ -117,7 +118,7 @@ func (s *Server) routes() []route {
 			query:   []param{{"EIO", "string", "protocol version: 4"}, {"transport", "string", "polling"}, {"sid", "string", "session id"}},
 			replies: map[int]string{200: "", 400: "EngineIOError"}},
 		{method: "GET", paths: []string{"/healthz"}, access: public, summary: "Liveness", handler: s.healthz, replies: map[int]string{200: "Health"}},
-		{method: "GET", paths: []string{"/readyz"}, access: public, summary: "Readiness (503 while draining)", handler: s.readyz, replies: map[int]string{200: "Health", 503: "NotReady"}},
+		{method: "GET", paths: []string{"/readyz"}, access: public, summary: "Readiness (503 while draining or while the database cannot be written)", handler: s.readyz, replies: map[int]string{200: "Health", 503: "NotReady"}},
 		{method: "GET", paths: []string{"/metrics"}, summary: "Prometheus metrics", handler: s.metrics, text: true, replies: map[int]string{200: "", 401: "Error"}},
 		{method: "GET", paths: []string{"/openapi.json"}, access: public, summary: "This document", handler: s.openAPI, replies: map[int]string{200: ""}},
 	}

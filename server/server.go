@@ -60,6 +60,10 @@ type Options struct {
 	Sessions *Sessions
 	// SocketIO tunes the Socket.IO endpoint (ping timing).
 	SocketIO SocketIOOptions
+	// Backup, when set, writes a consistent copy of the database to a new
+	// temporary file and returns its path (POST /system/backup sends it,
+	// then removes it).
+	Backup func(ctx context.Context) (string, error)
 	// MaxUploadBytes bounds an uploaded project (0: DefaultMaxUpload);
 	// uploads are kept under the policy's UploadRoot (none when empty).
 	MaxUploadBytes int64
@@ -307,6 +311,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	msg := "internal error"
 	var fe *fiber.Error
 	var ve *engine.ValidationError
+	var sf *engine.StoreFault
 	switch {
 	case errors.As(err, &ve):
 		status, msg = fiber.StatusBadRequest, ve.Error()
@@ -316,6 +321,12 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status, msg = fiber.StatusConflict, err.Error()
 	case errors.Is(err, engine.ErrClosed):
 		status, msg = fiber.StatusServiceUnavailable, "the server is shutting down"
+	case errors.As(err, &sf):
+		// The database cannot be written (full or read-only volume): the
+		// request was not done; the cause is the operator's to fix.
+		status, msg = fiber.StatusServiceUnavailable, sf.Error()
+	case errors.Is(err, engine.ErrStoreUnavailable):
+		status, msg = fiber.StatusServiceUnavailable, "the database is not available (the server is stopping)"
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fe.Message
 		if status == fiber.StatusRequestEntityTooLarge && msg == fiber.ErrRequestEntityTooLarge.Message {
@@ -329,3 +340,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 
 // apiError is an error answered with status and message.
 func apiError(status int, msg string) error { return fiber.NewError(status, msg) }
+
+// storeHealthMessage is what /readyz and the dashboard say about a store
+// that cannot write.
+func storeHealthMessage(err error) string {
+	var sf *engine.StoreFault
+	if errors.As(err, &sf) {
+		return sf.Error()
+	}
+	return "the database is not available"
+}

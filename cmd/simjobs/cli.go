@@ -57,6 +57,8 @@ func clientCommands() []clientCommand {
 		{"priority", "ID N", "change a queued job's priority (higher runs first)", priorityCommand},
 		{"wait", "ID... | --all", "wait until jobs end; exit 0 if they completed (7: one failed, 8: it was cancelled)", waitCommand},
 		{"limits", "", "show the limits, or change them with flags (admin)", limitsCommand},
+		{"backup", "FILE", "write a consistent copy of the database to FILE (through the server while it runs)", backupCommand},
+		{"restore", "FILE", "put a backup in place of a stopped server's database", restoreCommand},
 		{"upload", "PROJECT", "upload a project (.aedt file or .aedb folder) to the server; prints the path to submit", uploadCommand},
 		{"results", "ID", "list the files a job wrote; --out DIR downloads them, --zip FILE as one zip", resultsCommand},
 		{"audit", "", "show who changed the limits or drained the server (admin)", auditCommand},

@@ -39,6 +39,8 @@ type serveConfig struct {
 	Insecure      bool
 	EnvFile       string
 	Reaper        bool
+	Retention     time.Duration // 0 keeps every job
+	MaxLogMB      float64       // 0 leaves logs whole
 	MaxUploadMB   int64
 	// A server open to a network (SPEC section 6): TLS, abuse limits, CORS.
 	TLSCert        string
@@ -127,6 +129,8 @@ func parseServe(args []string, env lookupEnv, stderr io.Writer) (serveConfig, er
 	fs.StringVar(&c.SMTP, "smtp", "", "mail server `URL`: smtp://user:password@host:587 (STARTTLS when offered) or smtps://...:465")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", "", "sender `address` of notification mail")
 	fs.BoolVar(&c.Reaper, "reaper", true, "Linux: run the server under a reaper process that collects the exit codes of jobs outliving a server crash and restarts the server")
+	fs.Var((*ageValue)(&c.Retention), "retention", "delete ended jobs (and their logs) older than this `age`: 90d, 36h; 0 keeps all")
+	fs.Float64Var(&c.MaxLogMB, "max-log-mb", 0, "cap each job log at this many `MB`, keeping the end (0: no cap)")
 	fs.Int64Var(&c.MaxUploadMB, "max-upload-mb", 20480, "largest project upload (and unpacked .aedb) in `MiB`; larger ones get 413")
 	licServers := fs.String("license-server", "", "comma-separated FlexNet license `servers` (port@host) whose seats gate the queue")
 	fs.StringVar(&c.LMUtil, "lmutil", "lmutil", "the FlexNet lmutil `executable` that polls the license servers")
@@ -216,6 +220,8 @@ func (c serveConfig) validate() error {
 		return errors.New("--min-memory-gb and --min-disk-gb must be >= 0")
 	case c.DrainTimeout < 0 || c.KillGrace < 0:
 		return errors.New("--drain-timeout and --kill-grace must be >= 0")
+	case c.MaxLogMB < 0:
+		return errors.New("--max-log-mb must be >= 0")
 	case c.MaxUploadMB < 1 || c.MaxUploadMB > 1<<30:
 		return errors.New("--max-upload-mb must be from 1 to 1073741824 (MiB)")
 	}

@@ -126,6 +126,39 @@ func TestNewestAnsys(t *testing.T) {
 	}
 }
 
+// --retention takes what people type; a bad value is an error naming the
+// forms it takes.
+func TestAgeValue(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90d", 90 * 24 * time.Hour, true},
+		{"1.5d", 36 * time.Hour, true},
+		{"36h", 36 * time.Hour, true},
+		{"0", 0, true},
+		{"59m", 0, false}, // would delete jobs as they end
+		{"-1d", 0, false},
+		{"d", 0, false},
+		{"", 0, false},
+		{"1e9d", 0, false},
+		{"ninety days", 0, false},
+	} {
+		var a ageValue
+		err := a.Set(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && time.Duration(a) != tt.want) {
+			t.Errorf("Set(%q) = %v, %v; want %v, ok %v", tt.in, time.Duration(a), err, tt.want, tt.ok)
+		}
+		if tt.ok {
+			var b ageValue
+			if err := b.Set(a.String()); err != nil || b != a {
+				t.Errorf("%q prints as %q, which parses to %v (%v)", tt.in, a.String(), time.Duration(b), err)
+			}
+		}
+	}
+}
+
 // The network flags come from the environment and .env like every flag.
 func TestServeConfigNetworkFlags(t *testing.T) {
 	t.Parallel()

@@ -112,7 +112,9 @@ func (r *reaper) run() int {
 				fmt.Fprintf(r.stderr, "simjobs: the server died %d times within %v (last: %s); giving up\n", len(crashes), restartWindow, describe(ws))
 				return exitCode(ws)
 			}
-			wait := time.Second << (len(crashes) - 1)
+			// A single crash restarts at once (submissions fail while no
+			// server listens); a crash loop backs off: 0.25 s, 0.5 s, 1 s...
+			wait := (250 * time.Millisecond) << (len(crashes) - 1)
 			fmt.Fprintf(r.stderr, "simjobs: the server died (%s); restarting it in %v — running jobs keep running and are adopted again\n", describe(ws), wait)
 			select {
 			case <-time.After(wait):

@@ -80,6 +80,13 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	if err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	// One server per data dir; the lock goes with the process, so the
+	// reaper's next server takes it after a crash.
+	lock, err := store.LockDir(dataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 
 	solver := cfg.AnsysEDTPath
 	if solver == "" {
@@ -107,6 +114,8 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		log.Warn("no HFSS solver found: HFSS jobs are refused until --ansys-edt-path is given (plain command jobs still run)")
 	}
 
+	warnMissingDatabase(dataDir, log)
+	removeStaleBackups(dataDir, log)
 	st, err := store.Open(ctx, filepath.Join(dataDir, "simjobs.db"))
 	if err != nil {
 		return err
@@ -142,6 +151,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Limits:    engine.Limits{MaxConcurrentJobs: cfg.MaxConcurrent, MaxCPUPercent: cfg.MaxCPUPercent, MinMemoryGB: cfg.MinMemoryGB, MinDiskGB: cfg.MinDiskGB},
 		DataDir:   dataDir,
 		Logger:    log,
+		Retention: engine.Retention{KeepFor: cfg.Retention, MaxLogBytes: int64(cfg.MaxLogMB * (1 << 20))},
 		Gates:     gates,
 		Notify:    notify.Checker{Allow: notifyCfg.allow},
 	})
@@ -178,6 +188,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 		Version:   version,
 		Mount:     mountUI(httpCtx, mgr, sampler, sessions, auth, schedInfo, licenseView),
 		Sessions:  sessions,
+		Backup:    backupTo(dataDir, st),
 
 		MaxUploadBytes: cfg.MaxUploadMB << 20,
 		Network: server.NetworkOptions{

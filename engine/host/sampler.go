@@ -79,7 +79,8 @@ func NewSampler(opts SamplerOptions) *Sampler {
 	return s
 }
 
-// Start begins sampling at once and then every Interval, until ctx ends or
+// Start begins sampling at once (waiting up to half a second for that
+// first sample) and then every Interval, until ctx ends or
 // Stop is called. Only the first call does anything; a stopped Sampler does
 // not start again.
 func (s *Sampler) Start(ctx context.Context) {
@@ -90,8 +91,23 @@ func (s *Sampler) Start(ctx context.Context) {
 	}
 	s.started = true
 	ctx, s.cancel = context.WithCancel(ctx)
-	go s.run(ctx)
+	first := make(chan struct{})
+	go s.run(ctx, first)
+	// Until there is a sample the dispatcher admits no job: wait a moment
+	// for the first one, so that a job submitted right after start-up
+	// starts as fast as any other, but never hang the start on a source
+	// that does not answer (a stuck network disk, say).
+	t := time.NewTimer(firstSampleWait)
+	defer t.Stop()
+	select {
+	case <-first:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
+
+// firstSampleWait bounds how long Start waits for the first sample.
+const firstSampleWait = 500 * time.Millisecond
 
 // Stop ends sampling and waits for the goroutine to return. It may be
 // called any number of times, and before Start.
@@ -152,12 +168,16 @@ func (s *Sampler) SampleNow() {
 	}
 }
 
-func (s *Sampler) run(ctx context.Context) {
+func (s *Sampler) run(ctx context.Context, first chan struct{}) {
 	defer close(s.done)
 	tick := time.NewTicker(s.interval)
 	defer tick.Stop()
 	for {
 		s.sample(ctx)
+		if first != nil {
+			close(first)
+			first = nil
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -282,3 +282,15 @@ func TestContextEndsSampling(t *testing.T) {
 	<-s.done
 	s.Stop()
 }
+
+// A job submitted right after start-up must not wait for the sampler's
+// goroutine: Start returns with the first sample taken when the source
+// answers at once.
+func TestStartTakesFirstSample(t *testing.T) {
+	t.Parallel()
+	src := NewFakeSource(Sample{CPUPercent: 7})
+	s := startSampler(t, SamplerOptions{Source: src})
+	if got, ok := s.Latest(); !ok || got.CPUPercent != 7 {
+		t.Fatalf("Latest right after Start = %v, %v; want the first sample", got, ok)
+	}
+}

@@ -16,27 +16,54 @@ type Faulty struct {
 	engine.Store
 
 	mu    sync.Mutex
-	fails map[string]error
-	calls map[string]int
+	fails map[Method]error
+	calls map[Method]int
 }
 
-var _ engine.Store = (*Faulty)(nil)
+var (
+	_ engine.Store       = (*Faulty)(nil)
+	_ engine.StoreHealth = (*Faulty)(nil)
+)
 
-// faultyMethods are the names SetFail accepts: the engine.Store methods.
-var faultyMethods = []string{
-	"JobInsert", "JobGet", "JobList", "JobCount", "JobCountByStatus", "JobListActive",
-	"JobUpdate", "TransitionList", "AttemptList", "AuditInsert", "AuditList", "Close",
+// Method names a method Faulty can fail. Use the constants: a Method that
+// is not one of them makes SetFail panic (a bug in the test).
+type Method string
+
+// The methods Faulty can fail: the engine.Store methods and Health.
+const (
+	MethodJobInsert        Method = "JobInsert"
+	MethodJobGet           Method = "JobGet"
+	MethodJobList          Method = "JobList"
+	MethodJobCount         Method = "JobCount"
+	MethodJobCountByStatus Method = "JobCountByStatus"
+	MethodJobListActive    Method = "JobListActive"
+	MethodJobUpdate        Method = "JobUpdate"
+	MethodTransitionList   Method = "TransitionList"
+	MethodAttemptList      Method = "AttemptList"
+	MethodClose            Method = "Close"
+	MethodAuditInsert      Method = "AuditInsert"
+	MethodAuditList        Method = "AuditList"
+	MethodHealth           Method = "Health"
+)
+
+// faultyMethods are the Methods SetFail accepts.
+var faultyMethods = []Method{
+	MethodJobInsert, MethodJobGet, MethodJobList, MethodJobCount, MethodJobCountByStatus, MethodJobListActive,
+	MethodJobUpdate, MethodTransitionList, MethodAttemptList, MethodAuditInsert, MethodAuditList, MethodClose, MethodHealth,
 }
+
+// Writes are the methods that change the store: failing them all is what a
+// full or read-only volume does (reads keep working).
+var Writes = []Method{MethodJobInsert, MethodJobUpdate}
 
 // NewFaulty returns s wrapped, with no failures set.
 func NewFaulty(s engine.Store) *Faulty {
-	return &Faulty{Store: s, fails: map[string]error{}, calls: map[string]int{}}
+	return &Faulty{Store: s, fails: map[Method]error{}, calls: map[Method]int{}}
 }
 
-// SetFail makes every later call of method (an engine.Store method name,
-// such as "JobInsert") return err; a nil err makes it work again. It panics
-// on a name that is not a Store method, which is a bug in the test.
-func (f *Faulty) SetFail(method string, err error) {
+// SetFail makes every later call of method return err; a nil err makes it
+// work again.
+func (f *Faulty) SetFail(method Method, err error) {
 	known := false
 	for _, m := range faultyMethods {
 		known = known || m == method
@@ -60,112 +87,122 @@ func (f *Faulty) FailAll(err error) {
 	}
 }
 
+// FailWrites makes the writing methods and Health fail with err (nil: work
+// again), as a full or read-only volume would.
+func (f *Faulty) FailWrites(err error) {
+	for _, m := range append(Writes, MethodHealth) {
+		f.SetFail(m, err)
+	}
+}
+
 // Calls reports how many times method has been called, failed or not.
-func (f *Faulty) Calls(method string) int {
+func (f *Faulty) Calls(method Method) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[method]
 }
 
 // fail counts a call of method and returns the error it is set to fail with.
-func (f *Faulty) fail(method string) error {
+func (f *Faulty) fail(method Method) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[method]++
 	return f.fails[method]
 }
 
-// JobInsert fails if set to, and otherwise calls the wrapped store.
+// Health fails if set to, and otherwise asks the wrapped store, if it can
+// tell.
+func (f *Faulty) Health(ctx context.Context) error {
+	if err := f.fail(MethodHealth); err != nil {
+		return err
+	}
+	if h, ok := f.Store.(engine.StoreHealth); ok {
+		return h.Health(ctx)
+	}
+	return nil
+}
+
+// Each method below fails if set to, and otherwise calls the wrapped store.
+
 func (f *Faulty) JobInsert(ctx context.Context, p engine.JobInsertParams) (engine.Job, error) {
-	if err := f.fail("JobInsert"); err != nil {
+	if err := f.fail(MethodJobInsert); err != nil {
 		return engine.Job{}, err
 	}
 	return f.Store.JobInsert(ctx, p)
 }
 
-// JobGet fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) JobGet(ctx context.Context, id string) (engine.Job, error) {
-	if err := f.fail("JobGet"); err != nil {
+	if err := f.fail(MethodJobGet); err != nil {
 		return engine.Job{}, err
 	}
 	return f.Store.JobGet(ctx, id)
 }
 
-// JobList fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) JobList(ctx context.Context, p engine.JobListParams) ([]engine.Job, error) {
-	if err := f.fail("JobList"); err != nil {
+	if err := f.fail(MethodJobList); err != nil {
 		return nil, err
 	}
 	return f.Store.JobList(ctx, p)
 }
 
-// JobCount fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) JobCount(ctx context.Context, p engine.JobListParams) (int, error) {
-	if err := f.fail("JobCount"); err != nil {
+	if err := f.fail(MethodJobCount); err != nil {
 		return 0, err
 	}
 	return f.Store.JobCount(ctx, p)
 }
 
-// JobCountByStatus fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) JobCountByStatus(ctx context.Context) (map[engine.Status]int, error) {
-	if err := f.fail("JobCountByStatus"); err != nil {
+	if err := f.fail(MethodJobCountByStatus); err != nil {
 		return nil, err
 	}
 	return f.Store.JobCountByStatus(ctx)
 }
 
-// JobListActive fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) JobListActive(ctx context.Context) ([]engine.Job, error) {
-	if err := f.fail("JobListActive"); err != nil {
+	if err := f.fail(MethodJobListActive); err != nil {
 		return nil, err
 	}
 	return f.Store.JobListActive(ctx)
 }
 
-// JobUpdate fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) JobUpdate(ctx context.Context, p engine.JobUpdateParams) error {
-	if err := f.fail("JobUpdate"); err != nil {
+	if err := f.fail(MethodJobUpdate); err != nil {
 		return err
 	}
 	return f.Store.JobUpdate(ctx, p)
 }
 
-// TransitionList fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) TransitionList(ctx context.Context, id string) ([]engine.Transition, error) {
-	if err := f.fail("TransitionList"); err != nil {
+	if err := f.fail(MethodTransitionList); err != nil {
 		return nil, err
 	}
 	return f.Store.TransitionList(ctx, id)
 }
 
-// AttemptList fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) AttemptList(ctx context.Context, id string) ([]engine.Job, error) {
-	if err := f.fail("AttemptList"); err != nil {
+	if err := f.fail(MethodAttemptList); err != nil {
 		return nil, err
 	}
 	return f.Store.AttemptList(ctx, id)
 }
 
-// AuditInsert fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) AuditInsert(ctx context.Context, p engine.AuditInsertParams) error {
-	if err := f.fail("AuditInsert"); err != nil {
+	if err := f.fail(MethodAuditInsert); err != nil {
 		return err
 	}
 	return f.Store.AuditInsert(ctx, p)
 }
 
-// AuditList fails if set to, and otherwise calls the wrapped store.
 func (f *Faulty) AuditList(ctx context.Context, p engine.AuditListParams) ([]engine.AuditEntry, error) {
-	if err := f.fail("AuditList"); err != nil {
+	if err := f.fail(MethodAuditList); err != nil {
 		return nil, err
 	}
 	return f.Store.AuditList(ctx, p)
 }
 
-// Close fails if set to, and otherwise closes the wrapped store.
 func (f *Faulty) Close() error {
-	if err := f.fail("Close"); err != nil {
+	if err := f.fail(MethodClose); err != nil {
 		return err
 	}
 	return f.Store.Close()

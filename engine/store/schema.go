@@ -231,6 +231,12 @@ INSERT INTO meta (key, value) SELECT 'outbox_seq', COALESCE(MAX(rowid), 0) FROM 
 	// A sweep's own notify object (one notification when the whole sweep
 	// ends), as submitted and checked; '' for none.
 	`ALTER TABLE sweeps ADD COLUMN notify TEXT NOT NULL DEFAULT '';`,
+	// Version 8.
+	//
+	// Ended jobs by end time, for retention (JobPrune), which would
+	// otherwise scan every ended job on each batch. Partial: queued and
+	// running jobs have no end time.
+	`CREATE INDEX jobs_end_time ON jobs (end_time) WHERE end_time IS NOT NULL;`,
 }
 
 // schemaVersion is the user_version a database has after Open.
@@ -250,7 +256,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	if version > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this program's %d", version, schemaVersion)
+		return &newerSchemaError{version: version}
 	}
 	if version == len(migrations) {
 		return nil
@@ -265,4 +271,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// newerSchemaError: the database was written by a newer simjobs.
+type newerSchemaError struct{ version int }
+
+func (e *newerSchemaError) Error() string {
+	return fmt.Sprintf("schema version %d is newer than this simjobs knows (%d)", e.version, schemaVersion)
 }

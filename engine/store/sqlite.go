@@ -38,7 +38,7 @@ import (
 )
 
 // ErrClosed is returned by every method called after Close.
-var ErrClosed = errors.New("store: closed")
+var ErrClosed = fmt.Errorf("store: closed: %w", engine.ErrStoreUnavailable)
 
 var _ engine.Store = (*SQLite)(nil)
 
@@ -125,6 +125,12 @@ type SQLite struct {
 	nextSeq int64       // owned by the writer goroutine
 	search  searchQueue // owned by the writer goroutine
 
+	// fault is the last write's failure caused by the volume, nil after a
+	// write succeeds (see Health); lastProbe is when Health last tried a
+	// write (unix ns).
+	fault     atomic.Pointer[engine.StoreFault]
+	lastProbe atomic.Int64
+
 	// testHookBatch, when set by a test, runs in the writer before each batch.
 	testHookBatch func(n int)
 }
@@ -164,7 +170,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	}
 	if err := s.open(ctx); err != nil {
 		s.closeDBs()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	go s.writeLoop()
 	return s, nil
@@ -186,6 +192,9 @@ func (s *SQLite) open(ctx context.Context) error {
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
+	if err := checkIntegrity(ctx, s.w, s.path); err != nil {
+		return err
+	}
 	if err := migrate(ctx, s.w); err != nil {
 		return err
 	}

@@ -218,6 +218,24 @@ func (s *SQLite) runBatch(batch []*writeReq) {
 		s.testHookBatch(len(batch))
 	}
 	defer func() {
+		// Name the cause of failures that come from the volume (full,
+		// read-only), so callers answer 503 with it, and remember it for
+		// Health until a write succeeds again.
+		var fault error
+		inserted := false
+		for _, r := range batch {
+			r.err = s.classify(r.err)
+			if errors.Is(r.err, engine.ErrStoreUnavailable) {
+				fault = r.err
+			}
+			inserted = inserted || (r.insert != nil && r.err == nil)
+		}
+		// A small update can still fit in a full volume (in WAL space
+		// already allocated) while a submission does not: only a stored
+		// submission says the fault is over.
+		if fault != nil || inserted {
+			s.noteResult(fault)
+		}
 		for _, r := range batch {
 			close(r.done)
 		}

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -172,7 +173,11 @@ func (h *harness) listen(addr string) {
 	}
 	dash := dashboard.New(httpCtx, env, dashboard.Options{TailEvery: 100 * time.Millisecond})
 	srv := server.New(server.Options{Manager: h.m, Sampler: h.tel, Auth: h.auth, Logger: quiet, Version: "test",
-		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions, Licenses: licenses})
+		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions, Licenses: licenses,
+		Backup: func(ctx context.Context) (string, error) {
+			path := filepath.Join(h.dir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
+			return path, st.Backup(ctx, path)
+		}})
 	var ln net.Listener
 	for i := 0; ; i++ {
 		if ln, err = net.Listen("tcp", addr); err == nil || i == 50 {

@@ -38,7 +38,7 @@ func TestPages(t *testing.T) {
 		{"/ui/submit?tab=command", 200, []string{`name="command"`, `name="working_directory"`}},
 		{"/ui/submit?tab=batch", 200, []string{`name="folder"`, `name="recursive"`, "Preview"}},
 		{"/ui/submit/browse?dir=" + url.QueryEscape(filepath.Dir(h.project)), 200, []string{"board.aedt", `data-pick=`}},
-		{"/ui/settings", 200, []string{`name="max_concurrent_jobs"`, `value="1"`, `id="settings-current"`}},
+		{"/ui/settings", 200, []string{`name="max_concurrent_jobs"`, `value="1"`, `id="settings-current"`, `id="backup-form"`}},
 		{"/ui/cluster", 200, []string{"runs jobs locally"}},
 		{"/ui/login", 303, nil}, // no login without token auth
 		{"/static/app.js", 200, []string{"htmx", "createWebSocket"}},
@@ -463,5 +463,16 @@ func TestLoginSessionAndCSRF(t *testing.T) {
 	mustStatus(t, withSession("GET", "/ui/settings", nil), 303)
 	if h.sessions.Len() != 0 {
 		t.Errorf("%d sessions left", h.sessions.Len())
+	}
+}
+
+// The settings page's backup button downloads a database copy.
+func TestSettingsBackup(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{})
+	a := h.post("/system/backup", nil)
+	mustStatus(t, a, 200)
+	if a.header.Get("Content-Type") != "application/vnd.sqlite3" || !strings.HasPrefix(a.body, "SQLite format 3\x00") {
+		t.Errorf("backup answered %q, %d bytes starting %q", a.header.Get("Content-Type"), len(a.body), a.body[:min(16, len(a.body))])
 	}
 }

@@ -8,6 +8,7 @@ package servertest
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -149,6 +150,10 @@ func Start(t testing.TB, o Options) *Server {
 			case s.Drains <- struct{}{}:
 			default:
 			}
+		},
+		Backup: func(ctx context.Context) (string, error) {
+			path := filepath.Join(dir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
+			return path, st.Backup(ctx, path)
 		},
 		SocketIO:       o.SocketIO,
 		Network:        o.Network,

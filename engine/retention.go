@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Retention bounds what the data dir keeps. The zero value keeps
+// everything.
+type Retention struct {
+	// KeepFor: jobs that ended longer ago than this are deleted, with their
+	// attempts, transitions and files (DataDir/jobs/ID/). Zero keeps them.
+	KeepFor time.Duration
+	// MaxLogBytes caps each log file of a job (stdout.log, stderr.log):
+	// when one grows past it, its start is cut and a line says how much.
+	// Zero leaves logs whole.
+	MaxLogBytes int64
+	// Every is the time between passes (default 10 minutes; the first pass
+	// runs a minute after start).
+	Every time.Duration
+}
+
+// pruneBatch is how many jobs one prune transaction deletes: small enough
+// that a submission waiting behind it is not held up noticeably (measured
+// in TestRetentionWhileSubmitting), large enough to clear a backlog of a
+// hundred thousand jobs in a few minutes.
+const pruneBatch = 200
+
+// retain runs the retention passes until the manager closes.
+func (m *Manager) retain(r Retention) {
+	defer m.wg.Done()
+	every := r.Every
+	if every <= 0 {
+		every = 10 * time.Minute
+	}
+	t := time.NewTimer(min(time.Minute, every))
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := m.PruneNow(m.ctx); err != nil && m.ctx.Err() == nil {
+			m.log.Warn("retention: prune", "deleted", n, "err", err)
+		} else if n > 0 {
+			m.log.Info("retention: deleted ended jobs", "jobs", n, "older_than", r.KeepFor)
+		}
+		m.capRunningLogs()
+		t.Reset(every)
+	}
+}
+
+// PruneNow deletes, in small batches, every job that ended longer ago than
+// the retention period, and its files; it returns how many it deleted.
+// Nothing happens without a retention period or with a store that cannot
+// delete.
+func (m *Manager) PruneNow(ctx context.Context) (int, error) {
+	p, ok := m.store.(Pruner)
+	if !ok || m.retention.KeepFor <= 0 {
+		return 0, nil
+	}
+	cutoff := m.now().Add(-m.retention.KeepFor)
+	total := 0
+	for {
+		ids, err := p.JobPrune(ctx, JobPruneParams{EndedBefore: cutoff, Limit: pruneBatch})
+		if err != nil {
+			return total, err
+		}
+		for _, id := range ids {
+			m.removeJobFiles(id)
+		}
+		total += len(ids)
+		if len(ids) < pruneBatch {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// removeJobFiles deletes a pruned job's folder (every attempt's logs and
+// files).
+func (m *Manager) removeJobFiles(id string) {
+	// Ids are checked at submission; a stored one that could leave the
+	// jobs folder is left alone rather than trusted.
+	if id == "" || id == "." || id == ".." || filepath.Base(id) != id {
+		m.log.Warn("retention: not removing the files of a job with an unusual id", "job", id)
+		return
+	}
+	if err := os.RemoveAll(filepath.Join(m.dataDir, "jobs", id)); err != nil {
+		m.log.Warn("retention: remove job files", "job", id, "err", err)
+	}
+}
+
+// capRunningLogs caps the logs of the local jobs running now.
+func (m *Manager) capRunningLogs() {
+	if m.retention.MaxLogBytes <= 0 {
+		return
+	}
+	m.mu.Lock()
+	var dirs []string
+	for _, a := range m.active {
+		if a.started && !a.cluster {
+			dirs = append(dirs, m.jobDir(a.id, a.attempt))
+		}
+	}
+	m.mu.Unlock()
+	for _, d := range dirs {
+		m.capDir(d)
+	}
+}
+
+// capJobLogs caps the logs of one attempt (called when it ends).
+func (m *Manager) capJobLogs(a *activeJob) {
+	if m.retention.MaxLogBytes > 0 && !a.cluster {
+		m.capDir(m.jobDir(a.id, a.attempt))
+	}
+}
+
+func (m *Manager) capDir(dir string) {
+	for _, name := range []string{"stdout.log", "stderr.log"} {
+		if _, err := CapLog(filepath.Join(dir, name), m.retention.MaxLogBytes); err != nil && !errors.Is(err, os.ErrNotExist) {
+			m.log.Warn("cap job log", "file", filepath.Join(dir, name), "err", err)
+		}
+	}
+}
+
+// CapLog keeps the last part of the log at path when it is larger than
+// max bytes: the file is rewritten in place as one line saying how much was
+// cut, then the tail from a line start, max bytes in all. In place, so that
+// a job still writing to it (its descriptor is in append mode) goes on
+// writing at the new end. It reports whether it cut anything.
+func CapLog(path string, max int64) (bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	size := fi.Size()
+	if size <= max {
+		return false, nil
+	}
+	marker := func(cut int64) []byte {
+		return fmt.Appendf(nil, "[simjobs: %d bytes cut from the start of this log (limit %d bytes, --max-log-mb)]\n", cut, max)
+	}
+	keep := max - int64(len(marker(size)))
+	if keep < 0 {
+		keep = 0
+	}
+	tail := make([]byte, keep)
+	if _, err := f.ReadAt(tail, size-keep); err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	// Start at a line: a half line after the marker reads as garbage.
+	for i, b := range tail {
+		if b == '\n' && i+1 < len(tail) {
+			tail = tail[i+1:]
+			break
+		}
+	}
+	cut := size - int64(len(tail))
+	out := append(marker(cut), tail...)
+	if _, err := f.WriteAt(out, 0); err != nil {
+		return false, err
+	}
+	return true, f.Truncate(int64(len(out)))
+}
