@@ -44,6 +44,7 @@ func main() {
 
 // summarise does the work; failed is true when anything failed.
 func summarise(r io.Reader, w io.Writer) (failed bool, err error) {
+	passed := 0
 	out := map[key][]string{}
 	var skips []skip
 	var fails []string
@@ -69,6 +70,9 @@ func summarise(r io.Reader, w io.Writer) (failed bool, err error) {
 			}
 			delete(out, k)
 		case "pass":
+			if e.Test != "" {
+				passed++
+			}
 			if e.Test == "" {
 				fmt.Fprintf(w, "ok  \t%s\t%.1fs\n", e.Package, e.Elapsed)
 			}
@@ -105,6 +109,8 @@ func summarise(r io.Reader, w io.Writer) (failed bool, err error) {
 			fmt.Fprintf(w, "  %s\n", f)
 		}
 	}
+	// The counts, in the plain form CI systems read (subtests included).
+	fmt.Fprintf(w, "\ntests: %d passed, %d failed, %d skipped\n", passed, len(fails), len(skips))
 	return failed, nil
 }
 

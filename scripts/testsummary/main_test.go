@@ -32,6 +32,7 @@ func TestSummarise(t *testing.T) {
 		"a_test.go:7: got 2, want 3", "FAIL\texample/a", "ok  \texample/b\t1.2s",
 		"1 tests skipped:\n  1 × skipping browser test: chromium is not installed\n      example/a.TestBrowser\n",
 		"1 failed:\n  example/a TestBroken\n",
+		"\ntests: 1 passed, 1 failed, 1 skipped\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
