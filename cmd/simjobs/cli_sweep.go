@@ -73,24 +73,10 @@ func sweepCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []stri
 			return cx.showSweep(ctx, *show, *asJSON)
 		case *cancel != "":
 			r, err := cx.api.CancelSweep(ctx, *cancel)
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				return writeJSON(cx.stdout, r)
-			}
-			fmt.Fprintln(cx.stdout, r.Message)
-			return nil
+			return cx.sweepReply(r, r.Message, err, *asJSON)
 		case *resubmit != "":
 			r, err := cx.api.ResubmitSweep(ctx, *resubmit)
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				return writeJSON(cx.stdout, r)
-			}
-			fmt.Fprintln(cx.stdout, r.Message)
-			return nil
+			return cx.sweepReply(r, r.Message, err, *asJSON)
 		}
 		if len(args) != 1 || after != nil {
 			return usagef("sweep takes one FILE.json (or - for stdin)")
@@ -145,5 +131,18 @@ func (cx *cli) showSweep(ctx context.Context, id string, asJSON bool) error {
 		return err
 	}
 	writeJobTable(cx.stdout, page.Jobs, time.Now())
+	return nil
+}
+
+// sweepReply prints the answer to a sweep's cancel or resubmit: the reply
+// as JSON, or its message.
+func (cx *cli) sweepReply(reply any, message string, err error, asJSON bool) error {
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(cx.stdout, reply)
+	}
+	fmt.Fprintln(cx.stdout, message)
 	return nil
 }

@@ -272,3 +272,26 @@ func shellPrelude(dir string, env [][2]string) string {
 	}
 	return b.String()
 }
+
+// OutputFlags checks a job's working directory and log paths for a
+// qsub-style scheduler (PBS, Grid Engine) and returns the "-o FILE -e FILE"
+// arguments that name its logs; forbid lists the characters the scheduler
+// reads specially in those paths.
+func OutputFlags(spec runner.Spec, forbid string) ([]string, error) {
+	if spec.Dir != "" {
+		if err := CheckPath("working directory", spec.Dir, ""); err != nil {
+			return nil, err
+		}
+	}
+	var args []string
+	for _, p := range []struct{ opt, field, value string }{{"-o", "stdout file", spec.Stdout}, {"-e", "stderr file", spec.Stderr}} {
+		if p.value == "" {
+			continue
+		}
+		if err := CheckPath(p.field, p.value, forbid); err != nil {
+			return nil, err
+		}
+		args = append(args, p.opt, p.value)
+	}
+	return args, nil
+}

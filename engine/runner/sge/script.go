@@ -38,19 +38,8 @@ func Script(spec runner.Spec, name, pe string) (script string, args []string, er
 	if err := cluster.CheckName("parallel environment", pe); err != nil {
 		return "", nil, err
 	}
-	if spec.Dir != "" {
-		if err := cluster.CheckPath("working directory", spec.Dir, ""); err != nil {
-			return "", nil, err
-		}
-	}
-	for _, p := range []struct{ opt, field, value string }{{"-o", "stdout file", spec.Stdout}, {"-e", "stderr file", spec.Stderr}} {
-		if p.value == "" {
-			continue
-		}
-		if err := cluster.CheckPath(p.field, p.value, ":,$"); err != nil {
-			return "", nil, err
-		}
-		args = append(args, p.opt, p.value)
+	if args, err = cluster.OutputFlags(spec, ":,$"); err != nil {
+		return "", nil, err
 	}
 
 	var b strings.Builder
