@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
@@ -90,11 +89,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 
 	solver := cfg.AnsysEDTPath
 	if solver == "" {
-		exe := "ansysedt"
-		if runtime.GOOS == "windows" {
-			exe = "ansysedt.exe"
-		}
-		solver = newestAnsys(os.Environ(), exe)
+		solver = defaultSolver()
 	}
 	cluster, schedInfo, err := pickScheduler(ctx, cfg.Scheduler, dataDir, log)
 	if err != nil {
