@@ -479,7 +479,7 @@ func (s *Server) partitions(c *fiber.Ctx) error {
 		return apiError(fiber.StatusBadRequest, "no cluster scheduler: this server runs jobs on its own host")
 	}
 	if err != nil {
-		return apiError(fiber.StatusBadGateway, "scheduler: "+err.Error())
+		return schedulerError(err)
 	}
 	return c.JSON(partitionsOut(parts))
 }
@@ -490,7 +490,7 @@ func (s *Server) clusterPartitions(c *fiber.Ctx) error {
 		return c.JSON([]any{})
 	}
 	if err != nil {
-		return apiError(fiber.StatusBadGateway, "scheduler: "+err.Error())
+		return schedulerError(err)
 	}
 	return c.JSON(partitionsOut(parts))
 }

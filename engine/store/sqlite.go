@@ -37,8 +37,10 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
-// ErrClosed is returned by every method called after Close.
-var ErrClosed = fmt.Errorf("store: closed: %w", engine.ErrStoreUnavailable)
+// errClosed is returned by every method called after Close. It matches
+// engine.ErrClosed (the server is shutting down) and, because a closed
+// store takes no writes, engine.ErrStoreUnavailable.
+var errClosed = fmt.Errorf("store: %w: %w", engine.ErrClosed, engine.ErrStoreUnavailable)
 
 var _ engine.Store = (*SQLite)(nil)
 
@@ -251,7 +253,7 @@ func (s *SQLite) closeDBs() error {
 
 // Close waits for writes already handed to the writer, commits them, stops
 // the writer, checkpoints the WAL and closes the database. Later calls to any
-// method return ErrClosed; Close itself may be called again and returns the
+// method return an error matching engine.ErrClosed; Close itself may be called again and returns the
 // first call's result.
 func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {

@@ -31,7 +31,7 @@ func openTest(t *testing.T, opts ...Option) *SQLite {
 	}
 	t.Cleanup(func() {
 		// The writer indexes lazily: let it catch up, then compare.
-		if err := s.flushSearch(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+		if err := s.flushSearch(context.Background()); err != nil && !errors.Is(err, engine.ErrClosed) {
 			t.Error(err)
 		}
 		checkDatabase(t, s.Path())
@@ -567,7 +567,7 @@ func TestWriteCancelledWhileWriterBusy(t *testing.T) {
 
 // TestCloseDrains closes the store under a stream of writes: every write
 // that reported success is in the database afterwards, and every other
-// one failed with ErrClosed.
+// one failed with engine.ErrClosed.
 func TestCloseDrains(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	s, err := Open(t.Context(), path)
@@ -584,7 +584,7 @@ func TestCloseDrains(t *testing.T) {
 			for i := 0; ; i++ {
 				id := fmt.Sprintf("JOB_%d_%d", w, i)
 				_, err := s.JobInsert(context.Background(), storetest.Params(id))
-				if errors.Is(err, ErrClosed) {
+				if errors.Is(err, engine.ErrClosed) {
 					return
 				}
 				if err != nil {
