@@ -1,8 +1,8 @@
 // Package store persists jobs. SQLite is the engine.Store the server uses: one
 // database file in WAL mode, written through a single group-committing writer
 // and read through a pool of read-only connections. storetest.RunSuite is the
-// conformance suite every engine.Store passes, and Faulty wraps a store to
-// make its methods fail on demand in other packages' fault tests.
+// conformance suite every engine.Store passes, and storetest.Faulty wraps a
+// store to make its methods fail on demand in other packages' fault tests.
 //
 // # Seq and the listing key
 //

@@ -866,18 +866,18 @@ func queryPlan(t *testing.T, s *SQLite, query string, args ...any) []string {
 }
 
 func TestFaulty(t *testing.T) {
-	f := NewFaulty(openTest(t))
+	f := storetest.NewFaulty(openTest(t))
 	injected := errors.New("disk on fire")
 	storetest.Insert(t, f, storetest.Params("JOB_1"))
 
-	f.SetFail("JobInsert", injected)
+	f.SetFail(storetest.MethodJobInsert, injected)
 	if _, err := f.JobInsert(t.Context(), storetest.Params("JOB_2")); !errors.Is(err, injected) {
 		t.Errorf("JobInsert: %v, want the injected error", err)
 	}
 	if _, err := f.JobGet(t.Context(), "JOB_2"); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("failed JobInsert stored the job: %v", err)
 	}
-	f.SetFail("JobInsert", nil)
+	f.SetFail(storetest.MethodJobInsert, nil)
 	storetest.Insert(t, f, storetest.Params("JOB_2"))
 
 	f.FailAll(injected)
@@ -895,15 +895,15 @@ func TestFaulty(t *testing.T) {
 			t.Errorf("%s after FailAll(nil): %v", name, err)
 		}
 	}
-	if got := f.Calls("JobGet"); got != 3 {
+	if got := f.Calls(storetest.MethodJobGet); got != 3 {
 		t.Errorf("Calls(JobGet) = %d, want 3", got)
 	}
 	defer func() {
 		if recover() == nil {
-			t.Error("SetFail of an unknown method did not panic")
+			t.Error("SetFail of a Method that names no method did not panic")
 		}
 	}()
-	f.SetFail("JobDelete", injected)
+	f.SetFail(storetest.Method(99), injected)
 }
 
 // A batch of NoSync updates commits without fsync; any batch with another
