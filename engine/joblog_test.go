@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // sleeper is a job that runs for a minute and writes nothing itself: the
@@ -265,5 +267,34 @@ func TestWatchLogWithTheFollowerOff(t *testing.T) {
 	defer stop()
 	if ok {
 		t.Error("WatchLog ok with progress following off: nothing would announce")
+	}
+}
+
+// A cluster job's log is written by the scheduler's job on the shared
+// disk, not by a process of this server: it is announced and read the
+// same way.
+func TestClusterJobLogIsWatchedAndRead(t *testing.T) {
+	t.Parallel()
+	c := newFakePBS(t)
+	b := clusterSetup(t, c, t.TempDir(), 50*time.Millisecond, nil, func(o *engine.Options) { o.ProgressEvery = 50 * time.Millisecond })
+	sub := b.m.Events().Subscribe(0, 1024)
+	defer sub.Close()
+	g := newGrowth()
+	b.submit(t, "pbs_log", 0, fakesolver.EnvScript+"="+fakesolver.HFSSLog(), fakesolver.EnvLineSleep+"=0.01")
+	stop, ok := b.m.WatchLog("pbs_log", 1, "stdout", g.grew)
+	if !ok {
+		t.Fatal("WatchLog not ok")
+	}
+	defer stop()
+	waitFor(t, sub, engine.EventJobStarted, "pbs_log")
+	lg := g.until(t, 1)
+	c0, err := b.m.ReadLog(context.Background(), "pbs_log", 1, "stdout", 0, 0)
+	if err != nil || c0.Size < lg.Size || len(c0.Data) == 0 {
+		t.Errorf("ReadLog after %+v: %d bytes of %d, %v", lg, len(c0.Data), c0.Size, err)
+	}
+	b.wait(t, "pbs_log")
+	end, err := b.m.TailLog(context.Background(), "pbs_log", 1, "stdout", 1, 0)
+	if err != nil || !end.Ended || !strings.HasPrefix(string(end.Data), "Stopping Batch Run") {
+		t.Errorf("the ended cluster job's last line: %q (ended %v), %v", end.Data, end.Ended, err)
 	}
 }
