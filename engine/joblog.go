@@ -283,9 +283,10 @@ type LogGrowth struct {
 // WatchLog calls grew each time the progress follower sees a job attempt's
 // log ("stdout" or "stderr") grow, until stop is called: a reader reads
 // only when there is something new. grew runs on the follower's goroutine
-// and must not block. The follower looks at the logs of running jobs every
-// Options.ProgressEvery; ok is false when it is off (nothing will be
-// announced: read on a clock of your own).
+// and must neither block nor call stop. The follower looks at the logs of
+// running jobs every Options.ProgressEvery; ok is false when it is off
+// (nothing will be announced: read on a clock of your own). Watch before
+// the first read, so that no growth after it goes unannounced.
 func (m *Manager) WatchLog(id string, attempt int, stream string, grew func(LogGrowth)) (stop func(), ok bool) {
 	if m.follower == nil {
 		return func() {}, false
