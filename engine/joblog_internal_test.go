@@ -175,3 +175,38 @@ func TestLogChunkText(t *testing.T) {
 		t.Errorf("Text() = %q, want %q", got, want)
 	}
 }
+
+// Whatever a log holds and whatever the bound, reading it chunk by chunk
+// gives it back whole, every chunk moves on, and a tail is a suffix of it.
+func FuzzReadLogFile(f *testing.F) {
+	f.Add([]byte("a€é𝄞\n\xff\xe2\x82"), uint8(1), uint8(2))
+	f.Add([]byte("line\nline\n"), uint8(4), uint8(1))
+	f.Fuzz(func(t *testing.T, content []byte, limit, lines uint8) {
+		path := filepath.Join(t.TempDir(), "stdout.log")
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var all []byte
+		for off := int64(0); off < int64(len(content)); {
+			c, err := readLogFile(path, off, int64(limit), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Next <= off || c.Offset != off || c.Next != off+int64(len(c.Data)) {
+				t.Fatalf("chunk at %d: %d..%d with %d bytes", off, c.Offset, c.Next, len(c.Data))
+			}
+			all = append(all, c.Data...)
+			off = c.Next
+		}
+		if string(all) != string(content) {
+			t.Fatalf("read back %q, want %q", all, content)
+		}
+		c, err := tailLogFile(path, int(lines), int64(limit), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(string(content), string(c.Data)) || c.Next != int64(len(content)) && !c.More() {
+			t.Fatalf("tail %q (%d..%d) of %q", c.Data, c.Offset, c.Next, content)
+		}
+	})
+}
