@@ -54,7 +54,7 @@ func (m *Manager) next() *activeJob {
 		return nil
 	}
 	a.status = StatusRunning
-	a.slot = true
+	a.phase = phaseStarting
 	m.running++
 	return a
 }
@@ -118,7 +118,7 @@ func (m *Manager) startLocal(a *activeJob) {
 		m.log.Error("persist job start", "job", a.id, "err", err)
 		m.mu.Lock()
 		a.status = StatusQueued
-		a.slot = false
+		a.phase = phaseWaiting
 		m.running--
 		m.unadmitLocked(a)
 		if !errors.Is(err, ErrStale) && !m.closed {
@@ -138,9 +138,9 @@ func (m *Manager) startLocal(a *activeJob) {
 	m.DispatchLatency.Observe(m.now().Sub(picked))
 	m.QueueWait.Observe(start.Sub(a.submitTime))
 	m.mu.Lock()
-	a.started = true
+	a.phase = phaseRunning
 	a.handle = h
-	cancel := a.cancel
+	cancel := a.cancel.asked()
 	m.mu.Unlock()
 	m.bus.Publish(EventJobStarted, JobStartedData{JobID: a.id, StartTime: start, Attempt: a.attempt, PID: h.PID})
 	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Process: &ProcessRef{PID: h.PID, StartTime: h.PIDStart}, Time: start, NoSync: true}); err != nil && !errors.Is(err, ErrStale) {
@@ -156,7 +156,7 @@ func (m *Manager) startLocal(a *activeJob) {
 func (m *Manager) cancelled(a *activeJob) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return a.cancel
+	return a.cancel.asked()
 }
 
 // cancelledBeforeStart ends a job whose cancel came before its process
@@ -165,13 +165,13 @@ func (m *Manager) cancelled(a *activeJob) bool {
 // says running): it never ran, so it runs after the restart.
 func (m *Manager) cancelledBeforeStart(a *activeJob, persisted bool) bool {
 	m.mu.Lock()
-	cancel, by := a.cancel, a.cancelBy
+	c := a.cancel
 	m.mu.Unlock()
-	if !cancel {
+	if !c.asked() {
 		return false
 	}
-	if by != shutdownActor {
-		m.mustEnd(a, StatusCancelled, nil, cancelMessage(by, "before it started"))
+	if !c.shutdown() {
+		m.mustEnd(a, StatusCancelled, nil, cancelMessage(c.by, "before it started"))
 		return true
 	}
 	if persisted {
@@ -263,12 +263,12 @@ func (m *Manager) submitCluster(id string, attempt int) {
 		m.log.Error("persist scheduler job id", "job", id, "scheduler_job_id", ext, "err", err)
 	}
 	m.mu.Lock()
-	a.started = true
+	a.phase = phaseRunning
 	a.handle = h
 	if a.status == StatusPending {
 		a.status = StatusScheduled
 	}
-	cancel := a.cancel
+	cancel := a.cancel.asked()
 	m.mu.Unlock()
 	m.bus.Publish(EventJobScheduled, JobScheduledData{JobID: id, SchedulerJobID: ext, Attempt: attempt})
 	if cancel {
@@ -310,7 +310,7 @@ func (m *Manager) startCluster(ctx context.Context, a *activeJob, spec runner.Sp
 		if a.retry == nil {
 			a.retry = make(chan struct{}, 1)
 		}
-		wake, cancelled := a.retry, a.cancel
+		wake, cancelled := a.retry, a.cancel.asked()
 		m.mu.Unlock()
 		if !cancelled {
 			t := time.NewTimer(delay)
@@ -324,7 +324,7 @@ func (m *Manager) startCluster(ctx context.Context, a *activeJob, spec runner.Sp
 			t.Stop()
 		}
 		if m.cancelled(a) {
-			m.mustEnd(a, StatusCancelled, nil, cancelMessage(a.cancelBy, "before it reached the scheduler"))
+			m.mustEnd(a, StatusCancelled, nil, cancelMessage(a.cancel.by, "before it reached the scheduler"))
 			return h, waited, errGaveUp
 		}
 		delay = min(2*delay, most)
@@ -379,7 +379,7 @@ func (m *Manager) apply(u runner.Update) {
 		m.log.Warn("update for a job not tracked", "job", u.JobID, "attempt", u.Attempt, "state", u.State)
 		return
 	}
-	cancel, by := a.cancel, a.cancelBy
+	c := a.cancel
 	m.mu.Unlock()
 	switch u.State {
 	case runner.StateRunning:
@@ -391,15 +391,15 @@ func (m *Manager) apply(u runner.Update) {
 		m.mustEnd(a, StatusCompleted, u.ExitCode, u.Message)
 	case runner.StateCancelled:
 		m.freeSlot(a)
-		if by == shutdownActor {
+		if c.shutdown() {
 			m.mustEnd(a, StatusFailed, u.ExitCode, "interrupted: the server shut down while the job ran")
 			return
 		}
-		m.mustEnd(a, StatusCancelled, u.ExitCode, cancelMessage(by, "while running"))
+		m.mustEnd(a, StatusCancelled, u.ExitCode, cancelMessage(c.by, "while running"))
 	case runner.StateFailed:
 		m.freeSlot(a)
 		msg := u.Message
-		if cancel && by == shutdownActor {
+		if c.shutdown() {
 			msg = "interrupted: the server shut down while the job ran (" + msg + ")"
 		}
 		m.mustEnd(a, StatusFailed, u.ExitCode, msg)
@@ -457,9 +457,10 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	}
 	// A cancel is the canceller's doing; any other end is the server's.
 	m.mu.Lock()
-	actor := a.cancelBy
+	c := a.cancel
 	m.mu.Unlock()
-	if st != StatusCancelled || actor == shutdownActor {
+	actor := c.by
+	if st != StatusCancelled || c.shutdown() {
 		actor = ""
 	}
 	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg, Actor: actor})
@@ -495,9 +496,8 @@ func (m *Manager) freeSlot(a *activeJob) {
 // freeSlotLocked frees a's slot if it holds one; the job then counts as
 // ending until release. It returns the drain waiters to wake.
 func (m *Manager) freeSlotLocked(a *activeJob) []chan struct{} {
-	if a.slot {
-		a.slot = false
-		a.ending = true
+	if a.holdsSlot() {
+		a.phase = phaseEnding
 		m.running--
 		m.ending++
 	}
@@ -523,10 +523,10 @@ func (m *Manager) release(a *activeJob) {
 	}
 	m.freeSlotLocked(a)
 	m.unadmitLocked(a)
-	if a.ending {
-		a.ending = false
+	if a.phase == phaseEnding {
 		m.ending--
 	}
+	a.phase = phaseDone
 	idle := m.idleWaitersLocked()
 	waiters := m.waiters[a.id]
 	delete(m.waiters, a.id)
@@ -554,7 +554,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 		return r, fmt.Errorf("engine: load unfinished jobs: %w", err)
 	}
 	for _, j := range jobs {
-		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime, kind: j.Kind, config: j.Config}
+		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime, kind: j.Kind, config: j.Config, phase: phaseWaiting}
 		a.cluster = j.SchedulerJobID != nil || j.Status == StatusScheduled || (j.Status == StatusPending && m.cluster != nil)
 		switch {
 		case a.cluster:
@@ -568,7 +568,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 				r.submit = append(r.submit, a)
 				continue
 			}
-			a.started = true
+			a.phase = phaseRunning
 			a.handle = runner.Handle{ExternalID: *j.SchedulerJobID}
 			// The gates admitted it before the restart: they count it again.
 			m.admitLocked(a)
@@ -588,7 +588,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			// for the process by the job's name, and reports it lost if it
 			// never started. Either way it is not started again.
 			m.active[a.id] = a
-			a.slot, a.started = true, true
+			a.phase = phaseRunning // holds its slot
 			if j.Process != nil {
 				a.handle = runner.Handle{PID: j.Process.PID, PIDStart: j.Process.StartTime}
 			}

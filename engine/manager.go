@@ -140,13 +140,9 @@ type activeJob struct {
 	user       string
 	status     Status
 	submitTime time.Time
-	reserved   bool // being inserted by Submit
-	cluster    bool // handed to the Cluster runner
-	slot       bool // holds a local slot
-	started    bool // the runner has it (handle valid)
-	ending     bool // its process ended and freed the slot; the end is being recorded
-	cancel     bool // a cancel was asked
-	cancelBy   string
+	phase      phase // see jobstate.go
+	cluster    bool  // handed to the Cluster runner (where it runs, not a state)
+	cancel     cancelReason
 	handle     runner.Handle
 	// submitted, for a cluster job whose submission is under way, is
 	// closed once submitCluster has recorded the outcome: the runner's
@@ -168,9 +164,6 @@ type activeJob struct {
 	gated bool
 	// gateWait wakes a cluster job held by a gate (see Recheck).
 	gateWait chan struct{}
-	// cancelReason, when the server itself cancels the job (a dependency
-	// that can no longer hold), is the message its end records.
-	cancelReason string
 }
 
 // A job starting within specCacheTTL of its submission runs the spec its
@@ -380,7 +373,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		return res, nil
 	}
 	cluster := m.cluster != nil
-	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, reserved: true, cluster: cluster, kind: p.kind, config: p.config}
+	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, phase: phaseReserved, cluster: cluster, kind: p.kind, config: p.config}
 	if keepSpec {
 		a.spec = &p.spec
 	}
@@ -414,7 +407,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	}
 
 	m.mu.Lock()
-	a.reserved = false
+	a.phase = phaseWaiting
 	a.attempt = job.Attempt
 	a.seq = job.Seq
 	a.status = first
@@ -469,7 +462,7 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	}
 	m.mu.Lock()
 	a, ok := m.active[id]
-	if !ok || a.reserved {
+	if !ok || a.phase == phaseReserved {
 		m.mu.Unlock()
 		if ok {
 			return CancelResult{}, conflictf("job %s is being submitted right now; try again", id)
@@ -482,14 +475,14 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	}
 	if a.status == StatusQueued && (m.queue.remove(id) || m.unparkJobLocked(id)) {
 		a.status = StatusCancelled
-		a.cancelBy = by
+		prev := a.cancel
+		a.cancel = cancelReason{kind: cancelAsked, by: by, message: prev.message}
 		m.mu.Unlock()
-		msg := cancelMessage(by, "while queued")
-		if a.cancelReason != "" {
-			msg = a.cancelReason
-		}
+		msg := a.cancelText("while queued")
 		if err := m.end(ctx, a, StatusCancelled, nil, msg); err != nil {
 			m.mu.Lock()
+			// Not cancelled after all: it runs as if nobody had asked.
+			a.cancel = prev
 			a.status = StatusQueued
 			m.queue.push(a.id, a.priority, a.seq)
 			m.mu.Unlock()
@@ -498,14 +491,13 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 		}
 		return CancelResult{Cancelled: true, Status: StatusCancelled, Message: fmt.Sprintf("Job %s cancelled", id)}, nil
 	}
-	if a.cancel {
+	if a.cancel.asked() {
 		st := a.status
 		m.mu.Unlock()
 		return CancelResult{Cancelled: true, Status: st, Message: fmt.Sprintf("Job %s is already being cancelled", id)}, nil
 	}
-	a.cancel = true
-	a.cancelBy = by
-	started, ref, cluster, st := a.started, a.ref(), a.cluster, a.status
+	a.cancel = cancelReason{kind: cancelAsked, by: by, message: a.cancel.message}
+	started, ref, cluster, st := a.started(), a.ref(), a.cluster, a.status
 	if a.retry != nil {
 		select {
 		case a.retry <- struct{}{}:
@@ -552,7 +544,7 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 		}
 		return conflictf("job %s already %s; its priority can no longer change", id, job.Status)
 	}
-	if a.status != StatusQueued || a.reserved {
+	if a.status != StatusQueued || a.phase == phaseReserved {
 		st := a.status
 		m.mu.Unlock()
 		return conflictf("job %s is %s; only a queued job's priority can change", id, st)
@@ -813,14 +805,13 @@ func (m *Manager) Close(ctx context.Context) error {
 	m.draining = true
 	var stop []runner.Ref
 	for _, a := range m.active {
-		if a.cluster || !a.slot {
+		if !a.holdsSlot() {
 			continue
 		}
-		// Jobs not started yet see the flag in startLocal and go back to
+		// Jobs not started yet see the cancel in startLocal and go back to
 		// the queue.
-		a.cancel = true
-		a.cancelBy = shutdownActor
-		if a.started {
+		a.cancel = cancelReason{kind: cancelShutdown, message: a.cancel.message}
+		if a.started() {
 			stop = append(stop, a.ref())
 		}
 	}
@@ -851,10 +842,6 @@ func (m *Manager) Close(ctx context.Context) error {
 	m.wg.Wait()
 	return errors.Join(errs...)
 }
-
-// shutdownActor marks cancels the server itself asked for at shutdown: the
-// job then ends as failed, not cancelled, since no user asked for it.
-const shutdownActor = "\x00shutdown"
 
 // ErrNoScheduler: the server runs jobs on this host only.
 var ErrNoScheduler = errors.New("no cluster scheduler configured")

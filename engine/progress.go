@@ -130,7 +130,7 @@ func (f *follower) resync(ctx context.Context) {
 	var running []run
 	f.m.mu.Lock()
 	for _, a := range f.m.active {
-		if a.status == StatusRunning && !a.reserved {
+		if a.status == StatusRunning && a.phase != phaseReserved {
 			running = append(running, run{a.id, a.attempt})
 		}
 	}
@@ -280,7 +280,7 @@ func (m *Manager) recordProgress(ctx context.Context, id string, attempt int, p 
 	// between the check and the announcement.
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if a, ok := m.active[id]; ok && a.attempt == attempt && !a.ending {
+	if a, ok := m.active[id]; ok && a.attempt == attempt && a.phase != phaseEnding {
 		m.bus.Publish(EventJobProgress, data)
 		return true
 	}
