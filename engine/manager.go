@@ -44,7 +44,8 @@ type Options struct {
 	// mode); queued jobs then hold no local slot.
 	Cluster runner.Runner
 	// Telemetry gates starts on CPU, memory and disk; nil checks only the
-	// number of running jobs.
+	// number of running jobs. A SampleSubscriber (host.Sampler) is also
+	// followed: each sample becomes a resources_updated event.
 	Telemetry Telemetry
 	// Policy says which executables and paths submissions may use.
 	Policy Policy
@@ -102,6 +103,9 @@ type Manager struct {
 	plans *plans
 	// notify: see Options.Notify.
 	notify NotifyChecker
+	// samples announces host samples; nil unless Options.Telemetry is a
+	// SampleSubscriber.
+	samples *telemetryFollower
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -265,6 +269,14 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	m.resume(ctx, r)
 	for id, deps := range settle {
 		m.settleFromStore(m.ctx, id, deps)
+	}
+	if ss, ok := o.Telemetry.(SampleSubscriber); ok {
+		m.samples = newTelemetryFollower(telemetryParams{
+			source:  ss,
+			publish: func(d ResourcesUpdatedData) { m.bus.PublishTransient(EventResourcesUpdated, d) },
+			kick:    m.kick,
+		})
+		m.samples.start(&m.wg)
 	}
 	m.wg.Add(1)
 	go m.dispatch()
@@ -835,6 +847,9 @@ func (m *Manager) Close(ctx context.Context) error {
 		}
 	}
 	m.cancel()
+	if m.samples != nil {
+		m.samples.shutdown()
+	}
 	errs := []error{err, m.local.Close()}
 	if m.cluster != nil {
 		errs = append(errs, m.cluster.Close())
