@@ -90,8 +90,8 @@ type Manager struct {
 	bus       *Bus
 	log       *slog.Logger
 	now       func() time.Time
-	// retryFirst and retryMax: see Options.RetryFirst.
-	retryFirst, retryMax time.Duration
+	// submitter hands jobs to the Cluster runner; nil without one.
+	submitter *clusterSubmitter
 	// retention: see Options.Retention.
 	retention Retention
 	// follower reads running jobs' logs for their progress; nil when
@@ -113,22 +113,20 @@ type Manager struct {
 	// QueueWait is the time from submission to start.
 	QueueWait *Histogram
 
-	ctx    context.Context // lives until Close
-	cancel context.CancelFunc
-	wake   chan struct{}
-	wg     sync.WaitGroup
+	ctx        context.Context // lives until Close
+	cancel     context.CancelFunc
+	dispatcher *dispatcher
+	wg         sync.WaitGroup
 
 	mu       sync.Mutex
 	limits   Limits
 	queue    *queue
 	active   map[string]*activeJob // every job of this process not yet terminal
-	running  int                   // local jobs holding a slot
-	ending   int                   // local jobs that ended, their end not yet recorded
+	slots    slots                 // local job slots and the idle waiters
 	blocked  string                // why the head of the queue waits, "" if it does not
 	draining bool
 	closed   bool
 	waiters  map[string][]chan struct{}
-	idle     []chan struct{} // closed when running drops to 0
 	// limitOrigins says where each limit's value came from (settings.go).
 	limitOrigins map[string]LimitOrigin
 	// limitsMu orders SetLimits calls, so the store keeps the last one.
@@ -225,11 +223,8 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		bus:             NewBus(o.EventHistory),
 		log:             o.Logger,
 		now:             o.Now,
-		retryFirst:      o.RetryFirst,
-		retryMax:        o.RetryMax,
 		DispatchLatency: NewHistogram(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 		QueueWait:       NewHistogram(0.005, 0.05, 0.5, 5, 30, 60, 300, 900, 3600, 4*3600, 24*3600),
-		wake:            make(chan struct{}, 1),
 		limits:          o.Limits,
 		queue:           newQueue(),
 		active:          make(map[string]*activeJob),
@@ -243,10 +238,15 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	// whatever else would hold it.
 	m.gates = append([]Gate{planGate{m}}, o.Gates...)
 	m.bus.now = o.Now
+	m.dispatcher = newDispatcher(dispatcherParams{next: m.next, run: m.startLocal})
 	if err := m.loadLimits(ctx); err != nil {
 		return nil, fmt.Errorf("engine: limits: %w", err)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if m.cluster != nil {
+		m.submitter = newClusterSubmitter(clusterParams{m: m, runner: m.cluster, retryFirst: o.RetryFirst, retryMax: o.RetryMax})
+		m.submitter.start(&m.wg)
+	}
 	activePlans, err := m.store.PlanListActive(ctx)
 	if err != nil {
 		m.cancel()
@@ -264,7 +264,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	}
 	if o.ProgressEvery >= 0 {
 		m.follower = newFollower(m, o.ProgressEvery)
-		m.follower.start(m.ctx)
+		m.follower.start(m.ctx, &m.wg)
 	}
 	m.resume(ctx, r)
 	for id, deps := range settle {
@@ -278,8 +278,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		})
 		m.samples.start(&m.wg)
 	}
-	m.wg.Add(1)
-	go m.dispatch()
+	m.dispatcher.start(&m.wg)
 	if o.Retention.KeepFor > 0 || o.Retention.MaxLogBytes > 0 {
 		m.wg.Add(1)
 		go m.retain(o.Retention)
@@ -298,12 +297,7 @@ func (m *Manager) SchedulerType() string { return m.policy.SchedulerType }
 func (m *Manager) Policy() Policy { return m.policy }
 
 // kick wakes the dispatcher; it never blocks.
-func (m *Manager) kick() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-}
+func (m *Manager) kick() { m.dispatcher.kick() }
 
 // TelemetryUpdated tells the manager a new host sample arrived: waiting jobs
 // may fit now. The sampler calls it on every tick.
@@ -448,8 +442,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		m.settleFromStore(m.ctx, p.id, deps)
 	}
 	if cluster {
-		m.wg.Add(1)
-		go m.submitCluster(a.id, a.attempt)
+		m.submitter.submit(a.id, a.attempt)
 	} else {
 		m.kick()
 	}
@@ -639,7 +632,7 @@ func (m *Manager) QueueStats() QueueStats {
 		TotalQueued:    m.queue.Len(),
 		PriorityQueues: make(map[int]int),
 		ByPriority:     m.queue.byPriority(),
-		Running:        m.running,
+		Running:        m.slots.running,
 		MaxConcurrent:  m.limits.MaxConcurrentJobs,
 		Active:         len(m.active),
 		BlockedBy:      m.blocked,
@@ -786,11 +779,7 @@ func (m *Manager) Draining() bool {
 func (m *Manager) Drain(ctx context.Context) error {
 	m.mu.Lock()
 	m.draining = true
-	var ch chan struct{}
-	if m.running > 0 || m.ending > 0 {
-		ch = make(chan struct{})
-		m.idle = append(m.idle, ch)
-	}
+	ch := m.slots.waitIdle()
 	m.mu.Unlock()
 	if ch == nil {
 		return nil
@@ -827,11 +816,7 @@ func (m *Manager) Close(ctx context.Context) error {
 			stop = append(stop, a.ref())
 		}
 	}
-	var ch chan struct{}
-	if m.running > 0 || m.ending > 0 {
-		ch = make(chan struct{})
-		m.idle = append(m.idle, ch)
-	}
+	ch := m.slots.waitIdle()
 	m.mu.Unlock()
 	for _, ref := range stop {
 		if err := m.local.Cancel(ctx, ref); err != nil && !errors.Is(err, runner.ErrUnknownJob) {
@@ -847,8 +832,8 @@ func (m *Manager) Close(ctx context.Context) error {
 		}
 	}
 	m.cancel()
-	if m.samples != nil {
-		m.samples.shutdown()
+	for _, c := range m.components() {
+		c.shutdown()
 	}
 	errs := []error{err, m.local.Close()}
 	if m.cluster != nil {
@@ -856,6 +841,30 @@ func (m *Manager) Close(ctx context.Context) error {
 	}
 	m.wg.Wait()
 	return errors.Join(errs...)
+}
+
+// component is one of the manager's background parts: made by its newX,
+// started on the manager's WaitGroup by New, stopped by Close.
+type component interface{ shutdown() }
+
+// components lists the manager's background parts in the order Close
+// stops them, once no local job runs any more: the dispatcher first
+// (nothing starts), then the cluster submitter (its retry and gate waits
+// end; those jobs stay pending in the store), the host-sample follower and
+// the progress follower. The runners close after them, which ends the
+// update consumers, and Close then waits for every goroutine.
+func (m *Manager) components() []component {
+	cs := []component{m.dispatcher}
+	if m.submitter != nil {
+		cs = append(cs, m.submitter)
+	}
+	if m.samples != nil {
+		cs = append(cs, m.samples)
+	}
+	if m.follower != nil {
+		cs = append(cs, m.follower)
+	}
+	return cs
 }
 
 // ErrNoScheduler: the server runs jobs on this host only.

@@ -39,6 +39,8 @@ type follower struct {
 	// instead of parsing the log again.
 	mu     sync.Mutex
 	latest map[string]followedSummary // by job id
+
+	stop context.CancelFunc // set by start; shutdown calls it
 }
 
 type followedSummary struct {
@@ -63,16 +65,21 @@ func newFollower(m *Manager, every time.Duration) *follower {
 	return &follower{m: m, every: every, loc: time.Local, jobs: map[string]*followed{}, latest: map[string]followedSummary{}}
 }
 
-// start runs the follower until ctx ends. It subscribes to the events
-// before it returns, so no job that starts afterwards goes unseen.
-func (f *follower) start(ctx context.Context) {
+// start runs the follower on wg until shutdown (or ctx ends). It
+// subscribes to the events before it returns, so no job that starts
+// afterwards goes unseen.
+func (f *follower) start(ctx context.Context, wg *sync.WaitGroup) {
+	ctx, f.stop = context.WithCancel(ctx)
 	sub := f.m.bus.subscribeInternal(1024)
-	f.m.wg.Add(1)
+	wg.Add(1)
 	go func() {
-		defer f.m.wg.Done()
+		defer wg.Done()
 		f.run(ctx, sub)
 	}()
 }
+
+// shutdown ends the follower; the Manager's Close waits for it.
+func (f *follower) shutdown() { f.stop() }
 
 func (f *follower) run(ctx context.Context, sub *Subscription) {
 	ticker := time.NewTicker(f.every)

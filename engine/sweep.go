@@ -198,8 +198,7 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 	}
 	if cluster {
 		for _, a := range actives {
-			m.wg.Add(1)
-			go m.submitCluster(a.id, a.attempt)
+			m.submitter.submit(a.id, a.attempt)
 		}
 	} else {
 		m.kick()
