@@ -99,7 +99,9 @@ func TestSchedulerWatch(t *testing.T) {
 	var logs syncBuffer
 	f := &flakyScheduler{}
 	f.down.Store(true)
-	w := watchScheduler(ctx, f, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	w := newSchedulerWatch(ctx, f, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	w.start()
+	defer w.shutdown()
 	info := w.info("flaky", "flag")
 	if info.BackendAvailable || info.Available() {
 		t.Fatal("a scheduler that did not answer at start-up shows as available")
@@ -123,7 +125,7 @@ func TestSchedulerWatch(t *testing.T) {
 	if strings.Count(got, "does not answer") != 2 || strings.Count(got, "answers again") != 1 {
 		t.Errorf("each change should be logged once:\n%s", got)
 	}
-	if w := watchScheduler(ctx, struct{ runner.Runner }{}, time.Hour, slog.Default()); w != nil || !w.info("x", "flag").BackendAvailable {
+	if w := newSchedulerWatch(ctx, struct{ runner.Runner }{}, time.Hour, slog.Default()); w != nil || !w.info("x", "flag").BackendAvailable {
 		t.Error("a runner without partitions should count as available")
 	}
 }
