@@ -179,12 +179,35 @@ func (w *schedulerWatch) shutdown() {
 // probe asks the scheduler for its partitions and says when the answer
 // changed.
 func (w *schedulerWatch) probe(parent context.Context) {
+	// While jobs are tracked the cluster runner lists them anyway: its
+	// last listing answers the question without another command.
+	if av, ok := w.pl.(interface {
+		Available(within time.Duration) (ok, known bool)
+	}); ok && w.every > 0 {
+		if up, known := av.Available(w.every); known {
+			var err error
+			if !up {
+				err = errListingFailed
+			}
+			w.note(err)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(parent, 15*time.Second)
 	defer cancel()
 	_, err := w.pl.Partitions(ctx)
 	if err != nil && parent.Err() != nil {
 		return // shutting down: no news
 	}
+	w.note(err)
+}
+
+// errListingFailed is why a scheduler whose job listing failed counts as
+// not answering (the runner logs the listing's own error).
+var errListingFailed = errors.New("its last job listing failed")
+
+// note records the answer and logs when it changed.
+func (w *schedulerWatch) note(err error) {
 	was := w.ok.Swap(err == nil)
 	switch {
 	case err != nil && was:
