@@ -23,7 +23,7 @@ func TestAvailableFollowsTheListing(t *testing.T) {
 	if ok, known := r.Available(time.Minute); ok || !known {
 		t.Errorf("after failed listings: Available = %v, %v; want false, true", ok, known)
 	}
-	b.set(func(s *scripted) { s.listErr = nil; s.listing["5"] = s.listing["5"] })
+	b.set(func(s *scripted) { s.listErr = nil })
 	b.drain()
 	b.waitLists(t, 2)
 	if ok, known := r.Available(time.Minute); !ok || !known {
