@@ -92,7 +92,10 @@ func submitToRunning(s *stack, client *http.Client, id string) (time.Duration, e
 	if resp.StatusCode != 200 {
 		return 0, fmt.Errorf("submit %s: status %d", id, resp.StatusCode)
 	}
+	// job_started and job_completed of a short job can arrive in either
+	// order (they are published by different goroutines).
 	var lat time.Duration
+	var ended *engine.JobEndedData
 	for ev := range sub.C {
 		switch ev.Name {
 		case engine.EventJobStarted:
@@ -100,9 +103,13 @@ func submitToRunning(s *stack, client *http.Client, id string) (time.Duration, e
 				lat = time.Since(t0)
 			}
 		case engine.EventJobCompleted:
-			if d := ev.Data.(engine.JobEndedData); lat == 0 || d.Status != engine.StatusCompleted {
-				return 0, fmt.Errorf("job %s ended %s without a clean run: %s", d.JobID, d.Status, d.Error)
+			d := ev.Data.(engine.JobEndedData)
+			if d.Status != engine.StatusCompleted {
+				return 0, fmt.Errorf("job %s ended %s: %s", d.JobID, d.Status, d.Error)
 			}
+			ended = &d
+		}
+		if lat != 0 && ended != nil {
 			return lat, nil
 		}
 	}
