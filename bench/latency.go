@@ -54,7 +54,8 @@ func startLatency(cfg config) ([]row, error) {
 	return []row{
 		{name: fmt.Sprintf("submit→running p50, idle server (%d jobs one at a time; acknowledgement to job_started)", n), ours: p50, base: e50, unit: " ms", baseNote: note},
 		{name: "submit→running p99, idle server", ours: p99, base: e99, unit: " ms", baseNote: note, target: "< 3 ms", met: p99 < 3},
-		{name: "submit→running p50 / p99 from the POST sent (adds the durable insert)", ours: ms(quantile(posts, 0.5)), base: ms(quantile(posts, 0.99)), unit: " ms", baseNote: "p99"},
+		{name: "submit→running p50 from the POST sent (adds the durable insert and the reply)", ours: ms(quantile(posts, 0.5)), unit: " ms"},
+		{name: "submit→running p99 from the POST sent", ours: ms(quantile(posts, 0.99)), unit: " ms"},
 	}, nil
 }
 
