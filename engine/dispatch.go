@@ -201,12 +201,25 @@ func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error
 	return spec, nil
 }
 
-// consume applies a runner's updates, one at a time, in order.
+// consume applies a runner's updates in order. The ends of local jobs are
+// the exception: each is applied on a goroutine of its own, because
+// recording an end waits for the disk (synchronous FULL), and ends applied
+// one after another paid one fsync each, which capped short jobs at one end
+// per fsync. Ends recorded together share one group commit. An end is the
+// last update of its job attempt, so nothing after it needs to wait for it.
 func (m *Manager) consume(r runner.Runner) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		for u := range r.Updates() {
+			if r == m.local && u.State.Terminal() {
+				m.wg.Add(1)
+				go func() {
+					defer m.wg.Done()
+					m.apply(u)
+				}()
+				continue
+			}
 			m.apply(u)
 		}
 	}()
