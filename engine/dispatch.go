@@ -105,6 +105,11 @@ func (m *Manager) startLocal(a *activeJob) {
 	if m.cancelledBeforeStart(a, true) {
 		return
 	}
+	// A short job can end before Start returns: its end waits (see apply)
+	// until job_started is out, so no client sees a job complete before
+	// it started.
+	announced := m.holdUpdates(a)
+	defer announced()
 	h, err := m.local.Start(ctx, spec)
 	if err != nil {
 		m.mustEnd(a, StatusFailed, nil, "cannot start: "+err.Error())
@@ -124,6 +129,7 @@ func (m *Manager) startLocal(a *activeJob) {
 	// its name, see recover), so a crash between the two loses nothing,
 	// and the announcement does not wait for a second store write.
 	m.bus.Publish(EventJobStarted, JobStartedData{JobID: a.id, StartTime: start, Attempt: a.attempt, PID: h.PID})
+	announced()
 	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Process: &ProcessRef{PID: h.PID, StartTime: h.PIDStart}, Time: start, NoSync: true}); err != nil && !errors.Is(err, ErrStale) {
 		m.log.Error("persist process of job", "job", a.id, "err", err)
 	}
@@ -223,6 +229,23 @@ func (m *Manager) consume(r runner.Runner) {
 			m.apply(u)
 		}
 	}()
+}
+
+// holdUpdates makes the runner's updates for a wait (see apply) until the
+// returned func is called; calling it again does nothing.
+func (m *Manager) holdUpdates(a *activeJob) func() {
+	held := make(chan struct{})
+	m.mu.Lock()
+	a.submitted = held
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if a.submitted == held {
+			close(held)
+			a.submitted = nil
+		}
+	}
 }
 
 func (m *Manager) apply(u runner.Update) {
