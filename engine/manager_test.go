@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	stdcmp "cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
@@ -48,6 +50,15 @@ type setupOpts struct {
 	progressEvery time.Duration
 	gates         []engine.Gate
 	retention     engine.Retention
+	// runner replaces the local runner (a FakeRunner); cluster, when set,
+	// puts the manager in scheduler mode, with scheduler the policy's type.
+	runner    runner.Runner
+	cluster   runner.Runner
+	scheduler string
+	// wrap, if not nil, wraps the store the manager uses.
+	wrap func(engine.Store) engine.Store
+	// edit changes the options last.
+	edit []func(*engine.Options)
 }
 
 // setup starts a manager on a real SQLite file with the real local runner;
@@ -69,7 +80,7 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		t.Skip("no env(1) on PATH:", err)
 	}
 	b.envExe = envExe
-	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, "none")
+	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, stdcmp.Or(so.scheduler, "none"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +94,21 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		t.Cleanup(func() { st.Close() })
 		b.store = st
 	}
+	if so.wrap != nil {
+		b.store = so.wrap(b.store)
+	}
 	grace := so.grace
 	if grace == 0 {
 		grace = 2 * time.Second
 	}
+	var run runner.Runner = so.runner
+	if run == nil {
+		run = local.New(local.Options{KillGrace: grace})
+	}
 	b.opts = engine.Options{
 		Store:         b.store,
-		Runner:        local.New(local.Options{KillGrace: grace}),
+		Runner:        run,
+		Cluster:       so.cluster,
 		Telemetry:     b.tel,
 		Policy:        policy,
 		Limits:        so.limits,
@@ -101,6 +120,9 @@ func setup(t *testing.T, so setupOpts) *bundle {
 	}
 	if b.opts.ProgressEvery == 0 {
 		b.opts.ProgressEvery = 50 * time.Millisecond
+	}
+	for _, e := range so.edit {
+		e(&b.opts)
 	}
 	b.m, err = engine.New(context.Background(), b.opts)
 	if err != nil {
