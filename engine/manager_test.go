@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
@@ -192,17 +193,13 @@ func jobOf(ev engine.Event) string {
 // outside process) writes, until ok holds.
 func (b *bundle) waitRecord(t *testing.T, ok func([]fakesolver.Run) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	enginetest.WaitForNil(t, func() error {
 		runs, err := fakesolver.ReadRecord(b.record)
 		if err == nil && ok(runs) {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("record never got there: %+v %v", runs, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("record never got there: %+v %v", runs, err)
+	})
 }
 
 func (b *bundle) wait(t *testing.T, id string) engine.Job {
@@ -341,13 +338,12 @@ func TestResourceGatesHoldJobsBack(t *testing.T) {
 			b.submit(t, "gated", 0)
 			// The dispatcher records why it holds the job; wait for that
 			// rather than for time to pass.
-			deadline := time.Now().Add(10 * time.Second)
-			for !strings.Contains(b.m.QueueStats().BlockedBy, tc.reason) {
-				if time.Now().After(deadline) {
-					t.Fatalf("blocked_by = %q, want it to name %s", b.m.QueueStats().BlockedBy, tc.reason)
+			enginetest.WaitForNil(t, func() error {
+				if got := b.m.QueueStats().BlockedBy; !strings.Contains(got, tc.reason) {
+					return fmt.Errorf("blocked_by = %q, want it to name %s", got, tc.reason)
 				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				return nil
+			})
 			if j, _ := b.m.Job(context.Background(), "gated"); j.Status != engine.StatusQueued {
 				t.Fatalf("gated job is %s, want queued", j.Status)
 			}
