@@ -320,4 +320,3 @@ func hammer(url string, body []byte, conc int, d time.Duration, acked *sync.Map)
 	}
 	return ok.Load(), nil
 }
-
