@@ -198,4 +198,3 @@ func (t *tail) String() string {
 	defer t.mu.Unlock()
 	return string(t.b)
 }
-
