@@ -41,6 +41,8 @@ type follower struct {
 
 	// watchers are told when a followed log grows (Manager.WatchLog).
 	watchers logWatchers
+
+	stop context.CancelFunc // set by start; shutdown calls it
 }
 
 type followedSummary struct {
@@ -68,16 +70,21 @@ func newFollower(m *Manager, every time.Duration) *follower {
 	return &follower{m: m, every: every, loc: time.Local, jobs: map[string]*followed{}, latest: map[string]followedSummary{}}
 }
 
-// start runs the follower until ctx ends. It subscribes to the events
-// before it returns, so no job that starts afterwards goes unseen.
-func (f *follower) start(ctx context.Context) {
+// start runs the follower on wg until shutdown (or ctx ends). It
+// subscribes to the events before it returns, so no job that starts
+// afterwards goes unseen.
+func (f *follower) start(ctx context.Context, wg *sync.WaitGroup) {
+	ctx, f.stop = context.WithCancel(ctx)
 	sub := f.m.bus.subscribeInternal(1024)
-	f.m.wg.Add(1)
+	wg.Add(1)
 	go func() {
-		defer f.m.wg.Done()
+		defer wg.Done()
 		f.run(ctx, sub)
 	}()
 }
+
+// shutdown ends the follower; the Manager's Close waits for it.
+func (f *follower) shutdown() { f.stop() }
 
 func (f *follower) run(ctx context.Context, sub *Subscription) {
 	ticker := time.NewTicker(f.every)
@@ -136,7 +143,7 @@ func (f *follower) resync(ctx context.Context) {
 	var running []run
 	f.m.mu.Lock()
 	for _, a := range f.m.active {
-		if a.status == StatusRunning && !a.reserved {
+		if a.status == StatusRunning && a.phase != phaseReserved {
 			running = append(running, run{a.id, a.attempt})
 		}
 	}
@@ -306,7 +313,7 @@ func (m *Manager) recordProgress(ctx context.Context, id string, attempt int, p 
 	// between the check and the announcement.
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if a, ok := m.active[id]; ok && a.attempt == attempt && !a.ending {
+	if a, ok := m.active[id]; ok && a.attempt == attempt && a.phase != phaseEnding {
 		m.bus.Publish(EventJobProgress, data)
 		return true
 	}
