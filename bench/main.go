@@ -48,6 +48,8 @@ var scenarios = []scenario{
 	{"jobs", noopJobs},
 	{"latency", startLatency},
 	{"firstjob", firstJobLatency},
+	{"scale", scale},
+	{"openloop", openLoop},
 }
 
 // config is what the flags set for every scenario.

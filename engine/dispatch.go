@@ -421,6 +421,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 	if err != nil {
 		return r, fmt.Errorf("engine: load unfinished jobs: %w", err)
 	}
+	var requeue []Job
 	for _, j := range jobs {
 		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime, kind: j.Kind, config: j.Config, phase: phaseWaiting}
 		a.cluster = j.SchedulerJobID != nil || j.Status == StatusScheduled || (j.Status == StatusPending && m.cluster != nil)
@@ -443,9 +444,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			r.adoptCluster = append(r.adoptCluster, a)
 		case j.Status == StatusQueued || j.Status == StatusPending:
 			if j.Status == StatusPending {
-				if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: j.ID, Attempt: j.Attempt, FromStatus: StatusPending, Status: StatusQueued, Time: m.now().UTC(), Message: "queued again after a restart"}); err != nil {
-					return r, fmt.Errorf("engine: requeue job %s: %w", j.ID, err)
-				}
+				requeue = append(requeue, j) // recorded below, all at once
 				a.status = StatusQueued
 			}
 			m.active[a.id] = a
@@ -463,6 +462,9 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			m.admitLocked(a)
 			r.adoptLocal = append(r.adoptLocal, a)
 		}
+	}
+	if err := m.requeueAll(ctx, requeue); err != nil {
+		return r, err
 	}
 	if n := len(m.active); n > 0 {
 		m.log.Info("recovered unfinished jobs", "jobs", n, "queued", m.queue.Len(), "running", m.slots.running)
