@@ -126,6 +126,9 @@ func submitToRunning(s *stack, client *http.Client, id string) (fromAck, fromPos
 }
 
 func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0 // nothing measured (e.g. -scale-requests 0): no figure, not a panic
+	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[int(q*float64(len(s)-1))]
