@@ -198,3 +198,38 @@ func TestRaceClusterStartError(t *testing.T) {
 		t.Errorf("job = %s (%q), want failed naming the scheduler's error", j.Status, j.Error)
 	}
 }
+
+// A short local job can end before the runner's Start returns. Its end must
+// wait until job_started is out: a client must never see a job complete
+// before it started.
+func TestRaceLocalEndBeforeStartReturns(t *testing.T) {
+	t.Parallel()
+	fake := enginetest.NewFakeRunner()
+	zero := 0
+	fake.SetOnStart(func(spec runner.Spec, h runner.Handle) {
+		fake.Send(runner.Update{JobID: spec.JobID, Attempt: spec.Attempt, State: runner.StateCompleted, ExitCode: &zero})
+		// Start returns only once the engine has taken the end.
+		enginetest.WaitFor(t, "the engine to take the end", fake.Delivered)
+	})
+	b := setup(t, setupOpts{runner: fake})
+	sub := b.m.Events().Subscribe(-1, 64)
+	defer sub.Close()
+	b.submit(t, "quick", 0)
+	if j := waitJob(t, b, "quick"); j.Status != engine.StatusCompleted {
+		t.Fatalf("status = %s (%q), want completed", j.Status, j.Error)
+	}
+	var seen []string
+	for len(seen) < 2 {
+		select {
+		case ev := <-sub.C:
+			if ev.Name == engine.EventJobStarted || ev.Name == engine.EventJobCompleted {
+				seen = append(seen, ev.Name)
+			}
+		case <-time.After(enginetest.Timeout()):
+			t.Fatalf("events %v: want job_started then job_completed", seen)
+		}
+	}
+	if seen[0] != engine.EventJobStarted {
+		t.Errorf("events %v: the job was announced complete before it started", seen)
+	}
+}
