@@ -18,8 +18,6 @@ var (
 	// ErrConflict: the job's state does not allow the change asked for.
 	// Errors that wrap it are *ConflictError, whose text is for the user.
 	ErrConflict = errors.New("conflict")
-	// ErrClosed: the manager was closed.
-	ErrClosed = errors.New("manager closed")
 )
 
 // ConflictError says why a job's state does not allow a change.

@@ -23,6 +23,7 @@ import (
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/engine/store/storetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -727,14 +728,14 @@ func TestStoreFailureRefusesSubmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	faulty := store.NewFaulty(st)
+	faulty := storetest.NewFaulty(st)
 	b := setup(t, setupOpts{dataDir: dir, store: faulty})
-	faulty.SetFail("JobInsert", errors.New("disk on fire"))
+	faulty.SetFail(storetest.MethodJobInsert, errors.New("disk on fire"))
 	_, err = b.m.Submit(context.Background(), engine.SubmitRequest{Config: b.command("x")})
 	if err == nil {
 		t.Fatal("submission acknowledged although the store failed")
 	}
-	faulty.SetFail("JobInsert", nil)
+	faulty.SetFail(storetest.MethodJobInsert, nil)
 	b.submit(t, "x", 0)
 	if j := b.wait(t, "x"); j.Status != engine.StatusCompleted {
 		t.Fatalf("after the store recovered: %s", j.Status)

@@ -15,6 +15,7 @@ import (
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/engine/store/storetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -77,9 +78,9 @@ func TestRecoveryRequeuesPendingJobs(t *testing.T) {
 // TestRecoveryRequeueFailureFailsStartup: a store that cannot record the
 // requeues fails start-up with one error naming a job and how many more.
 func TestRecoveryRequeueFailureFailsStartup(t *testing.T) {
-	f := store.NewFaulty(pendingStore(t, 5))
+	f := storetest.NewFaulty(pendingStore(t, 5))
 	boom := errors.New("disk on fire")
-	f.SetFail(store.MethodJobUpdate, boom)
+	f.SetFail(storetest.MethodJobUpdate, boom)
 	policy, err := engine.NewPolicy(fakesolver.Path(), nil, nil, "none")
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func TestRecoveryRequeueFailureFailsStartup(t *testing.T) {
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "requeue job P00") || !strings.Contains(err.Error(), "(and 4 more)") {
 		t.Errorf("New: %v", err)
 	}
-	if got := f.Calls(store.MethodJobUpdate); got != 5 {
+	if got := f.Calls(storetest.MethodJobUpdate); got != 5 {
 		t.Errorf("JobUpdate calls %d, want 5", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/simjobs/simjobs/engine/hfss"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // localKillGrace is how long a local job has between SIGTERM and SIGKILL
@@ -87,14 +88,14 @@ func (cx *cli) runLocal(ctx context.Context, cfg map[string]any, solverFlag, dir
 }
 
 func (cx *cli) localEnd(id string, u runner.Update, took time.Duration, dir string) error {
-	j := engine.Job{ID: id, ReturnCode: u.ExitCode, Error: u.Message}
+	j := apitype.Job{ID: id, ReturnCode: u.ExitCode, Error: u.Message}
 	switch u.State {
 	case runner.StateCompleted:
-		j.Status = engine.StatusCompleted
+		j.Status = apitype.StatusCompleted
 	case runner.StateCancelled:
-		j.Status = engine.StatusCancelled
+		j.Status = apitype.StatusCancelled
 	default:
-		j.Status = engine.StatusFailed
+		j.Status = apitype.StatusFailed
 	}
 	line := endLine(j)
 	fmt.Fprintf(cx.stdout, "%s, ran here after %s (the server was unreachable; logs in %s)\n", line, since(took), dir)

@@ -165,7 +165,7 @@ func (rs *readStmts) close() error {
 // readable reports why a read cannot start, if it cannot.
 func (s *SQLite) readable(ctx context.Context) error {
 	if s.closed.Load() {
-		return ErrClosed
+		return errClosed
 	}
 	return ctx.Err()
 }

@@ -1,8 +1,8 @@
 // Package store persists jobs. SQLite is the engine.Store the server uses: one
 // database file in WAL mode, written through a single group-committing writer
 // and read through a pool of read-only connections. storetest.RunSuite is the
-// conformance suite every engine.Store passes, and Faulty wraps a store to
-// make its methods fail on demand in other packages' fault tests.
+// conformance suite every engine.Store passes, and storetest.Faulty wraps a
+// store to make its methods fail on demand in other packages' fault tests.
 //
 // # Seq and the listing key
 //
@@ -37,8 +37,10 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
-// ErrClosed is returned by every method called after Close.
-var ErrClosed = fmt.Errorf("store: closed: %w", engine.ErrStoreUnavailable)
+// errClosed is returned by every method called after Close. It matches
+// engine.ErrClosed (the server is shutting down) and, because a closed
+// store takes no writes, engine.ErrStoreUnavailable.
+var errClosed = fmt.Errorf("store: %w: %w", engine.ErrClosed, engine.ErrStoreUnavailable)
 
 var _ engine.Store = (*SQLite)(nil)
 
@@ -257,7 +259,7 @@ func (s *SQLite) closeDBs() error {
 
 // Close waits for writes already handed to the writer, commits them, stops
 // the writer, checkpoints the WAL and closes the database. Later calls to any
-// method return ErrClosed; Close itself may be called again and returns the
+// method return an error matching engine.ErrClosed; Close itself may be called again and returns the
 // first call's result.
 func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {

@@ -115,7 +115,7 @@ func (s *SQLite) write(ctx context.Context, r *writeReq) error {
 	s.mu.RLock()
 	if s.closed.Load() {
 		s.mu.RUnlock()
-		return ErrClosed
+		return errClosed
 	}
 	select {
 	case s.reqs <- r:
