@@ -48,7 +48,7 @@ func main() {
 	out := flag.String("out", "", "write the results table (markdown) to this file too")
 	dur := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
 	jobs := flag.Int("jobs", 400, "no-op jobs per run of the job throughput test")
-	only := flag.String("only", "", "run only this part: submit, jobs or latency")
+	only := flag.String("only", "", "run only this part: submit, jobs, latency or ws")
 	flag.StringVar(&syncMode, "sync", syncMode, "SQLite synchronous mode of the store: FULL or NORMAL")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -96,6 +96,13 @@ func run(out, only string, dur time.Duration, nJobs int) error {
 			return fmt.Errorf("latency: %w", err)
 		}
 		rows = append(rows, lat...)
+	}
+	if only == "" || only == "ws" {
+		ws, err := wsRows(log)
+		if err != nil {
+			return fmt.Errorf("websocket fan-out: %w", err)
+		}
+		rows = append(rows, ws...)
 	}
 
 	var b bytes.Buffer
