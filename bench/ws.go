@@ -36,11 +36,6 @@ var (
 	wsRate     = flag.Int("ws-rate", 1000, "events per second of the fan-out run")
 )
 
-// benchEvent is the data of a bench event: its publish time.
-type benchEvent struct {
-	T int64 `json:"t"`
-}
-
 // raiseNoFile lifts the open-files limit to its hard maximum: 2,000 sockets
 // (both ends live in this process) pass the usual 1,024.
 func raiseNoFile() {
