@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"strconv"
@@ -307,78 +306,22 @@ func (s *Server) jobLog(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	path, err := s.m.LogPath(id, attempt, stream)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		c.Set("X-Log-Size", "0")
-		c.Set("X-Log-Offset", "0")
-		return c.SendString("")
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := fi.Size()
-	start := int64(offset)
-	if start > size {
-		start = size
-	}
+	ctx := c.UserContext()
+	var chunk engine.LogChunk
 	if tail > 0 && c.Query("offset") == "" {
-		if start, err = tailStart(f, size, tail); err != nil {
-			return err
-		}
+		chunk, err = s.m.TailLog(ctx, id, attempt, stream, tail, 0)
+	} else {
+		chunk, err = s.m.ReadLog(ctx, id, attempt, stream, int64(offset), 0)
 	}
-	// At most 8 MiB per answer: a client following a huge log asks again
-	// from X-Log-Offset.
-	n := min(size-start, 8<<20)
-	buf := make([]byte, n)
-	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+	if err != nil {
 		return err
 	}
-	c.Set("X-Log-Size", strconv.FormatInt(size, 10))
-	c.Set("X-Log-Offset", strconv.FormatInt(start+n, 10))
-	return c.Send(buf)
-}
-
-// tailStart finds where the last n lines of a file begin, reading backwards
-// in blocks so a huge log costs only what is shown.
-func tailStart(f *os.File, size int64, n int) (int64, error) {
-	const block = 64 << 10
-	pos := size
-	lines := 0
-	buf := make([]byte, block)
-	// A final newline ends the last line; it does not start another.
-	if size > 0 {
-		one := make([]byte, 1)
-		if _, err := f.ReadAt(one, size-1); err == nil && one[0] == '\n' {
-			lines = -1
-		}
-	}
-	for pos > 0 {
-		step := min(int64(block), pos)
-		pos -= step
-		chunk := buf[:step]
-		if _, err := f.ReadAt(chunk, pos); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
-		}
-		for i := len(chunk) - 1; i >= 0; i-- {
-			if chunk[i] == '\n' {
-				lines++
-				if lines == n {
-					return pos + int64(i) + 1, nil
-				}
-			}
-		}
-	}
-	return 0, nil
+	// At most engine.MaxLogChunk per answer: a client following a huge log
+	// asks again from X-Log-Offset.
+	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+	c.Set("X-Log-Size", strconv.FormatInt(chunk.Size, 10))
+	c.Set("X-Log-Offset", strconv.FormatInt(chunk.Next, 10))
+	return c.Send(chunk.Data)
 }
 
 // jobLogSummary answers what a job's solver log says; 204 while it has
