@@ -14,7 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -174,21 +173,14 @@ func rssKB() int64 {
 	return 0
 }
 
-// lms prints a latency, marking one at the histogram's ceiling.
-func lms(d time.Duration) string {
-	if d >= 2*time.Second {
-		return "≥ 2 s"
-	}
-	return ms(d)
-}
-
 func percentiles(h *latHist) (time.Duration, time.Duration) {
 	return h.at(0.5), h.at(0.99)
 }
 
 // simjobsFanout runs the scenario against a real server's /ws.
-func simjobsFanout(n, rate int, d time.Duration, log *slog.Logger) (fanout, error) {
-	s, err := newStack(engine.Limits{MaxConcurrentJobs: 1, MaxCPUPercent: 100}, 0, log)
+func simjobsFanout(cfg config, n, rate int, d time.Duration) (fanout, error) {
+	log := cfg.log
+	s, err := newStack(cfg, engine.Limits{MaxConcurrentJobs: 1, MaxCPUPercent: 100}, 0)
 	if err != nil {
 		return fanout{}, err
 	}
@@ -343,44 +335,48 @@ func bareFanout(n, rate int, d time.Duration) (fanout, error) {
 
 // wsLatency is one client on an otherwise idle server: delivery p99 of
 // events published 100 per second.
-func wsLatency(log *slog.Logger) (time.Duration, time.Duration, error) {
-	f, err := simjobsFanout(1, 100, 3*time.Second, log)
+func wsLatency(cfg config) (time.Duration, time.Duration, error) {
+	f, err := simjobsFanout(cfg, 1, 100, 3*time.Second)
 	return f.p50, f.p99, err
 }
 
-// wsRows runs the WebSocket scenario.
-func wsRows(log *slog.Logger) ([]result, error) {
+// wsFanout is the WebSocket scenario (-only ws).
+func wsFanout(cfg config) ([]row, error) {
 	raiseNoFile()
-	p50, p99, err := wsLatency(log)
+	p50, p99, err := wsLatency(cfg)
 	if err != nil {
 		return nil, err
 	}
-	rows := []result{{name: "/ws delivery, 1 client, 100 events/s (p50 / p99)", ours: ms(p50) + " / " + ms(p99), base: "-", ratio: "-", target: "p99 < 10 ms", verdict: verdict(p99 < 10*time.Millisecond)}}
+	rows := []row{
+		{name: "/ws delivery p50, 1 client, 100 events/s", ours: ms(p50), unit: " ms"},
+		{name: "/ws delivery p99, 1 client, 100 events/s", ours: ms(p99), unit: " ms", target: "< 10 ms", met: p99 < 10*time.Millisecond},
+	}
 	n, rate, d := *wsClients, *wsRate, *wsDuration
 	base, err := bareFanout(n, rate, d)
 	if err != nil {
 		return nil, fmt.Errorf("bare broadcaster: %w", err)
 	}
-	ours, err := simjobsFanout(n, rate, d, log)
+	ours, err := simjobsFanout(cfg, n, rate, d)
 	if err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("/ws fan-out, %d clients, %d events/s, %s (p50 / p99)", n, rate, d)
+	what := fmt.Sprintf("%d clients, %d events/s asked, %s", n, rate, d)
+	const bare = "bare fasthttp/websocket broadcaster, same bytes"
 	rows = append(rows,
-		result{name: name, ours: lms(ours.p50) + " / " + lms(ours.p99), base: lms(base.p50) + " / " + lms(base.p99) + " (bare fasthttp/websocket)",
-			ratio: fmt.Sprintf("%.2fx p99", float64(ours.p99)/float64(max(base.p99, 1))), target: "p99 < 100 ms", verdict: verdict(ours.p99 < 100*time.Millisecond)},
-		result{name: "/ws fan-out: events/s the publisher achieved", ours: fmt.Sprintf("%.0f/s", float64(ours.published)/d.Seconds()), base: fmt.Sprintf("%.0f/s", float64(base.published)/d.Seconds()), ratio: "-", target: strconv.Itoa(rate) + "/s", verdict: verdict(float64(ours.published) >= 0.95*float64(rate)*d.Seconds())},
-		result{name: "/ws fan-out: messages delivered", ours: strconv.FormatInt(ours.received, 10), base: strconv.FormatInt(base.received, 10), ratio: fmt.Sprintf("%.2fx", float64(ours.received)/float64(max(base.received, 1))), target: "all", verdict: "-"},
-		result{name: "/ws fan-out: process RSS start → end (server and clients)", ours: fmt.Sprintf("%d → %d MB", ours.rssStart/1024, ours.rssEnd/1024), base: fmt.Sprintf("%d → %d MB", base.rssStart/1024, base.rssEnd/1024), ratio: "-", target: "flat", verdict: verdict(ours.rssEnd < ours.rssStart*5/4+20*1024)},
-		result{name: "/ws fan-out: reading clients dropped for lag", ours: strconv.FormatInt(ours.lagged, 10), base: "-", ratio: "-", target: "0", verdict: verdict(ours.lagged == 0)},
-		result{name: "/ws fan-out: client that stops reading dropped", ours: strconv.FormatBool(ours.stalledDropped), base: "-", ratio: "-", target: "dropped", verdict: verdict(ours.stalledDropped)},
+		row{name: "/ws fan-out delivery p99 (2000 ms = histogram ceiling), " + what, ours: ms(ours.p99), base: ms(base.p99), unit: " ms", baseNote: bare, ratio: true, target: "< 100 ms", met: ours.p99 < 100*time.Millisecond},
+		row{name: "/ws fan-out events published, " + what, ours: float64(ours.published) / d.Seconds(), base: float64(base.published) / d.Seconds(), unit: "/s", baseNote: bare, ratio: true, target: fmt.Sprintf("%d/s", rate), met: float64(ours.published) >= 0.95*float64(rate)*d.Seconds()},
+		row{name: "/ws fan-out messages delivered, " + what, ours: float64(ours.received) / d.Seconds(), base: float64(base.received) / d.Seconds(), unit: "/s", baseNote: bare, ratio: true},
+		row{name: "/ws fan-out process RSS at start (server and clients, MB)", ours: float64(ours.rssStart) / 1024, base: float64(base.rssStart) / 1024, unit: "", baseNote: bare},
+		row{name: "/ws fan-out process RSS at end (MB)", ours: float64(ours.rssEnd) / 1024, base: float64(base.rssEnd) / 1024, unit: "", baseNote: bare, target: "flat", met: ours.rssEnd < ours.rssStart*5/4+20*1024},
+		row{name: "/ws fan-out reading clients dropped for lag", ours: float64(ours.lagged), target: "0", met: ours.lagged == 0},
+		row{name: "/ws fan-out stalled client dropped (1 = yes)", ours: b2f(ours.stalledDropped), target: "1", met: ours.stalledDropped},
 	)
 	return rows, nil
 }
 
-func verdict(ok bool) string {
-	if ok {
-		return "met"
+func b2f(b bool) float64 {
+	if b {
+		return 1
 	}
-	return "NOT met"
+	return 0
 }

@@ -105,6 +105,11 @@ func (m *Manager) startLocal(a *activeJob) {
 	if m.cancelledBeforeStart(a, true) {
 		return
 	}
+	// A short job can end before Start returns: its end waits (see apply)
+	// until job_started is out, so no client sees a job complete before
+	// it started.
+	announced := m.holdUpdates(a)
+	defer announced()
 	h, err := m.local.Start(ctx, spec)
 	if err != nil {
 		m.mustEnd(a, StatusFailed, nil, "cannot start: "+err.Error())
@@ -124,6 +129,7 @@ func (m *Manager) startLocal(a *activeJob) {
 	// its name, see recover), so a crash between the two loses nothing,
 	// and the announcement does not wait for a second store write.
 	m.bus.Publish(EventJobStarted, JobStartedData{JobID: a.id, StartTime: start, Attempt: a.attempt, PID: h.PID})
+	announced()
 	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Process: &ProcessRef{PID: h.PID, StartTime: h.PIDStart}, Time: start, NoSync: true}); err != nil && !errors.Is(err, ErrStale) {
 		m.log.Error("persist process of job", "job", a.id, "err", err)
 	}
@@ -201,15 +207,45 @@ func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error
 	return spec, nil
 }
 
-// consume applies a runner's updates, one at a time, in order.
+// consume applies a runner's updates in order. The ends of local jobs are
+// the exception: each is applied on a goroutine of its own, because
+// recording an end waits for the disk (synchronous FULL), and ends applied
+// one after another paid one fsync each, which capped short jobs at one end
+// per fsync. Ends recorded together share one group commit. An end is the
+// last update of its job attempt, so nothing after it needs to wait for it.
 func (m *Manager) consume(r runner.Runner) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		for u := range r.Updates() {
+			if r == m.local && u.State.Terminal() {
+				m.wg.Add(1)
+				go func() {
+					defer m.wg.Done()
+					m.apply(u)
+				}()
+				continue
+			}
 			m.apply(u)
 		}
 	}()
+}
+
+// holdUpdates makes the runner's updates for a wait (see apply) until the
+// returned func is called; calling it again does nothing.
+func (m *Manager) holdUpdates(a *activeJob) func() {
+	held := make(chan struct{})
+	m.mu.Lock()
+	a.submitted = held
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if a.submitted == held {
+			close(held)
+			a.submitted = nil
+		}
+	}
 }
 
 func (m *Manager) apply(u runner.Update) {
@@ -385,6 +421,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 	if err != nil {
 		return r, fmt.Errorf("engine: load unfinished jobs: %w", err)
 	}
+	var requeue []Job
 	for _, j := range jobs {
 		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime, kind: j.Kind, config: j.Config, phase: phaseWaiting}
 		a.cluster = j.SchedulerJobID != nil || j.Status == StatusScheduled || (j.Status == StatusPending && m.cluster != nil)
@@ -407,9 +444,7 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			r.adoptCluster = append(r.adoptCluster, a)
 		case j.Status == StatusQueued || j.Status == StatusPending:
 			if j.Status == StatusPending {
-				if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: j.ID, Attempt: j.Attempt, FromStatus: StatusPending, Status: StatusQueued, Time: m.now().UTC(), Message: "queued again after a restart"}); err != nil {
-					return r, fmt.Errorf("engine: requeue job %s: %w", j.ID, err)
-				}
+				requeue = append(requeue, j) // recorded below, all at once
 				a.status = StatusQueued
 			}
 			m.active[a.id] = a
@@ -427,6 +462,9 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			m.admitLocked(a)
 			r.adoptLocal = append(r.adoptLocal, a)
 		}
+	}
+	if err := m.requeueAll(ctx, requeue); err != nil {
+		return r, err
 	}
 	if n := len(m.active); n > 0 {
 		m.log.Info("recovered unfinished jobs", "jobs", n, "queued", m.queue.Len(), "running", m.slots.running)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
@@ -33,17 +34,10 @@ func faultySetup(t *testing.T, so setupOpts) (*bundle, *store.Faulty) {
 	return setup(t, so), f
 }
 
-// until polls cond (state held by other goroutines or processes) for up to
-// 30 s.
+// until polls cond (state held by other goroutines or processes).
 func until(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, what, cond)
 }
 
 func (b *bundle) status(t *testing.T, id string) engine.Status {

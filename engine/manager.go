@@ -147,7 +147,8 @@ type activeJob struct {
 	cancel     cancelReason
 	handle     runner.Handle
 	// submitted, for a cluster job whose submission is under way, is
-	// closed once submitCluster has recorded the outcome: the runner's
+	// closed once submitCluster has recorded the outcome, and for a local
+	// job being started once job_started is published: the runner's
 	// updates for the job wait for it (see apply).
 	submitted chan struct{}
 	// spec is the runner spec checked at submission, for a start soon

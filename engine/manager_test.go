@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	stdcmp "cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,7 +18,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
@@ -48,6 +51,15 @@ type setupOpts struct {
 	progressEvery time.Duration
 	gates         []engine.Gate
 	retention     engine.Retention
+	// runner replaces the local runner (a FakeRunner); cluster, when set,
+	// puts the manager in scheduler mode, with scheduler the policy's type.
+	runner    runner.Runner
+	cluster   runner.Runner
+	scheduler string
+	// wrap, if not nil, wraps the store the manager uses.
+	wrap func(engine.Store) engine.Store
+	// edit changes the options last.
+	edit []func(*engine.Options)
 }
 
 // setup starts a manager on a real SQLite file with the real local runner;
@@ -69,7 +81,7 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		t.Skip("no env(1) on PATH:", err)
 	}
 	b.envExe = envExe
-	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, "none")
+	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, stdcmp.Or(so.scheduler, "none"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +95,21 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		t.Cleanup(func() { st.Close() })
 		b.store = st
 	}
+	if so.wrap != nil {
+		b.store = so.wrap(b.store)
+	}
 	grace := so.grace
 	if grace == 0 {
 		grace = 2 * time.Second
 	}
+	var run runner.Runner = so.runner
+	if run == nil {
+		run = local.New(local.Options{KillGrace: grace})
+	}
 	b.opts = engine.Options{
 		Store:         b.store,
-		Runner:        local.New(local.Options{KillGrace: grace}),
+		Runner:        run,
+		Cluster:       so.cluster,
 		Telemetry:     b.tel,
 		Policy:        policy,
 		Limits:        so.limits,
@@ -101,6 +121,9 @@ func setup(t *testing.T, so setupOpts) *bundle {
 	}
 	if b.opts.ProgressEvery == 0 {
 		b.opts.ProgressEvery = 50 * time.Millisecond
+	}
+	for _, e := range so.edit {
+		e(&b.opts)
 	}
 	b.m, err = engine.New(context.Background(), b.opts)
 	if err != nil {
@@ -170,17 +193,13 @@ func jobOf(ev engine.Event) string {
 // outside process) writes, until ok holds.
 func (b *bundle) waitRecord(t *testing.T, ok func([]fakesolver.Run) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	enginetest.WaitForNil(t, func() error {
 		runs, err := fakesolver.ReadRecord(b.record)
 		if err == nil && ok(runs) {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("record never got there: %+v %v", runs, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("record never got there: %+v %v", runs, err)
+	})
 }
 
 func (b *bundle) wait(t *testing.T, id string) engine.Job {
@@ -319,13 +338,12 @@ func TestResourceGatesHoldJobsBack(t *testing.T) {
 			b.submit(t, "gated", 0)
 			// The dispatcher records why it holds the job; wait for that
 			// rather than for time to pass.
-			deadline := time.Now().Add(10 * time.Second)
-			for !strings.Contains(b.m.QueueStats().BlockedBy, tc.reason) {
-				if time.Now().After(deadline) {
-					t.Fatalf("blocked_by = %q, want it to name %s", b.m.QueueStats().BlockedBy, tc.reason)
+			enginetest.WaitForNil(t, func() error {
+				if got := b.m.QueueStats().BlockedBy; !strings.Contains(got, tc.reason) {
+					return fmt.Errorf("blocked_by = %q, want it to name %s", got, tc.reason)
 				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				return nil
+			})
 			if j, _ := b.m.Job(context.Background(), "gated"); j.Status != engine.StatusQueued {
 				t.Fatalf("gated job is %s, want queued", j.Status)
 			}

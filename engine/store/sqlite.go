@@ -122,6 +122,8 @@ type SQLite struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	ckpt *checkpointer // WAL checkpoints off the writer (checkpoint.go)
+
 	nextSeq int64       // owned by the writer goroutine
 	search  searchQueue // owned by the writer goroutine
 
@@ -182,7 +184,7 @@ func (s *SQLite) open(ctx context.Context) error {
 	// _txlock=immediate makes BeginTx take the write lock at BEGIN, so a
 	// transaction never fails half-way on a lock upgrade.
 	s.w, err = sql.Open("sqlite", s.path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"+
-		"&_pragma=synchronous("+s.opts.synchronous+")&_pragma=foreign_keys(1)&_txlock=immediate")
+		"&_pragma=synchronous("+s.opts.synchronous+")&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return err
 	}
@@ -224,13 +226,17 @@ func (s *SQLite) open(ctx context.Context) error {
 	s.r.SetMaxIdleConns(s.opts.readers)
 	s.r.SetConnMaxLifetime(0)
 	s.r.SetConnMaxIdleTime(0)
-	return s.rs.prepare(ctx, s.r)
+	if err := s.rs.prepare(ctx, s.r); err != nil {
+		return err
+	}
+	s.ckpt, err = startCheckpointer(s.path)
+	return err
 }
 
 // closeDBs releases whatever open managed to set up.
 func (s *SQLite) closeDBs() error {
 	var errs []error
-	errs = append(errs, s.rs.close(), s.ws.close(), s.sws.close())
+	errs = append(errs, s.ckpt.stop(), s.rs.close(), s.ws.close(), s.sws.close())
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
