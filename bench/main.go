@@ -50,6 +50,7 @@ var scenarios = []scenario{
 	{"firstjob", firstJobLatency},
 	{"scale", scale},
 	{"openloop", openLoop},
+	{"ws", wsFanout},
 }
 
 // config is what the flags set for every scenario.
