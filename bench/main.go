@@ -1,13 +1,10 @@
 // Command bench is the load harness behind `make bench`. Each figure is
 // measured against a baseline run in the same process on the same machine,
-// and reported as a ratio, so a noisy shared machine moves both sides:
+// and reported as a ratio, so a noisy shared machine moves both sides. Every
+// scenario runs -repeat times (3 by default) and the table gives the range.
 //
-//   - REST submissions per second at concurrency 32, against a bare Fiber
-//     handler that only decodes the same JSON; afterwards every acknowledged
-//     job must be in the store;
-//   - no-op local jobs completed per second at max_concurrent 4, against a
-//     bare Go loop that fork/execs the same fake solver with 4 workers;
-//   - submit-to-start latency on an idle server (p50, p99).
+// The scenarios are the table below; a new one is a function returning rows,
+// in a file of its own, and one line in scenarios.
 package main
 
 import (
@@ -21,35 +18,69 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/server"
-	"github.com/simjobs/simjobs/testdata/fakesolver"
 	"github.com/simjobs/simjobs/testdata/pyedb"
 )
 
-// syncMode is the store's synchronous setting for the run (-sync).
-var syncMode = store.SynchronousFull
+// scenario is one measurement of the harness: it returns its rows, each
+// with its own same-run baseline.
+type scenario struct {
+	name string // for -only
+	run  func(cfg config) ([]row, error)
+}
+
+// scenarios run in this order. Add a line for a new one.
+var scenarios = []scenario{
+	{"submit", submissions},
+	{"jobs", noopJobs},
+	{"latency", startLatency},
+	{"firstjob", firstJobLatency},
+	{"scale", scale},
+	{"openloop", openLoop},
+	{"ws", wsFanout},
+}
+
+// config is what the flags set for every scenario.
+type config struct {
+	dur  time.Duration // how long a throughput run lasts
+	jobs int           // jobs per run of a job-throughput scenario
+	sync string        // the store's synchronous mode
+	log  *slog.Logger
+}
+
+// row is one figure of one run. Rows of the same name from repeated runs
+// are merged into one line of the table.
+type row struct {
+	name     string
+	ours     float64
+	base     float64 // 0: no baseline
+	unit     string  // "/s" or " ms"
+	baseNote string  // what the baseline is, when the name does not say
+	ratio    bool    // show ours/base
+	target   string  // "" when there is none
+	met      bool
+}
 
 func main() {
 	out := flag.String("out", "", "write the results table (markdown) to this file too")
 	dur := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
 	jobs := flag.Int("jobs", 400, "no-op jobs per run of the job throughput test")
-	only := flag.String("only", "", "run only this part: submit, jobs or latency")
-	flag.StringVar(&syncMode, "sync", syncMode, "SQLite synchronous mode of the store: FULL or NORMAL")
+	only := flag.String("only", "", "run only these scenarios (comma-separated): "+names())
+	repeat := flag.Int("repeat", 3, "run every scenario this many times and report the range")
+	syncMode := flag.String("sync", store.SynchronousFull, "SQLite synchronous mode of the store: FULL or NORMAL")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -61,49 +92,87 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*out, *only, *dur, *jobs); err != nil {
+	cfg := config{dur: *dur, jobs: *jobs, sync: *syncMode, log: slog.New(slog.DiscardHandler)}
+	if err := run(cfg, *out, *only, *repeat); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-type result struct {
-	name, ours, base, ratio, target, verdict string
+func names() string {
+	var n []string
+	for _, s := range scenarios {
+		n = append(n, s.name)
+	}
+	return strings.Join(n, ", ")
 }
 
-func run(out, only string, dur time.Duration, nJobs int) error {
-	var rows []result
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-
-	if only == "" || only == "submit" {
-		sub, err := submissions(dur, log)
-		if err != nil {
-			return fmt.Errorf("submissions: %w", err)
+func run(cfg config, out, only string, repeat int) error {
+	want := map[string]bool{}
+	for _, n := range strings.Split(only, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			want[n] = true
 		}
-		rows = append(rows, sub)
 	}
-	if only == "" || only == "jobs" {
-		jr, err := jobThroughput(nJobs, log)
-		if err != nil {
-			return fmt.Errorf("job throughput: %w", err)
+	for n := range want {
+		if !slices.ContainsFunc(scenarios, func(s scenario) bool { return s.name == n }) {
+			return fmt.Errorf("-only: no scenario %q (there are: %s)", n, names())
 		}
-		rows = append(rows, jr)
 	}
-	if only == "" || only == "latency" {
-		lat, err := startLatency(200, log)
-		if err != nil {
-			return fmt.Errorf("latency: %w", err)
+	var order []string
+	runs := map[string][]row{}
+	for _, s := range scenarios {
+		if len(want) > 0 && !want[s.name] {
+			continue
 		}
-		rows = append(rows, lat...)
+		for i := 0; i < max(repeat, 1); i++ {
+			rows, err := s.run(cfg)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			for _, r := range rows {
+				if _, seen := runs[r.name]; !seen {
+					order = append(order, r.name)
+				}
+				runs[r.name] = append(runs[r.name], r)
+				fmt.Fprintf(os.Stderr, "%s run %d: %s: %s (baseline %s)\n", s.name, i+1, r.name, num(r.ours, r.unit), num(r.base, r.unit))
+			}
+		}
 	}
 
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s (`make bench`).\n\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s, store synchronous %s; each row is the range over %d runs (`make bench`).\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), cfg.sync, max(repeat, 1))
 	fmt.Fprintln(&b, "| benchmark | simjobs | baseline (same run) | ratio | target | |")
 	fmt.Fprintln(&b, "|---|---|---|---|---|---|")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.name, r.ours, r.base, r.ratio, r.target, r.verdict)
+	for _, name := range order {
+		rs := runs[name]
+		ours, base, ratio := spread(rs, func(r row) float64 { return r.ours }), spread(rs, func(r row) float64 { return r.base }), ""
+		if rs[0].ratio {
+			ratio = spread(rs, func(r row) float64 { return r.ours / r.base }).fmt("x", "%.2f")
+		}
+		baseCell := ""
+		if rs[0].base != 0 {
+			baseCell = base.fmt(rs[0].unit, format(rs[0].unit))
+			if rs[0].baseNote != "" {
+				baseCell += " (" + rs[0].baseNote + ")"
+			}
+		}
+		verdict := ""
+		if rs[0].target != "" {
+			met := 0
+			for _, r := range rs {
+				if r.met {
+					met++
+				}
+			}
+			verdict = fmt.Sprintf("met %d/%d", met, len(rs))
+			if met < len(rs) {
+				verdict = fmt.Sprintf("**missed** (met %d/%d)", met, len(rs))
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", name, ours.fmt(rs[0].unit, format(rs[0].unit)), baseCell, ratio, rs[0].target, verdict)
 	}
 	os.Stdout.Write(b.Bytes())
 	if out != "" {
@@ -111,6 +180,38 @@ func run(out, only string, dur time.Duration, nJobs int) error {
 	}
 	return nil
 }
+
+type span struct{ lo, hi float64 }
+
+func spread(rs []row, f func(row) float64) span {
+	s := span{f(rs[0]), f(rs[0])}
+	for _, r := range rs[1:] {
+		s.lo, s.hi = min(s.lo, f(r)), max(s.hi, f(r))
+	}
+	return s
+}
+
+func (s span) fmt(unit, verb string) string {
+	if fmt.Sprintf(verb, s.lo) == fmt.Sprintf(verb, s.hi) {
+		return fmt.Sprintf(verb, s.lo) + unit
+	}
+	return fmt.Sprintf(verb+"–"+verb, s.lo, s.hi) + unit
+}
+
+func format(unit string) string {
+	if unit == " ms" {
+		return "%.2f"
+	}
+	return "%.0f"
+}
+
+func num(v float64, unit string) string { return fmt.Sprintf(format(unit), v) + unit }
+
+func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+// noop is the solver of the job scenarios: a process that does nothing,
+// so that what is measured is simjobs' own cost per job.
+const noop = "/bin/true"
 
 // stack is a server with its engine on a fresh data dir.
 type stack struct {
@@ -124,7 +225,8 @@ type stack struct {
 	local *local.Runner
 }
 
-func newStack(limits engine.Limits, cpu float64, log *slog.Logger) (*stack, error) {
+func newStack(cfg config, limits engine.Limits, cpu float64) (*stack, error) {
+	log := cfg.log
 	dir, err := os.MkdirTemp("", "simjobs-bench-")
 	if err != nil {
 		return nil, err
@@ -134,11 +236,11 @@ func newStack(limits engine.Limits, cpu float64, log *slog.Logger) (*stack, erro
 	if err := os.WriteFile(project, []byte("x"), 0o644); err != nil {
 		return nil, err
 	}
-	policy, err := engine.NewPolicy(fakesolver.Path(), nil, nil, "none")
+	policy, err := engine.NewPolicy(noop, nil, nil, "none")
 	if err != nil {
 		return nil, err
 	}
-	if s.st, err = store.Open(context.Background(), filepath.Join(dir, "simjobs.db"), store.WithSynchronous(syncMode)); err != nil {
+	if s.st, err = store.Open(context.Background(), filepath.Join(dir, "simjobs.db"), store.WithSynchronous(cfg.sync)); err != nil {
 		return nil, err
 	}
 	s.local = local.New(local.Options{KillGrace: time.Second, Logger: log})
@@ -220,188 +322,4 @@ func hammer(url string, body []byte, conc int, d time.Duration, acked *sync.Map)
 		return 0, e
 	}
 	return ok.Load(), nil
-}
-
-func submissions(d time.Duration, log *slog.Logger) (result, error) {
-	// Baseline: a bare Fiber handler decoding the same JSON.
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, BodyLimit: server.MaxBody})
-	app.Post("/jobs/submit", func(c *fiber.Ctx) error {
-		var v map[string]any
-		if err := json.Unmarshal(c.Body(), &v); err != nil {
-			return c.Status(400).SendString(err.Error())
-		}
-		return c.JSON(fiber.Map{"success": true, "job_id": "x", "message": "ok"})
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return result{}, err
-	}
-	go app.Listener(ln)
-	defer app.ShutdownWithTimeout(time.Second)
-	project := filepath.Join(os.TempDir(), "bench.aedt")
-	body := pyedbBody(project)
-	base := int64(1)
-	if os.Getenv("BENCH_SKIP_BASELINE") == "" {
-		base, err = hammer("http://"+ln.Addr().String()+"/jobs/submit", body, 32, d, nil)
-		if err != nil {
-			return result{}, err
-		}
-	}
-
-	// simjobs: jobs stay queued (CPU gate closed) so only submission is measured.
-	s, err := newStack(engine.Limits{MaxConcurrentJobs: 1, MaxCPUPercent: 50, MinMemoryGB: 1, MinDiskGB: 1}, 99, log)
-	if err != nil {
-		return result{}, err
-	}
-	defer s.stop()
-	var acked sync.Map
-	ours, err := hammer(s.url+"/jobs/submit", s.hfss, 32, d, &acked)
-	if err != nil {
-		return result{}, err
-	}
-	// Every acknowledged job must be committed.
-	missing := 0
-	acked.Range(func(k, _ any) bool {
-		if _, err := s.st.JobGet(context.Background(), k.(string)); err != nil {
-			missing++
-		}
-		return true
-	})
-	if missing > 0 {
-		return result{}, fmt.Errorf("%d acknowledged submissions are not in the store", missing)
-	}
-	oursRate, baseRate := float64(ours)/d.Seconds(), float64(base)/d.Seconds()
-	return ratioRow("REST submissions/s, concurrency 32 (all acked jobs verified in the store)", oursRate, baseRate, "/s", 0.25, "≥ 25%"), nil
-}
-
-func jobThroughput(n int, log *slog.Logger) (result, error) {
-	fake := fakesolver.Path()
-	// Baseline: 4 workers fork/exec'ing the fake solver.
-	start := time.Now()
-	work := make(chan int)
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range work {
-				if err := exec.Command(fake).Run(); err != nil {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if failed.Load() > 0 {
-		return result{}, fmt.Errorf("baseline: %d runs failed", failed.Load())
-	}
-	baseRate := float64(n) / time.Since(start).Seconds()
-
-	s, err := newStack(engine.Limits{MaxConcurrentJobs: 4, MaxCPUPercent: 100, MinMemoryGB: 0, MinDiskGB: 0}, 0, log)
-	if err != nil {
-		return result{}, err
-	}
-	defer s.stop()
-	sub := s.m.Events().Subscribe(-1, n*4+16)
-	defer sub.Close()
-	cmd := func(i int) json.RawMessage {
-		b, _ := json.Marshal(engine.CommandConfig{Command: []string{fake}, JobID: fmt.Sprintf("noop%d", i)})
-		return b
-	}
-	start = time.Now()
-	for i := 0; i < n; i++ {
-		if _, err := s.m.Submit(context.Background(), engine.SubmitRequest{Config: cmd(i)}); err != nil {
-			return result{}, err
-		}
-	}
-	done := 0
-	for done < n {
-		ev := <-sub.C
-		if ev.Name == engine.EventJobCompleted {
-			if d := ev.Data.(engine.JobEndedData); d.Status != engine.StatusCompleted {
-				return result{}, fmt.Errorf("job %s %s: %s", d.JobID, d.Status, d.Error)
-			}
-			done++
-		}
-	}
-	oursRate := float64(n) / time.Since(start).Seconds()
-	return ratioRow(fmt.Sprintf("no-op local jobs completed/s, max_concurrent 4 (%d jobs)", n), oursRate, baseRate, "/s", 0.70, "≥ 70%"), nil
-}
-
-func startLatency(n int, log *slog.Logger) ([]result, error) {
-	s, err := newStack(engine.Limits{MaxConcurrentJobs: 4, MaxCPUPercent: 100, MinMemoryGB: 0, MinDiskGB: 0}, 0, log)
-	if err != nil {
-		return nil, err
-	}
-	defer s.stop()
-	fake := fakesolver.Path()
-	client := &http.Client{Timeout: 10 * time.Second}
-	var lats []time.Duration
-	for i := 0; i < n; i++ {
-		sub := s.m.Events().Subscribe(-1, 64)
-		body, _ := json.Marshal(map[string]any{"config": engine.CommandConfig{Command: []string{fake}, JobID: fmt.Sprintf("lat%d", i)}})
-		resp, err := client.Post(s.url+"/jobs/submit", "application/json", bytes.NewReader(body))
-		if err != nil {
-			sub.Close()
-			return nil, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		acked := time.Now()
-		started := false
-		for ev := range sub.C {
-			if ev.Name == engine.EventJobStarted && !started {
-				lats = append(lats, time.Since(acked))
-				started = true
-			}
-			if ev.Name == engine.EventJobCompleted {
-				if d := ev.Data.(engine.JobEndedData); !started || d.Status != engine.StatusCompleted {
-					sub.Close()
-					return nil, fmt.Errorf("job %s ended %s without a clean run: %s", d.JobID, d.Status, d.Error)
-				}
-				break
-			}
-		}
-		sub.Close()
-	}
-	slices.Sort(lats)
-	p := func(q float64) time.Duration { return lats[int(q*float64(len(lats)-1))] }
-	// The baseline: how long a bare fork/exec of the same solver takes to
-	// return from Start on this machine (the floor under any job start).
-	var execs []time.Duration
-	for i := 0; i < n; i++ {
-		c := exec.Command(fake)
-		t0 := time.Now()
-		if err := c.Start(); err != nil {
-			return nil, err
-		}
-		execs = append(execs, time.Since(t0))
-		c.Wait()
-	}
-	slices.Sort(execs)
-	pe := func(q float64) time.Duration { return execs[int(q*float64(len(execs)-1))] }
-	verdict := "met"
-	if p(0.99) >= 5*time.Millisecond {
-		verdict = "missed"
-	}
-	return []result{
-		{name: fmt.Sprintf("submit-to-start latency p50, idle server (%d jobs; ack to job_started)", n), ours: ms(p(0.5)), base: ms(pe(0.5)) + " (bare exec Start)", ratio: fmt.Sprintf("%.1fx", float64(p(0.5))/float64(pe(0.5))), target: "", verdict: ""},
-		{name: "submit-to-start latency p99", ours: ms(p(0.99)), base: ms(pe(0.99)) + " (bare exec Start)", ratio: fmt.Sprintf("%.1fx", float64(p(0.99))/float64(pe(0.99))), target: "< 5 ms", verdict: verdict},
-	}, nil
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
-
-func ratioRow(name string, ours, base float64, unit string, want float64, target string) result {
-	r := ours / base
-	verdict := "met"
-	if r < want {
-		verdict = "missed"
-	}
-	return result{name: name, ours: fmt.Sprintf("%.0f%s", ours, unit), base: fmt.Sprintf("%.0f%s", base, unit), ratio: fmt.Sprintf("%.0f%%", 100*r), target: target, verdict: verdict}
 }

@@ -1,10 +1,12 @@
 // Package client is a Go client of the simjobs server: every REST route
 // and the /ws event stream, with typed answers.
 //
-// The answers are the server's own types (server.SubmitReply,
-// server.StatusReply, engine.Job, engine.Limits, ...), not copies: the
-// compiler keeps the client and the server in step, and the OpenAPI test
-// checks both against the published schemas.
+// The answers are the wire format's types (package server/apitype:
+// apitype.Job, apitype.SubmitReply, ...), which the server answers with
+// too: the compiler keeps the client and the server in step, and the
+// OpenAPI test checks both against the published schemas. The client
+// imports nothing else of simjobs, so a program using it does not compile
+// the engine, its SQLite driver or the HTTP server (TestImportGraph).
 //
 //	c, err := client.New("http://127.0.0.1:8080", client.WithToken(tok))
 //	reply, err := c.Submit(ctx, cfg, 0)
@@ -30,18 +32,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simjobs/simjobs/engine"
-	"github.com/simjobs/simjobs/engine/host"
-	"github.com/simjobs/simjobs/engine/license"
-	"github.com/simjobs/simjobs/engine/runner"
-	"github.com/simjobs/simjobs/engine/solverlog"
-	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // DefaultServer is where the server listens by default.
 const DefaultServer = "http://127.0.0.1:8080"
 
-// Client calls one simjobs server. It is safe for concurrent use.
+// Client calls one simjobs apitype. It is safe for concurrent use.
 type Client struct {
 	base  *url.URL
 	token string
@@ -277,7 +274,7 @@ func jobPath(id string, rest ...string) string {
 
 // Submit submits a job: config is an HFSSSimulationConfig or a plain
 // command object, as a map, a struct, or raw JSON.
-func (c *Client) Submit(ctx context.Context, config any, priority int) (server.SubmitReply, error) {
+func (c *Client) Submit(ctx context.Context, config any, priority int) (apitype.SubmitReply, error) {
 	var cfg json.RawMessage
 	switch v := config.(type) {
 	case json.RawMessage:
@@ -287,18 +284,18 @@ func (c *Client) Submit(ctx context.Context, config any, priority int) (server.S
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {
-			return server.SubmitReply{}, fmt.Errorf("encode config: %w", err)
+			return apitype.SubmitReply{}, fmt.Errorf("encode config: %w", err)
 		}
 		cfg = b
 	}
-	var out server.SubmitReply
+	var out apitype.SubmitReply
 	_, _, err := c.do(ctx, http.MethodPost, "/jobs/submit", nil, map[string]any{"config": cfg, "priority": priority}, &out)
 	return out, err
 }
 
 // ListOptions filter and page Jobs.
 type ListOptions struct {
-	Statuses []engine.Status // any of these; empty = all
+	Statuses []apitype.Status // any of these; empty = all
 	User     string
 	Search   string // substring of id, user or project path
 	// Limit is the page size; 0 takes the server's default (the newest
@@ -311,7 +308,7 @@ type ListOptions struct {
 
 // JobPage is one page of the job list.
 type JobPage struct {
-	Jobs  []engine.Job
+	Jobs  []apitype.Job
 	Total int // jobs matching the filter, all pages together
 }
 
@@ -353,39 +350,39 @@ func (c *Client) Jobs(ctx context.Context, o ListOptions) (JobPage, error) {
 }
 
 // Job returns the latest attempt of a job.
-func (c *Client) Job(ctx context.Context, id string) (engine.Job, error) {
-	var j engine.Job
+func (c *Client) Job(ctx context.Context, id string) (apitype.Job, error) {
+	var j apitype.Job
 	_, _, err := c.do(ctx, http.MethodGet, jobPath(id), nil, nil, &j)
 	return j, err
 }
 
 // SubmitNotify submits a job with a notify spec ({"webhook": ..., "email":
 // ..., "on": [...]}): who is told when it starts or ends.
-func (c *Client) SubmitNotify(ctx context.Context, config any, priority int, notify any) (server.SubmitReply, error) {
-	var out server.SubmitReply
+func (c *Client) SubmitNotify(ctx context.Context, config any, priority int, notify any) (apitype.SubmitReply, error) {
+	var out apitype.SubmitReply
 	_, _, err := c.do(ctx, http.MethodPost, "/jobs/submit", nil, map[string]any{"config": config, "priority": priority, "notify": notify}, &out)
 	return out, err
 }
 
 // JobHistory returns every attempt and status change of a job, and the
 // notifications sent for it.
-func (c *Client) JobHistory(ctx context.Context, id string) (server.JobHistory, error) {
-	var h server.JobHistory
+func (c *Client) JobHistory(ctx context.Context, id string) (apitype.JobHistory, error) {
+	var h apitype.JobHistory
 	_, _, err := c.do(ctx, http.MethodGet, jobPath(id, "/history"), nil, nil, &h)
 	return h, err
 }
 
 // Cancel cancels a job. A job that already ended answers Success false with
 // a nil error.
-func (c *Client) Cancel(ctx context.Context, id string) (server.Reply, error) {
-	var r server.Reply
+func (c *Client) Cancel(ctx context.Context, id string) (apitype.Reply, error) {
+	var r apitype.Reply
 	_, _, err := c.do(ctx, http.MethodPost, jobPath(id, "/cancel"), nil, nil, &r)
 	return r, err
 }
 
 // SetPriority changes a queued job's priority.
-func (c *Client) SetPriority(ctx context.Context, id string, priority int) (server.Reply, error) {
-	var r server.Reply
+func (c *Client) SetPriority(ctx context.Context, id string, priority int) (apitype.Reply, error) {
+	var r apitype.Reply
 	_, _, err := c.do(ctx, http.MethodPost, jobPath(id, "/priority"), nil, map[string]int{"priority": priority}, &r)
 	return r, err
 }
@@ -434,85 +431,72 @@ func (c *Client) Log(ctx context.Context, id string, o LogOptions) (Log, error) 
 // the solver, the phase, the adaptive passes, the sweep, warnings and
 // errors. attempt 0 is the latest. ok is false while the job has no solver
 // output yet (the server answers 204).
-func (c *Client) LogSummary(ctx context.Context, id string, attempt int) (s solverlog.Summary, ok bool, err error) {
+func (c *Client) LogSummary(ctx context.Context, id string, attempt int) (s apitype.LogSummary, ok bool, err error) {
 	q := url.Values{}
 	if attempt > 0 {
 		q.Set("attempt", strconv.Itoa(attempt))
 	}
 	resp, _, err := c.do(ctx, http.MethodGet, "/api/jobs/"+url.PathEscape(id)+"/log", q, nil, &s)
 	if err != nil {
-		return solverlog.Summary{}, false, err
+		return apitype.LogSummary{}, false, err
 	}
 	return s, resp.StatusCode != http.StatusNoContent, nil
 }
 
 // Resources returns the host telemetry.
-func (c *Client) Resources(ctx context.Context) (host.Sample, error) {
-	var s host.Sample
+func (c *Client) Resources(ctx context.Context) (apitype.HostSample, error) {
+	var s apitype.HostSample
 	_, _, err := c.do(ctx, http.MethodGet, "/resources", nil, nil, &s)
 	return s, err
 }
 
 // Licenses returns what the license servers said at the last poll
-// (GET /api/licenses); no servers and no features without --license-server.
-func (c *Client) Licenses(ctx context.Context) (license.Report, error) {
-	var r license.Report
+// (GET /api/licenses); no servers and no features without --license-apitype.
+func (c *Client) Licenses(ctx context.Context) (apitype.LicenseReport, error) {
+	var r apitype.LicenseReport
 	_, _, err := c.do(ctx, http.MethodGet, "/api/licenses", nil, nil, &r)
 	return r, err
 }
 
 // Queue returns the queue statistics.
-func (c *Client) Queue(ctx context.Context) (server.QueueReply, error) {
-	var q server.QueueReply
+func (c *Client) Queue(ctx context.Context) (apitype.QueueReply, error) {
+	var q apitype.QueueReply
 	_, _, err := c.do(ctx, http.MethodGet, "/queue", nil, nil, &q)
 	return q, err
 }
 
 // Limits returns the limits in force.
-func (c *Client) Limits(ctx context.Context) (engine.Limits, error) {
-	var l engine.Limits
+func (c *Client) Limits(ctx context.Context) (apitype.Limits, error) {
+	var l apitype.Limits
 	_, _, err := c.do(ctx, http.MethodGet, "/pool/limits", nil, nil, &l)
 	return l, err
 }
 
 // SetLimits changes the limits given (nil fields stay); it needs the admin
 // role.
-func (c *Client) SetLimits(ctx context.Context, p engine.LimitsPatch) (server.LimitsReply, error) {
-	body := map[string]any{}
-	if p.MaxConcurrentJobs != nil {
-		body["max_concurrent_jobs"] = *p.MaxConcurrentJobs
-	}
-	if p.MaxCPUPercent != nil {
-		body["max_cpu_percent"] = *p.MaxCPUPercent
-	}
-	if p.MinMemoryGB != nil {
-		body["min_memory_gb"] = *p.MinMemoryGB
-	}
-	if p.MinDiskGB != nil {
-		body["min_disk_gb"] = *p.MinDiskGB
-	}
-	var r server.LimitsReply
-	_, _, err := c.do(ctx, http.MethodPut, "/pool/limits", nil, body, &r)
+func (c *Client) SetLimits(ctx context.Context, p apitype.LimitsPatch) (apitype.LimitsReply, error) {
+	var r apitype.LimitsReply
+	_, _, err := c.do(ctx, http.MethodPut, "/pool/limits", nil, p, &r)
 	return r, err
 }
 
 // SystemStatus returns the mode, scheduler detection, monitoring and pool.
-func (c *Client) SystemStatus(ctx context.Context) (server.StatusReply, error) {
-	var s server.StatusReply
+func (c *Client) SystemStatus(ctx context.Context) (apitype.StatusReply, error) {
+	var s apitype.StatusReply
 	_, _, err := c.do(ctx, http.MethodGet, "/system/status", nil, nil, &s)
 	return s, err
 }
 
 // StartMonitoring asks for a fresh telemetry sample (admin).
-func (c *Client) StartMonitoring(ctx context.Context) (server.Reply, error) {
-	var r server.Reply
+func (c *Client) StartMonitoring(ctx context.Context) (apitype.Reply, error) {
+	var r apitype.Reply
 	_, _, err := c.do(ctx, http.MethodPost, "/system/start_monitoring", nil, nil, &r)
 	return r, err
 }
 
 // Drain starts the server's graceful drain (admin).
-func (c *Client) Drain(ctx context.Context) (server.Reply, error) {
-	var r server.Reply
+func (c *Client) Drain(ctx context.Context) (apitype.Reply, error) {
+	var r apitype.Reply
 	_, _, err := c.do(ctx, http.MethodPost, "/system/drain", nil, nil, &r)
 	return r, err
 }
@@ -520,7 +504,7 @@ func (c *Client) Drain(ctx context.Context) (server.Reply, error) {
 // Audit returns the audit trail of limits changes and drains, newest
 // first (admin): at most limit entries (0: 100) with ids below before (0:
 // from the newest).
-func (c *Client) Audit(ctx context.Context, limit int, before int64) ([]engine.AuditEntry, error) {
+func (c *Client) Audit(ctx context.Context, limit int, before int64) ([]apitype.AuditEntry, error) {
 	q := url.Values{}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
@@ -528,45 +512,37 @@ func (c *Client) Audit(ctx context.Context, limit int, before int64) ([]engine.A
 	if before > 0 {
 		q.Set("before", strconv.FormatInt(before, 10))
 	}
-	var list []engine.AuditEntry
+	var list []apitype.AuditEntry
 	_, _, err := c.do(ctx, http.MethodGet, "/api/audit", q, nil, &list)
 	return list, err
 }
 
 // Partitions describes the cluster's partitions; a server without a
 // scheduler answers ErrBadRequest.
-func (c *Client) Partitions(ctx context.Context) ([]runner.Partition, error) {
-	var p []runner.Partition
+func (c *Client) Partitions(ctx context.Context) ([]apitype.Partition, error) {
+	var p []apitype.Partition
 	_, _, err := c.do(ctx, http.MethodGet, "/scheduler/partitions", nil, nil, &p)
 	return p, err
 }
 
 // ClusterPartitions is Partitions as the PyEDB UI asks for it: empty
 // without a scheduler.
-func (c *Client) ClusterPartitions(ctx context.Context) ([]runner.Partition, error) {
-	var p []runner.Partition
+func (c *Client) ClusterPartitions(ctx context.Context) ([]apitype.Partition, error) {
+	var p []apitype.Partition
 	_, _, err := c.do(ctx, http.MethodGet, "/api/cluster_partitions", nil, nil, &p)
 	return p, err
 }
 
 // SchedulerType says where jobs run: "none" (the server's host), "slurm", ...
 func (c *Client) SchedulerType(ctx context.Context) (string, error) {
-	var r struct {
-		SchedulerType string `json:"scheduler_type"`
-	}
+	var r apitype.SchedulerType
 	_, _, err := c.do(ctx, http.MethodGet, "/api/scheduler_type", nil, nil, &r)
 	return r.SchedulerType, err
 }
 
-// Me is who the server takes the caller for.
-type Me struct {
-	Username string `json:"username"`
-	Role     string `json:"role"`
-}
-
 // Me returns the caller's identity.
-func (c *Client) Me(ctx context.Context) (Me, error) {
-	var m Me
+func (c *Client) Me(ctx context.Context) (apitype.Me, error) {
+	var m apitype.Me
 	_, _, err := c.do(ctx, http.MethodGet, "/api/me", nil, nil, &m)
 	return m, err
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/client"
-	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/apitype"
 	"github.com/simjobs/simjobs/server/servertest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
@@ -28,6 +28,22 @@ func newClient(t testing.TB, url string, opts ...client.Option) *client.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// engineSummary reads the wire's log summary as the engine's, for its
+// Progress method: what the summary says must give the progress the
+// server announced.
+func engineSummary(t testing.TB, s apitype.LogSummary) solverlog.Summary {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out solverlog.Summary
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func ctx(t testing.TB) context.Context {
@@ -46,7 +62,7 @@ func TestSubmitListWaitAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hfss.Success || hfss.JobID != "pyedb_1" || hfss.Attempt != 1 || hfss.Status != engine.StatusQueued {
+	if !hfss.Success || hfss.JobID != "pyedb_1" || hfss.Attempt != 1 || hfss.Status != apitype.StatusQueued {
 		t.Fatalf("submit reply %+v", hfss)
 	}
 	cmdReply, err := c.Submit(ctx, json.RawMessage(`{"command":["`+srv.Env+`","`+srv.Solver+`"],"jobid":"cmd_1"}`), 0)
@@ -56,7 +72,7 @@ func TestSubmitListWaitAndRead(t *testing.T) {
 	var seen []string
 	jobs, err := c.Wait(ctx, []string{"pyedb_1", "cmd_1"}, func(u client.WaitUpdate) {
 		// A job's last job_progress may follow its end.
-		if u.Event != nil && u.Event.JobID() == "pyedb_1" && u.Event.Name != engine.EventJobProgress {
+		if u.Event != nil && u.Event.JobID() == "pyedb_1" && u.Event.Name != apitype.EventJobProgress {
 			seen = append(seen, u.Event.Name)
 		}
 	})
@@ -64,15 +80,15 @@ func TestSubmitListWaitAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, j := range jobs {
-		if j.Status != engine.StatusCompleted || j.ReturnCode == nil || *j.ReturnCode != 0 {
+		if j.Status != apitype.StatusCompleted || j.ReturnCode == nil || *j.ReturnCode != 0 {
 			t.Errorf("job %s: %s rc %v (%s)", j.ID, j.Status, j.ReturnCode, j.Error)
 		}
 	}
-	if len(seen) > 0 && seen[len(seen)-1] != engine.EventJobCompleted {
+	if len(seen) > 0 && seen[len(seen)-1] != apitype.EventJobCompleted {
 		t.Errorf("events of pyedb_1 seen while waiting: %v", seen)
 	}
 
-	page, err := c.Jobs(ctx, client.ListOptions{Statuses: []engine.Status{engine.StatusCompleted}, Limit: 1})
+	page, err := c.Jobs(ctx, client.ListOptions{Statuses: []apitype.Status{apitype.StatusCompleted}, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +130,7 @@ func TestLogSummary(t *testing.T) {
 	}
 	progress := 0
 	if _, err := c.Wait(ctx, []string{"hfss"}, func(u client.WaitUpdate) {
-		if u.Event != nil && u.Event.Name == engine.EventJobProgress && u.Event.JobID() == "hfss" {
+		if u.Event != nil && u.Event.Name == apitype.EventJobProgress && u.Event.JobID() == "hfss" {
 			progress++
 		}
 	}); err != nil {
@@ -130,7 +146,7 @@ func TestLogSummary(t *testing.T) {
 	delta := 0.01187
 	want := solverlog.Progress{Solver: "HFSS", Phase: solverlog.StateCompleted, Pass: 5, MaxMagDeltaS: &delta, SolvedElements: 69871,
 		Converged: true, SweepSolved: 6, SweepPoints: 6, SweepKind: "discrete", SweepDone: true, Warnings: 3}
-	if diff := cmp.Diff(want, s.Progress()); diff != "" || s.Project != "filter_bank" || len(s.Adaptive.Passes) != 5 {
+	if diff := cmp.Diff(want, engineSummary(t, s).Progress()); diff != "" || s.Project != "filter_bank" || len(s.Adaptive.Passes) != 5 {
 		t.Errorf("summary of project %q, %d passes; progress (-want +got):\n%s", s.Project, len(s.Adaptive.Passes), diff)
 	}
 	if _, ok, err := c.LogSummary(ctx, "hfss", 1); err != nil || !ok {
@@ -172,7 +188,7 @@ func TestQueueLimitsPriorityCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := server.QueueReply{TotalQueued: 2, RegularQueueSize: 1, PriorityQueues: map[string]int{"5": 1}, MaxConcurrent: 1, BlockedBy: q.BlockedBy}
+	want := apitype.QueueReply{TotalQueued: 2, RegularQueueSize: 1, PriorityQueues: map[string]int{"5": 1}, MaxConcurrent: 1, BlockedBy: q.BlockedBy}
 	if diff := cmp.Diff(want, q); diff != "" || !strings.Contains(q.BlockedBy, "CPU") {
 		t.Fatalf("queue (-want +got):\n%s\nblocked by %q", diff, q.BlockedBy)
 	}
@@ -184,7 +200,7 @@ func TestQueueLimitsPriorityCancel(t *testing.T) {
 		t.Fatalf("system status %+v %v", st, err)
 	}
 	cpu := 100.0
-	lr, err := c.SetLimits(ctx, engine.LimitsPatch{MaxCPUPercent: &cpu})
+	lr, err := c.SetLimits(ctx, apitype.LimitsPatch{MaxCPUPercent: &cpu})
 	if err != nil || !lr.Success || lr.Limits.MaxCPUPercent != 100 || lr.Limits.MaxConcurrentJobs != 1 {
 		t.Fatalf("set limits %+v %v", lr, err)
 	}
@@ -195,7 +211,7 @@ func TestQueueLimitsPriorityCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if jobs[0].Status != engine.StatusCompleted || jobs[1].Status != engine.StatusCancelled {
+	if jobs[0].Status != apitype.StatusCompleted || jobs[1].Status != apitype.StatusCancelled {
 		t.Fatalf("b %s, a %s", jobs[0].Status, jobs[1].Status)
 	}
 }
@@ -271,7 +287,7 @@ func TestErrors(t *testing.T) {
 		{"no token", func() error { _, err := newClient(t, srv.URL).Queue(ctx); return err }, client.ErrUnauthorized, 401, "authentication required"},
 		{"wrong token", func() error { _, err := newClient(t, srv.URL, client.WithToken("x")).Job(ctx, "a"); return err }, client.ErrUnauthorized, 401, "authentication required"},
 		{"user sets limits", func() error {
-			_, err := bob.SetLimits(ctx, engine.LimitsPatch{MaxConcurrentJobs: &max})
+			_, err := bob.SetLimits(ctx, apitype.LimitsPatch{MaxConcurrentJobs: &max})
 			return err
 		}, client.ErrForbidden, 403, "this needs the admin role"},
 		{"unknown job", func() error { _, err := bob.Job(ctx, "nope"); return err }, client.ErrNotFound, 404, "job not found"},

@@ -11,32 +11,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/fasthttp/websocket"
+	"github.com/gorilla/websocket"
 
-	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/server/apitype"
 )
-
-// Event is one message of the /ws stream.
-type Event struct {
-	Name string          `json:"event"`
-	Seq  int64           `json:"seq"`
-	Time time.Time       `json:"time"`
-	Data json.RawMessage `json:"data"`
-}
-
-// JobID returns the job_id of the event's data, "" when it has none.
-func (e Event) JobID() string {
-	var d struct {
-		JobID string `json:"job_id"`
-	}
-	_ = json.Unmarshal(e.Data, &d)
-	return d.JobID
-}
-
-// EventResync is the name of the message the server sends first when the
-// events after the requested sequence number are no longer kept: the
-// client should reload its state.
-const EventResync = "resync"
 
 // ErrLagged: the server dropped the stream because the client read too
 // slowly. Reconnect with the last sequence number seen.
@@ -99,18 +77,18 @@ func (c *Client) Events(ctx context.Context, since int64) (*EventStream, error) 
 
 // Next blocks until the next event. It returns ErrLagged when the server
 // dropped a slow reader, and an error when the connection ends.
-func (s *EventStream) Next() (Event, error) {
+func (s *EventStream) Next() (apitype.Event, error) {
 	_ = s.conn.SetReadDeadline(time.Now().Add(eventIdle))
 	_, b, err := s.conn.ReadMessage()
 	if err != nil {
 		if websocket.IsCloseError(err, 4000) {
-			return Event{}, fmt.Errorf("%w (%v)", ErrLagged, err)
+			return apitype.Event{}, fmt.Errorf("%w (%v)", ErrLagged, err)
 		}
-		return Event{}, fmt.Errorf("event stream: %w", err)
+		return apitype.Event{}, fmt.Errorf("event stream: %w", err)
 	}
-	var ev Event
+	var ev apitype.Event
 	if err := json.Unmarshal(b, &ev); err != nil {
-		return Event{}, fmt.Errorf("event stream: message %.100q: %w", b, err)
+		return apitype.Event{}, fmt.Errorf("event stream: message %.100q: %w", b, err)
 	}
 	return ev, nil
 }
@@ -124,9 +102,9 @@ func (s *EventStream) Close() error {
 // WaitUpdate is what Wait reports while it waits.
 type WaitUpdate struct {
 	// Event is an event the stream delivered (any job's), or nil.
-	Event *Event
+	Event *apitype.Event
 	// Job is a fresh record of a waited-for job, or nil.
-	Job *engine.Job
+	Job *apitype.Job
 }
 
 // Wait blocks until every job of ids has ended and returns their records,
@@ -134,18 +112,18 @@ type WaitUpdate struct {
 // an event names it (no polling), reconnecting with ?since= when the
 // stream drops; only when the server refuses WebSockets (a proxy) does it
 // poll. progress, when not nil, sees every event and every record read.
-func (c *Client) Wait(ctx context.Context, ids []string, progress func(WaitUpdate)) ([]engine.Job, error) {
+func (c *Client) Wait(ctx context.Context, ids []string, progress func(WaitUpdate)) ([]apitype.Job, error) {
 	if progress == nil {
 		progress = func(WaitUpdate) {}
 	}
-	w := &waiter{c: c, progress: progress, pending: map[string]bool{}, final: map[string]engine.Job{}}
+	w := &waiter{c: c, progress: progress, pending: map[string]bool{}, final: map[string]apitype.Job{}}
 	for _, id := range ids {
 		w.pending[id] = true
 	}
 	if err := w.run(ctx); err != nil {
 		return nil, err
 	}
-	out := make([]engine.Job, len(ids))
+	out := make([]apitype.Job, len(ids))
 	for i, id := range ids {
 		out[i] = w.final[id]
 	}
@@ -156,7 +134,7 @@ type waiter struct {
 	c        *Client
 	progress func(WaitUpdate)
 	pending  map[string]bool
-	final    map[string]engine.Job
+	final    map[string]apitype.Job
 }
 
 // reread reads a pending job; ended jobs leave pending.
@@ -224,7 +202,7 @@ func (w *waiter) run(ctx context.Context) error {
 			failures = 0
 			since = ev.Seq
 			w.progress(WaitUpdate{Event: &ev})
-			if ev.Name == EventResync {
+			if ev.Name == apitype.EventResync {
 				if err := w.rereadAll(ctx); err != nil {
 					stream.Close()
 					return err

@@ -13,9 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/simjobs/simjobs/engine/results"
-	"github.com/simjobs/simjobs/engine/touchstone"
-	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // stream sends one request whose body (when not nil) is read as it goes
@@ -59,8 +57,8 @@ func resultPath(id string, rest ...string) string {
 // is board.aedt for an .aedt file, board.aedb.zip for a zipped .aedb folder
 // (see ZipFolder). size is r's length, -1 when unknown (sent chunked). The
 // reply's ProjectPath is what to submit.
-func (c *Client) UploadProject(ctx context.Context, name string, r io.Reader, size int64) (server.ProjectReply, error) {
-	var out server.ProjectReply
+func (c *Client) UploadProject(ctx context.Context, name string, r io.Reader, size int64) (apitype.ProjectReply, error) {
+	var out apitype.ProjectReply
 	resp, err := c.stream(ctx, http.MethodPost, "/api/projects", url.Values{"name": {name}}, r, size, "application/octet-stream")
 	if err != nil {
 		return out, err
@@ -73,8 +71,8 @@ func (c *Client) UploadProject(ctx context.Context, name string, r io.Reader, si
 }
 
 // ResultFiles lists what job id wrote in its folder while it ran.
-func (c *Client) ResultFiles(ctx context.Context, id string) ([]results.File, error) {
-	var out []results.File
+func (c *Client) ResultFiles(ctx context.Context, id string) ([]apitype.ResultFile, error) {
+	var out []apitype.ResultFile
 	_, _, err := c.do(ctx, http.MethodGet, resultPath(id, "/files"), nil, nil, &out)
 	return out, err
 }
@@ -109,12 +107,12 @@ func (c *Client) ResultsZip(ctx context.Context, id string, w io.Writer) (int64,
 
 // Touchstone reads a Touchstone result as magnitude (dB) and phase; with
 // traces (S11, S21, ...) only those.
-func (c *Client) Touchstone(ctx context.Context, id, path string, traces ...string) (touchstone.View, error) {
+func (c *Client) Touchstone(ctx context.Context, id, path string, traces ...string) (apitype.TouchstoneView, error) {
 	var q url.Values
 	if len(traces) > 0 {
 		q = url.Values{"traces": {strings.Join(traces, ",")}}
 	}
-	var out touchstone.View
+	var out apitype.TouchstoneView
 	_, _, err := c.do(ctx, http.MethodGet, resultPath(id, "/touchstone/", path), q, nil, &out)
 	return out, err
 }

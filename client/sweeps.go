@@ -8,25 +8,24 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/simjobs/simjobs/engine"
-	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // SubmitOptions are what a submission may carry besides its config.
 type SubmitOptions struct {
 	Priority  int
-	DependsOn []engine.Dependency
-	Retry     *engine.RetryPolicy
+	DependsOn []apitype.Dependency
+	Retry     *apitype.RetryPolicy
 	// Notify is the submission's "notify" object (webhook, e-mail, events).
 	Notify any
 }
 
 // SubmitWith submits a job like Submit, with dependencies and a retry
 // policy.
-func (c *Client) SubmitWith(ctx context.Context, config any, o SubmitOptions) (server.SubmitReply, error) {
+func (c *Client) SubmitWith(ctx context.Context, config any, o SubmitOptions) (apitype.SubmitReply, error) {
 	cfg, err := rawJSON(config)
 	if err != nil {
-		return server.SubmitReply{}, fmt.Errorf("encode config: %w", err)
+		return apitype.SubmitReply{}, fmt.Errorf("encode config: %w", err)
 	}
 	body := map[string]any{"config": cfg, "priority": o.Priority}
 	if len(o.DependsOn) > 0 {
@@ -38,7 +37,7 @@ func (c *Client) SubmitWith(ctx context.Context, config any, o SubmitOptions) (s
 	if o.Notify != nil {
 		body["notify"] = o.Notify
 	}
-	var out server.SubmitReply
+	var out apitype.SubmitReply
 	_, _, err = c.do(ctx, http.MethodPost, "/api/submit", nil, body, &out)
 	return out, err
 }
@@ -56,19 +55,19 @@ func rawJSON(v any) (json.RawMessage, error) {
 // SubmitSweep submits a sweep: body is the POST /api/sweeps object
 // (name, template, parameters, mode, max_parallel, priority, retry), as a
 // value to encode or as JSON.
-func (c *Client) SubmitSweep(ctx context.Context, body any) (server.SweepReply, error) {
+func (c *Client) SubmitSweep(ctx context.Context, body any) (apitype.SweepReply, error) {
 	raw, err := rawJSON(body)
 	if err != nil {
-		return server.SweepReply{}, fmt.Errorf("encode sweep: %w", err)
+		return apitype.SweepReply{}, fmt.Errorf("encode sweep: %w", err)
 	}
-	var out server.SweepReply
+	var out apitype.SweepReply
 	_, _, err = c.do(ctx, http.MethodPost, "/api/sweeps", nil, raw, &out)
 	return out, err
 }
 
 // SweepPage is one page of the sweep list.
 type SweepPage struct {
-	Sweeps []engine.Sweep
+	Sweeps []apitype.Sweep
 	Total  int
 }
 
@@ -96,22 +95,22 @@ func (c *Client) Sweeps(ctx context.Context, user string, limit, offset int) (Sw
 }
 
 // Sweep returns one sweep with its counts and job ids.
-func (c *Client) Sweep(ctx context.Context, id string) (engine.Sweep, error) {
-	var sw engine.Sweep
+func (c *Client) Sweep(ctx context.Context, id string) (apitype.Sweep, error) {
+	var sw apitype.Sweep
 	_, _, err := c.do(ctx, http.MethodGet, "/api/sweeps/"+url.PathEscape(id), nil, nil, &sw)
 	return sw, err
 }
 
 // CancelSweep cancels every job of a sweep not yet ended.
-func (c *Client) CancelSweep(ctx context.Context, id string) (server.SweepCancelReply, error) {
-	var out server.SweepCancelReply
+func (c *Client) CancelSweep(ctx context.Context, id string) (apitype.SweepCancelReply, error) {
+	var out apitype.SweepCancelReply
 	_, _, err := c.do(ctx, http.MethodPost, "/api/sweeps/"+url.PathEscape(id)+"/cancel", nil, nil, &out)
 	return out, err
 }
 
 // ResubmitSweep submits the sweep's failed and cancelled jobs again.
-func (c *Client) ResubmitSweep(ctx context.Context, id string) (server.SweepReply, error) {
-	var out server.SweepReply
+func (c *Client) ResubmitSweep(ctx context.Context, id string) (apitype.SweepReply, error) {
+	var out apitype.SweepReply
 	_, _, err := c.do(ctx, http.MethodPost, "/api/sweeps/"+url.PathEscape(id)+"/resubmit", nil, nil, &out)
 	return out, err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/engine/store/storetest"
 )
 
 // Every transition names who caused it: the actor of the request's
@@ -75,7 +76,7 @@ func TestChangeLimitsIsAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	faulty := store.NewFaulty(st)
+	faulty := storetest.NewFaulty(st)
 	b := setup(t, setupOpts{store: faulty})
 	ctx := engine.WithActor(context.Background(), engine.Actor{Name: "root", Admin: true})
 	four := 4
@@ -89,7 +90,7 @@ func TestChangeLimitsIsAudited(t *testing.T) {
 	if _, _, err := b.m.ChangeLimits(ctx, engine.LimitsPatch{MaxConcurrentJobs: &zero}); err == nil {
 		t.Error("an invalid limit was accepted")
 	}
-	faulty.SetFail("AuditInsert", errors.New("disk full"))
+	faulty.SetFail(storetest.MethodAuditInsert, errors.New("disk full"))
 	two := 2
 	if _, _, err := b.m.ChangeLimits(ctx, engine.LimitsPatch{MaxConcurrentJobs: &two}); err == nil {
 		t.Error("a change that could not be recorded was made")
@@ -97,7 +98,7 @@ func TestChangeLimitsIsAudited(t *testing.T) {
 	if got := b.m.Limits().MaxConcurrentJobs; got != 4 {
 		t.Errorf("limit %d after an unrecorded change, want 4", got)
 	}
-	faulty.SetFail("AuditInsert", nil)
+	faulty.SetFail(storetest.MethodAuditInsert, nil)
 	list, err := b.m.AuditLog(context.Background(), engine.AuditListParams{})
 	if err != nil {
 		t.Fatal(err)

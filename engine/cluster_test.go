@@ -3,8 +3,6 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,10 +13,8 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
-	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/cluster"
-	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/runner/pbs"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/testdata/fakesched"
@@ -58,49 +54,9 @@ func (c fakePBS) calls(t *testing.T, cmd string) int {
 // dataDir (reused across restarts). wrap, if not nil, wraps the store.
 func clusterSetup(t *testing.T, c fakePBS, dataDir string, pollMin time.Duration, wrap func(engine.Store) engine.Store, edit ...func(*engine.Options)) *bundle {
 	t.Helper()
-	b := &bundle{dataDir: dataDir, tel: host.NewFakeSource(idleHost())}
-	b.record = filepath.Join(dataDir, "record.txt")
-	envExe, err := exec.LookPath("env")
-	if err != nil {
-		t.Skip("no env(1) on PATH:", err)
-	}
-	b.envExe = envExe
-	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, "pbs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy.DefaultUser = "tester"
-	st, err := store.Open(context.Background(), filepath.Join(dataDir, "simjobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.store = st
-	if wrap != nil {
-		b.store = wrap(st)
-	}
-	b.opts = engine.Options{
-		Store:     b.store,
-		Runner:    local.New(local.Options{}),
-		Cluster:   pbs.New(c.options(pollMin)),
-		Telemetry: b.tel,
-		Policy:    policy,
-		DataDir:   dataDir,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	for _, e := range edit {
-		e(&b.opts)
-	}
-	b.m, err = engine.New(context.Background(), b.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		b.m.Close(ctx)
-		st.Close()
-	})
-	return b
+	// The solver's progress is read at the engine's own pace here.
+	edit = append([]func(*engine.Options){func(o *engine.Options) { o.ProgressEvery = 0 }}, edit...)
+	return setup(t, setupOpts{dataDir: dataDir, scheduler: "pbs", cluster: pbs.New(c.options(pollMin)), wrap: wrap, edit: edit})
 }
 
 func TestClusterJobLifecycle(t *testing.T) {

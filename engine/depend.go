@@ -217,7 +217,7 @@ func (m *Manager) parkedLocked(s *QueueStats) {
 // planReasonLocked is why the plan gate holds a job not yet started, asked
 // afresh: the dispatcher asks only as far down the queue as it must.
 func (m *Manager) planReasonLocked(a *activeJob) string {
-	if a.slot || a.started || a.gated || (a.status != StatusQueued && a.status != StatusPending) {
+	if a.phase > phaseWaiting || a.gated || (a.status != StatusQueued && a.status != StatusPending) {
 		return ""
 	}
 	p := m.plans.jobs[a.id]
@@ -431,7 +431,7 @@ func (m *Manager) waitsOnLocked(on, id string) bool {
 func (m *Manager) cancelBecause(ctx context.Context, id, reason string) {
 	m.mu.Lock()
 	if a, ok := m.active[id]; ok {
-		a.cancelReason = reason
+		a.cancel.message = reason
 	}
 	m.mu.Unlock()
 	if _, err := m.Cancel(ctx, id, ""); err != nil {
@@ -442,10 +442,10 @@ func (m *Manager) cancelBecause(ctx context.Context, id, reason string) {
 // cancelText is the message of a cancel that stopped a job: the server's
 // own reason, or who asked.
 func (a *activeJob) cancelText(when string) string {
-	if a.cancelReason != "" {
-		return a.cancelReason
+	if a.cancel.message != "" {
+		return a.cancel.message
 	}
-	return cancelMessage(a.cancelBy, when)
+	return cancelMessage(a.cancel.by, when)
 }
 
 // checkDependencies validates a submission's depends_on: every job exists

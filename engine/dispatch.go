@@ -10,28 +10,6 @@ import (
 	"github.com/simjobs/simjobs/engine/runner"
 )
 
-// dispatch is the one loop that starts queued jobs. It sleeps until kicked
-// (a submission, a job's end, a limit change, a telemetry tick), then starts
-// jobs while the gate admits them.
-func (m *Manager) dispatch() {
-	defer m.wg.Done()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-m.wake:
-		}
-		for {
-			a := m.next()
-			if a == nil {
-				break
-			}
-			m.wg.Add(1)
-			go m.startLocal(a)
-		}
-	}
-}
-
 // next takes the head of the queue if the gate admits it, holding a slot
 // for it.
 func (m *Manager) next() *activeJob {
@@ -44,7 +22,7 @@ func (m *Manager) next() *activeJob {
 		m.blocked = ""
 		return nil
 	}
-	if reason := m.limits.admit(m.running, m.telemetry); reason != "" {
+	if reason := m.limits.admit(m.slots.running, m.telemetry); reason != "" {
 		m.blocked = reason
 		return nil
 	}
@@ -54,8 +32,7 @@ func (m *Manager) next() *activeJob {
 		return nil
 	}
 	a.status = StatusRunning
-	a.slot = true
-	m.running++
+	m.slots.take(a)
 	return a
 }
 
@@ -95,7 +72,6 @@ func (m *Manager) nextAdmittedLocked() *activeJob {
 // what makes a job never start twice: after a crash the store says running,
 // and a running job is never started again.
 func (m *Manager) startLocal(a *activeJob) {
-	defer m.wg.Done()
 	ctx := m.ctx
 	picked := m.now()
 	spec, err := m.specFor(ctx, a)
@@ -118,8 +94,7 @@ func (m *Manager) startLocal(a *activeJob) {
 		m.log.Error("persist job start", "job", a.id, "err", err)
 		m.mu.Lock()
 		a.status = StatusQueued
-		a.slot = false
-		m.running--
+		m.slots.unstart(a)
 		m.unadmitLocked(a)
 		if !errors.Is(err, ErrStale) && !m.closed {
 			m.queue.push(a.id, a.priority, a.seq)
@@ -130,6 +105,11 @@ func (m *Manager) startLocal(a *activeJob) {
 	if m.cancelledBeforeStart(a, true) {
 		return
 	}
+	// A short job can end before Start returns: its end waits (see apply)
+	// until job_started is out, so no client sees a job complete before
+	// it started.
+	announced := m.holdUpdates(a)
+	defer announced()
 	h, err := m.local.Start(ctx, spec)
 	if err != nil {
 		m.mustEnd(a, StatusFailed, nil, "cannot start: "+err.Error())
@@ -138,11 +118,18 @@ func (m *Manager) startLocal(a *activeJob) {
 	m.DispatchLatency.Observe(m.now().Sub(picked))
 	m.QueueWait.Observe(start.Sub(a.submitTime))
 	m.mu.Lock()
-	a.started = true
+	a.phase = phaseRunning
 	a.handle = h
-	cancel := a.cancel
+	cancel := a.cancel.asked()
 	m.mu.Unlock()
+	// Announced before the process is recorded, against "persist, act,
+	// publish": what the event says that matters (the job runs) was
+	// persisted above, before the start. The pid is a detail recovery can
+	// do without (a running job with no process on record is looked up by
+	// its name, see recover), so a crash between the two loses nothing,
+	// and the announcement does not wait for a second store write.
 	m.bus.Publish(EventJobStarted, JobStartedData{JobID: a.id, StartTime: start, Attempt: a.attempt, PID: h.PID})
+	announced()
 	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Process: &ProcessRef{PID: h.PID, StartTime: h.PIDStart}, Time: start, NoSync: true}); err != nil && !errors.Is(err, ErrStale) {
 		m.log.Error("persist process of job", "job", a.id, "err", err)
 	}
@@ -156,7 +143,7 @@ func (m *Manager) startLocal(a *activeJob) {
 func (m *Manager) cancelled(a *activeJob) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return a.cancel
+	return a.cancel.asked()
 }
 
 // cancelledBeforeStart ends a job whose cancel came before its process
@@ -165,13 +152,13 @@ func (m *Manager) cancelled(a *activeJob) bool {
 // says running): it never ran, so it runs after the restart.
 func (m *Manager) cancelledBeforeStart(a *activeJob, persisted bool) bool {
 	m.mu.Lock()
-	cancel, by := a.cancel, a.cancelBy
+	c := a.cancel
 	m.mu.Unlock()
-	if !cancel {
+	if !c.asked() {
 		return false
 	}
-	if by != shutdownActor {
-		m.mustEnd(a, StatusCancelled, nil, cancelMessage(by, "before it started"))
+	if !c.shutdown() {
+		m.mustEnd(a, StatusCancelled, nil, cancelMessage(c.by, "before it started"))
 		return true
 	}
 	if persisted {
@@ -220,137 +207,45 @@ func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error
 	return spec, nil
 }
 
-// submitCluster hands a pending job to the cluster scheduler.
-func (m *Manager) submitCluster(id string, attempt int) {
-	defer m.wg.Done()
-	ctx := m.ctx
-	m.mu.Lock()
-	a, ok := m.active[id]
-	m.mu.Unlock()
-	if !ok || a.attempt != attempt {
-		return
-	}
-	defer m.submissionRecorded(a)
-	spec, err := m.specFor(ctx, a)
-	if err != nil {
-		m.mustEnd(a, StatusFailed, nil, "cannot submit to "+m.cluster.Name()+": "+err.Error())
-		return
-	}
-	if !m.awaitGates(ctx, a) {
-		if ctx.Err() != nil {
-			return // still pending in the store: submitted after the restart
-		}
-		m.mustEnd(a, StatusCancelled, nil, a.cancelText("before it reached the scheduler"))
-		return
-	}
-	picked := m.now()
-	h, waited, err := m.startCluster(ctx, a, spec)
-	if err != nil {
-		if errors.Is(err, errGaveUp) {
-			return
-		}
-		m.mustEnd(a, StatusFailed, nil, "cannot submit to "+m.cluster.Name()+": "+err.Error())
-		return
-	}
-	m.DispatchLatency.Observe(m.now().Sub(picked))
-	now := m.now().UTC()
-	ext := h.ExternalID
-	var clear *string
-	if waited {
-		clear = new(string)
-	}
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusPending, Status: StatusScheduled, SchedulerJobID: &ext, Error: clear, Time: now, Message: "submitted to " + m.cluster.Name() + " as " + ext}); err != nil {
-		m.log.Error("persist scheduler job id", "job", id, "scheduler_job_id", ext, "err", err)
-	}
-	m.mu.Lock()
-	a.started = true
-	a.handle = h
-	if a.status == StatusPending {
-		a.status = StatusScheduled
-	}
-	cancel := a.cancel
-	m.mu.Unlock()
-	m.bus.Publish(EventJobScheduled, JobScheduledData{JobID: id, SchedulerJobID: ext, Attempt: attempt})
-	if cancel {
-		if err := m.cluster.Cancel(ctx, a.ref()); err != nil && !errors.Is(err, runner.ErrUnknownJob) {
-			m.log.Error("cancel job", "job", id, "err", err)
-		}
-	}
-}
-
-// errGaveUp: startCluster stopped trying, and has dealt with the job (it
-// was cancelled, or the manager is closing and it stays pending for the
-// next start).
-var errGaveUp = errors.New("gave up")
-
-// startCluster submits a job, trying again while the scheduler cannot be
-// reached: a controller restart or a network blip must not fail every job
-// submitted meanwhile. The job stays pending, its error saying why, until
-// the scheduler answers, it is cancelled, or the manager closes. waited
-// reports that it had to wait (the error is then to be cleared).
-func (m *Manager) startCluster(ctx context.Context, a *activeJob, spec runner.Spec) (h runner.Handle, waited bool, err error) {
-	first, most := m.retryFirst, m.retryMax
-	delay := first
-	for {
-		h, err = m.cluster.Start(ctx, spec)
-		if err == nil || !errors.Is(err, runner.ErrUnavailable) {
-			return h, waited, err
-		}
-		msg := fmt.Sprintf("waiting for %s (next try in %s): %v", m.cluster.Name(), delay.Round(time.Second), err)
-		if !waited {
-			m.log.Warn("the cluster scheduler cannot be reached; the job stays pending and is submitted once it answers", "job", a.id, "scheduler", m.cluster.Name(), "err", err)
-		}
-		waited = true
-		if uerr := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, FromStatus: StatusPending, Error: &msg, Time: m.now().UTC(), NoSync: true}); uerr != nil && !errors.Is(uerr, ErrStale) {
-			m.log.Error("record why a job waits", "job", a.id, "err", uerr)
-		}
-		// A cancel before the channel exists is seen here; one after it
-		// wakes the wait.
-		m.mu.Lock()
-		if a.retry == nil {
-			a.retry = make(chan struct{}, 1)
-		}
-		wake, cancelled := a.retry, a.cancel
-		m.mu.Unlock()
-		if !cancelled {
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return h, waited, errGaveUp // still pending in the store: submitted after the restart
-			case <-wake:
-			case <-t.C:
-			}
-			t.Stop()
-		}
-		if m.cancelled(a) {
-			m.mustEnd(a, StatusCancelled, nil, cancelMessage(a.cancelBy, "before it reached the scheduler"))
-			return h, waited, errGaveUp
-		}
-		delay = min(2*delay, most)
-	}
-}
-
-// submissionRecorded lets the runner's updates for a cluster job through
-// once submitCluster has recorded the submission (or the job's end).
-func (m *Manager) submissionRecorded(a *activeJob) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if a.submitted != nil {
-		close(a.submitted)
-		a.submitted = nil
-	}
-}
-
-// consume applies a runner's updates, one at a time, in order.
+// consume applies a runner's updates in order. The ends of local jobs are
+// the exception: each is applied on a goroutine of its own, because
+// recording an end waits for the disk (synchronous FULL), and ends applied
+// one after another paid one fsync each, which capped short jobs at one end
+// per fsync. Ends recorded together share one group commit. An end is the
+// last update of its job attempt, so nothing after it needs to wait for it.
 func (m *Manager) consume(r runner.Runner) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		for u := range r.Updates() {
+			if r == m.local && u.State.Terminal() {
+				m.wg.Add(1)
+				go func() {
+					defer m.wg.Done()
+					m.apply(u)
+				}()
+				continue
+			}
 			m.apply(u)
 		}
 	}()
+}
+
+// holdUpdates makes the runner's updates for a wait (see apply) until the
+// returned func is called; calling it again does nothing.
+func (m *Manager) holdUpdates(a *activeJob) func() {
+	held := make(chan struct{})
+	m.mu.Lock()
+	a.submitted = held
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if a.submitted == held {
+			close(held)
+			a.submitted = nil
+		}
+	}
 }
 
 func (m *Manager) apply(u runner.Update) {
@@ -379,7 +274,7 @@ func (m *Manager) apply(u runner.Update) {
 		m.log.Warn("update for a job not tracked", "job", u.JobID, "attempt", u.Attempt, "state", u.State)
 		return
 	}
-	cancel, by := a.cancel, a.cancelBy
+	c := a.cancel
 	m.mu.Unlock()
 	switch u.State {
 	case runner.StateRunning:
@@ -391,15 +286,15 @@ func (m *Manager) apply(u runner.Update) {
 		m.mustEnd(a, StatusCompleted, u.ExitCode, u.Message)
 	case runner.StateCancelled:
 		m.freeSlot(a)
-		if by == shutdownActor {
+		if c.shutdown() {
 			m.mustEnd(a, StatusFailed, u.ExitCode, "interrupted: the server shut down while the job ran")
 			return
 		}
-		m.mustEnd(a, StatusCancelled, u.ExitCode, cancelMessage(by, "while running"))
+		m.mustEnd(a, StatusCancelled, u.ExitCode, cancelMessage(c.by, "while running"))
 	case runner.StateFailed:
 		m.freeSlot(a)
 		msg := u.Message
-		if cancel && by == shutdownActor {
+		if c.shutdown() {
 			msg = "interrupted: the server shut down while the job ran (" + msg + ")"
 		}
 		m.mustEnd(a, StatusFailed, u.ExitCode, msg)
@@ -457,9 +352,10 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	}
 	// A cancel is the canceller's doing; any other end is the server's.
 	m.mu.Lock()
-	actor := a.cancelBy
+	c := a.cancel
 	m.mu.Unlock()
-	if st != StatusCancelled || actor == shutdownActor {
+	actor := c.by
+	if st != StatusCancelled || c.shutdown() {
 		actor = ""
 	}
 	err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Status: st, EndTime: &now, ReturnCode: code, Error: &errText, Time: now, Message: msg, Actor: actor})
@@ -484,35 +380,12 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 // once: the next job may start while the end is being recorded.
 func (m *Manager) freeSlot(a *activeJob) {
 	m.mu.Lock()
-	idle := m.freeSlotLocked(a)
+	idle := m.slots.free(a)
 	m.mu.Unlock()
 	for _, ch := range idle {
 		close(ch)
 	}
 	m.kick()
-}
-
-// freeSlotLocked frees a's slot if it holds one; the job then counts as
-// ending until release. It returns the drain waiters to wake.
-func (m *Manager) freeSlotLocked(a *activeJob) []chan struct{} {
-	if a.slot {
-		a.slot = false
-		a.ending = true
-		m.running--
-		m.ending++
-	}
-	return m.idleWaitersLocked()
-}
-
-// idleWaitersLocked takes the drain waiters when no local job runs or is
-// still having its end recorded.
-func (m *Manager) idleWaitersLocked() []chan struct{} {
-	if m.running > 0 || m.ending > 0 {
-		return nil
-	}
-	idle := m.idle
-	m.idle = nil
-	return idle
 }
 
 // release forgets an ended job: its slot, its waiters.
@@ -521,13 +394,8 @@ func (m *Manager) release(a *activeJob) {
 	if cur, ok := m.active[a.id]; ok && cur == a {
 		delete(m.active, a.id)
 	}
-	m.freeSlotLocked(a)
 	m.unadmitLocked(a)
-	if a.ending {
-		a.ending = false
-		m.ending--
-	}
-	idle := m.idleWaitersLocked()
+	idle := m.slots.release(a)
 	waiters := m.waiters[a.id]
 	delete(m.waiters, a.id)
 	m.mu.Unlock()
@@ -553,8 +421,9 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 	if err != nil {
 		return r, fmt.Errorf("engine: load unfinished jobs: %w", err)
 	}
+	var requeue []Job
 	for _, j := range jobs {
-		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime, kind: j.Kind, config: j.Config}
+		a := &activeJob{id: j.ID, attempt: j.Attempt, seq: j.Seq, priority: j.Priority, user: j.User, status: j.Status, submitTime: j.SubmitTime, kind: j.Kind, config: j.Config, phase: phaseWaiting}
 		a.cluster = j.SchedulerJobID != nil || j.Status == StatusScheduled || (j.Status == StatusPending && m.cluster != nil)
 		switch {
 		case a.cluster:
@@ -568,16 +437,14 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 				r.submit = append(r.submit, a)
 				continue
 			}
-			a.started = true
+			a.phase = phaseRunning
 			a.handle = runner.Handle{ExternalID: *j.SchedulerJobID}
 			// The gates admitted it before the restart: they count it again.
 			m.admitLocked(a)
 			r.adoptCluster = append(r.adoptCluster, a)
 		case j.Status == StatusQueued || j.Status == StatusPending:
 			if j.Status == StatusPending {
-				if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: j.ID, Attempt: j.Attempt, FromStatus: StatusPending, Status: StatusQueued, Time: m.now().UTC(), Message: "queued again after a restart"}); err != nil {
-					return r, fmt.Errorf("engine: requeue job %s: %w", j.ID, err)
-				}
+				requeue = append(requeue, j) // recorded below, all at once
 				a.status = StatusQueued
 			}
 			m.active[a.id] = a
@@ -588,17 +455,19 @@ func (m *Manager) recover(ctx context.Context) (recovered, error) {
 			// for the process by the job's name, and reports it lost if it
 			// never started. Either way it is not started again.
 			m.active[a.id] = a
-			a.slot, a.started = true, true
+			m.slots.adopt(a)
 			if j.Process != nil {
 				a.handle = runner.Handle{PID: j.Process.PID, PIDStart: j.Process.StartTime}
 			}
-			m.running++
 			m.admitLocked(a)
 			r.adoptLocal = append(r.adoptLocal, a)
 		}
 	}
+	if err := m.requeueAll(ctx, requeue); err != nil {
+		return r, err
+	}
 	if n := len(m.active); n > 0 {
-		m.log.Info("recovered unfinished jobs", "jobs", n, "queued", m.queue.Len(), "running", m.running)
+		m.log.Info("recovered unfinished jobs", "jobs", n, "queued", m.queue.Len(), "running", m.slots.running)
 	}
 	return r, nil
 }
@@ -616,7 +485,6 @@ func (m *Manager) resume(ctx context.Context, r recovered) {
 		}
 	}
 	for _, a := range r.submit {
-		m.wg.Add(1)
-		go m.submitCluster(a.id, a.attempt)
+		m.submitter.submit(a.id, a.attempt)
 	}
 }

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/engine/store/storetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -20,7 +22,7 @@ import (
 var diskFull = &engine.StoreFault{Cause: "the data volume is full (test): free some space", Err: syscall.ENOSPC}
 
 // faultySetup is setup on a store whose writes the test can fail.
-func faultySetup(t *testing.T, so setupOpts) (*bundle, *store.Faulty) {
+func faultySetup(t *testing.T, so setupOpts) (*bundle, *storetest.Faulty) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "simjobs.db"))
@@ -28,22 +30,15 @@ func faultySetup(t *testing.T, so setupOpts) (*bundle, *store.Faulty) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := store.NewFaulty(st)
+	f := storetest.NewFaulty(st)
 	so.dataDir, so.store = dir, f
 	return setup(t, so), f
 }
 
-// until polls cond (state held by other goroutines or processes) for up to
-// 30 s.
+// until polls cond (state held by other goroutines or processes).
 func until(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, what, cond)
 }
 
 func (b *bundle) status(t *testing.T, id string) engine.Status {
@@ -98,9 +93,9 @@ func TestStoreFaultEveryPath(t *testing.T) {
 		b.hold()
 		b.submit(t, "st", 0)
 		f.FailWrites(diskFull)
-		before := f.Calls(store.MethodJobUpdate)
+		before := f.Calls(storetest.MethodJobUpdate)
 		b.release()
-		until(t, "a start attempt", func() bool { return f.Calls(store.MethodJobUpdate) > before })
+		until(t, "a start attempt", func() bool { return f.Calls(storetest.MethodJobUpdate) > before })
 		if st := b.status(t, "st"); st != engine.StatusQueued {
 			t.Fatalf("job whose start could not be recorded is %s, want queued", st)
 		}
@@ -126,8 +121,8 @@ func TestStoreFaultEveryPath(t *testing.T) {
 			runs, _ := fakesolver.ReadRecord(b.record)
 			return len(runs) == 1 && !runs[0].End.IsZero()
 		})
-		before := f.Calls(store.MethodJobUpdate)
-		until(t, "retries of the end", func() bool { return f.Calls(store.MethodJobUpdate) >= before+2 })
+		before := f.Calls(storetest.MethodJobUpdate)
+		until(t, "retries of the end", func() bool { return f.Calls(storetest.MethodJobUpdate) >= before+2 })
 		if st := b.status(t, "e"); st != engine.StatusRunning {
 			t.Fatalf("while the end cannot be written the store says %s", st)
 		}
@@ -163,13 +158,13 @@ func TestStoreFaultEveryPath(t *testing.T) {
 		b.waitRecord(t, func(r []fakesolver.Run) bool { return len(r) == 1 })
 		until(t, "running", func() bool { return b.status(t, "cr") == engine.StatusRunning })
 		f.FailWrites(diskFull)
-		before := f.Calls(store.MethodJobUpdate)
+		before := f.Calls(storetest.MethodJobUpdate)
 		if res, err := b.m.Cancel(context.Background(), "cr", "tester"); err != nil || !res.Cancelled {
 			t.Fatalf("cancel: %+v %v", res, err)
 		}
 		// The process is stopped at once; its end is retried until it can
 		// be written.
-		until(t, "retries of the end", func() bool { return f.Calls(store.MethodJobUpdate) >= before+2 })
+		until(t, "retries of the end", func() bool { return f.Calls(storetest.MethodJobUpdate) >= before+2 })
 		if st := b.status(t, "cr"); st != engine.StatusRunning {
 			t.Fatalf("while the end cannot be written the store says %s", st)
 		}
@@ -203,14 +198,14 @@ func TestStoreFaultEveryPath(t *testing.T) {
 		b.submit(t, "l2", 0)
 		b.waitRecord(t, func(r []fakesolver.Run) bool { return len(r) == 1 })
 		f.FailWrites(diskFull)
-		before := f.Calls(store.MethodJobUpdate)
+		before := f.Calls(storetest.MethodJobUpdate)
 		// Limits live in memory: they change while the store fails, and the
 		// job they let through stays queued until its start can be recorded.
 		two := 2
 		if _, _, err := b.m.SetLimits(engine.LimitsPatch{MaxConcurrentJobs: &two}); err != nil {
 			t.Fatal(err)
 		}
-		until(t, "a start attempt", func() bool { return f.Calls(store.MethodJobUpdate) > before })
+		until(t, "a start attempt", func() bool { return f.Calls(storetest.MethodJobUpdate) > before })
 		if st := b.status(t, "l2"); st != engine.StatusQueued {
 			t.Fatalf("l2 is %s, want queued while its start cannot be recorded", st)
 		}

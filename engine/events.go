@@ -39,6 +39,9 @@ type Event struct {
 type encoded struct {
 	once sync.Once
 	b    []byte
+
+	dataOnce sync.Once
+	data     []byte
 }
 
 // JSON is the event's envelope as JSON, encoded once however many clients
@@ -53,6 +56,24 @@ func (e Event) JSON() []byte {
 		e.enc.b, _ = json.Marshal(e)
 	})
 	return e.enc.b
+}
+
+// DataJSON is the event's data alone as JSON (what a Socket.IO EVENT
+// carries), encoded once however many sessions receive it.
+func (e Event) DataJSON() []byte {
+	if e.enc == nil {
+		return marshalData(e.Data)
+	}
+	e.enc.dataOnce.Do(func() { e.enc.data = marshalData(e.Data) })
+	return e.enc.data
+}
+
+func marshalData(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte("null")
+	}
+	return b
 }
 
 // Bus numbers events, keeps the most recent ones for replay and fans them out

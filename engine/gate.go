@@ -112,7 +112,7 @@ func (m *Manager) awaitGates(ctx context.Context, a *activeJob) bool {
 	}
 	for {
 		m.mu.Lock()
-		if a.cancel {
+		if a.cancel.asked() {
 			m.mu.Unlock()
 			return false
 		}
@@ -153,7 +153,7 @@ func (m *Manager) waitingReasonLocked(a *activeJob) string {
 	switch {
 	case a.waiting != "":
 		return a.waiting
-	case a.status == StatusQueued && !a.slot:
+	case a.status == StatusQueued && !a.holdsSlot():
 		return m.blocked
 	}
 	return ""

@@ -18,8 +18,6 @@ var (
 	// ErrConflict: the job's state does not allow the change asked for.
 	// Errors that wrap it are *ConflictError, whose text is for the user.
 	ErrConflict = errors.New("conflict")
-	// ErrClosed: the manager was closed.
-	ErrClosed = errors.New("manager closed")
 )
 
 // ConflictError says why a job's state does not allow a change.
@@ -44,7 +42,8 @@ type Options struct {
 	// mode); queued jobs then hold no local slot.
 	Cluster runner.Runner
 	// Telemetry gates starts on CPU, memory and disk; nil checks only the
-	// number of running jobs.
+	// number of running jobs. A SampleSubscriber (host.Sampler) is also
+	// followed: each sample becomes a resources_updated event.
 	Telemetry Telemetry
 	// Policy says which executables and paths submissions may use.
 	Policy Policy
@@ -89,8 +88,8 @@ type Manager struct {
 	bus       *Bus
 	log       *slog.Logger
 	now       func() time.Time
-	// retryFirst and retryMax: see Options.RetryFirst.
-	retryFirst, retryMax time.Duration
+	// submitter hands jobs to the Cluster runner; nil without one.
+	submitter *clusterSubmitter
 	// retention: see Options.Retention.
 	retention Retention
 	// follower reads running jobs' logs for their progress; nil when
@@ -102,6 +101,9 @@ type Manager struct {
 	plans *plans
 	// notify: see Options.Notify.
 	notify NotifyChecker
+	// samples announces host samples; nil unless Options.Telemetry is a
+	// SampleSubscriber.
+	samples *telemetryFollower
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -109,22 +111,20 @@ type Manager struct {
 	// QueueWait is the time from submission to start.
 	QueueWait *Histogram
 
-	ctx    context.Context // lives until Close
-	cancel context.CancelFunc
-	wake   chan struct{}
-	wg     sync.WaitGroup
+	ctx        context.Context // lives until Close
+	cancel     context.CancelFunc
+	dispatcher *dispatcher
+	wg         sync.WaitGroup
 
 	mu       sync.Mutex
 	limits   Limits
 	queue    *queue
 	active   map[string]*activeJob // every job of this process not yet terminal
-	running  int                   // local jobs holding a slot
-	ending   int                   // local jobs that ended, their end not yet recorded
+	slots    slots                 // local job slots and the idle waiters
 	blocked  string                // why the head of the queue waits, "" if it does not
 	draining bool
 	closed   bool
 	waiters  map[string][]chan struct{}
-	idle     []chan struct{} // closed when running drops to 0
 	// limitOrigins says where each limit's value came from (settings.go).
 	limitOrigins map[string]LimitOrigin
 	// limitsMu orders SetLimits calls, so the store keeps the last one.
@@ -140,16 +140,13 @@ type activeJob struct {
 	user       string
 	status     Status
 	submitTime time.Time
-	reserved   bool // being inserted by Submit
-	cluster    bool // handed to the Cluster runner
-	slot       bool // holds a local slot
-	started    bool // the runner has it (handle valid)
-	ending     bool // its process ended and freed the slot; the end is being recorded
-	cancel     bool // a cancel was asked
-	cancelBy   string
+	phase      phase // see jobstate.go
+	cluster    bool  // handed to the Cluster runner (where it runs, not a state)
+	cancel     cancelReason
 	handle     runner.Handle
 	// submitted, for a cluster job whose submission is under way, is
-	// closed once submitCluster has recorded the outcome: the runner's
+	// closed once submitCluster has recorded the outcome, and for a local
+	// job being started once job_started is published: the runner's
 	// updates for the job wait for it (see apply).
 	submitted chan struct{}
 	// spec is the runner spec checked at submission, for a start soon
@@ -168,9 +165,6 @@ type activeJob struct {
 	gated bool
 	// gateWait wakes a cluster job held by a gate (see Recheck).
 	gateWait chan struct{}
-	// cancelReason, when the server itself cancels the job (a dependency
-	// that can no longer hold), is the message its end records.
-	cancelReason string
 }
 
 // A job starting within specCacheTTL of its submission runs the spec its
@@ -228,11 +222,8 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		bus:             NewBus(o.EventHistory),
 		log:             o.Logger,
 		now:             o.Now,
-		retryFirst:      o.RetryFirst,
-		retryMax:        o.RetryMax,
 		DispatchLatency: NewHistogram(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 		QueueWait:       NewHistogram(0.005, 0.05, 0.5, 5, 30, 60, 300, 900, 3600, 4*3600, 24*3600),
-		wake:            make(chan struct{}, 1),
 		limits:          o.Limits,
 		queue:           newQueue(),
 		active:          make(map[string]*activeJob),
@@ -246,10 +237,15 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	// whatever else would hold it.
 	m.gates = append([]Gate{planGate{m}}, o.Gates...)
 	m.bus.now = o.Now
+	m.dispatcher = newDispatcher(dispatcherParams{next: m.next, run: m.startLocal})
 	if err := m.loadLimits(ctx); err != nil {
 		return nil, fmt.Errorf("engine: limits: %w", err)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if m.cluster != nil {
+		m.submitter = newClusterSubmitter(clusterParams{m: m, runner: m.cluster, retryFirst: o.RetryFirst, retryMax: o.RetryMax})
+		m.submitter.start(&m.wg)
+	}
 	activePlans, err := m.store.PlanListActive(ctx)
 	if err != nil {
 		m.cancel()
@@ -267,14 +263,21 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	}
 	if o.ProgressEvery >= 0 {
 		m.follower = newFollower(m, o.ProgressEvery)
-		m.follower.start(m.ctx)
+		m.follower.start(m.ctx, &m.wg)
 	}
 	m.resume(ctx, r)
 	for id, deps := range settle {
 		m.settleFromStore(m.ctx, id, deps)
 	}
-	m.wg.Add(1)
-	go m.dispatch()
+	if ss, ok := o.Telemetry.(SampleSubscriber); ok {
+		m.samples = newTelemetryFollower(telemetryParams{
+			source:  ss,
+			publish: func(d ResourcesUpdatedData) { m.bus.PublishTransient(EventResourcesUpdated, d) },
+			kick:    m.kick,
+		})
+		m.samples.start(&m.wg)
+	}
+	m.dispatcher.start(&m.wg)
 	if o.Retention.KeepFor > 0 || o.Retention.MaxLogBytes > 0 {
 		m.wg.Add(1)
 		go m.retain(o.Retention)
@@ -293,12 +296,7 @@ func (m *Manager) SchedulerType() string { return m.policy.SchedulerType }
 func (m *Manager) Policy() Policy { return m.policy }
 
 // kick wakes the dispatcher; it never blocks.
-func (m *Manager) kick() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-}
+func (m *Manager) kick() { m.dispatcher.kick() }
 
 // TelemetryUpdated tells the manager a new host sample arrived: waiting jobs
 // may fit now. The sampler calls it on every tick.
@@ -384,7 +382,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		return res, nil
 	}
 	cluster := m.cluster != nil
-	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, reserved: true, cluster: cluster, kind: p.kind, config: p.config}
+	a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, phase: phaseReserved, cluster: cluster, kind: p.kind, config: p.config}
 	if keepSpec {
 		a.spec = &p.spec
 	}
@@ -418,7 +416,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	}
 
 	m.mu.Lock()
-	a.reserved = false
+	a.phase = phaseWaiting
 	a.attempt = job.Attempt
 	a.seq = job.Seq
 	a.status = first
@@ -447,8 +445,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 		m.settleFromStore(m.ctx, p.id, deps)
 	}
 	if cluster {
-		m.wg.Add(1)
-		go m.submitCluster(a.id, a.attempt)
+		m.submitter.submit(a.id, a.attempt)
 	} else {
 		m.kick()
 	}
@@ -476,7 +473,7 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	}
 	m.mu.Lock()
 	a, ok := m.active[id]
-	if !ok || a.reserved {
+	if !ok || a.phase == phaseReserved {
 		m.mu.Unlock()
 		if ok {
 			return CancelResult{}, conflictf("job %s is being submitted right now; try again", id)
@@ -489,14 +486,14 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 	}
 	if a.status == StatusQueued && (m.queue.remove(id) || m.unparkJobLocked(id)) {
 		a.status = StatusCancelled
-		a.cancelBy = by
+		prev := a.cancel
+		a.cancel = cancelReason{kind: cancelAsked, by: by, message: prev.message}
 		m.mu.Unlock()
-		msg := cancelMessage(by, "while queued")
-		if a.cancelReason != "" {
-			msg = a.cancelReason
-		}
+		msg := a.cancelText("while queued")
 		if err := m.end(ctx, a, StatusCancelled, nil, msg); err != nil {
 			m.mu.Lock()
+			// Not cancelled after all: it runs as if nobody had asked.
+			a.cancel = prev
 			a.status = StatusQueued
 			m.queue.push(a.id, a.priority, a.seq)
 			m.mu.Unlock()
@@ -505,14 +502,13 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 		}
 		return CancelResult{Cancelled: true, Status: StatusCancelled, Message: fmt.Sprintf("Job %s cancelled", id)}, nil
 	}
-	if a.cancel {
+	if a.cancel.asked() {
 		st := a.status
 		m.mu.Unlock()
 		return CancelResult{Cancelled: true, Status: st, Message: fmt.Sprintf("Job %s is already being cancelled", id)}, nil
 	}
-	a.cancel = true
-	a.cancelBy = by
-	started, ref, cluster, st := a.started, a.ref(), a.cluster, a.status
+	a.cancel = cancelReason{kind: cancelAsked, by: by, message: a.cancel.message}
+	started, ref, cluster, st := a.started(), a.ref(), a.cluster, a.status
 	if a.retry != nil {
 		select {
 		case a.retry <- struct{}{}:
@@ -562,7 +558,7 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 		}
 		return conflictf("job %s already %s; its priority can no longer change", id, job.Status)
 	}
-	if a.status != StatusQueued || a.reserved {
+	if a.status != StatusQueued || a.phase == phaseReserved {
 		st := a.status
 		m.mu.Unlock()
 		return conflictf("job %s is %s; only a queued job's priority can change", id, st)
@@ -645,7 +641,7 @@ func (m *Manager) QueueStats() QueueStats {
 		TotalQueued:    m.queue.Len(),
 		PriorityQueues: make(map[int]int),
 		ByPriority:     m.queue.byPriority(),
-		Running:        m.running,
+		Running:        m.slots.running,
 		MaxConcurrent:  m.limits.MaxConcurrentJobs,
 		Active:         len(m.active),
 		BlockedBy:      m.blocked,
@@ -795,11 +791,7 @@ func (m *Manager) Drain(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	m.draining = true
-	var ch chan struct{}
-	if m.running > 0 || m.ending > 0 {
-		ch = make(chan struct{})
-		m.idle = append(m.idle, ch)
-	}
+	ch := m.slots.waitIdle()
 	m.mu.Unlock()
 	if ch == nil {
 		return nil
@@ -826,22 +818,17 @@ func (m *Manager) Close(ctx context.Context) error {
 	m.draining = true
 	var stop []runner.Ref
 	for _, a := range m.active {
-		if a.cluster || !a.slot {
+		if !a.holdsSlot() {
 			continue
 		}
-		// Jobs not started yet see the flag in startLocal and go back to
+		// Jobs not started yet see the cancel in startLocal and go back to
 		// the queue.
-		a.cancel = true
-		a.cancelBy = shutdownActor
-		if a.started {
+		a.cancel = cancelReason{kind: cancelShutdown, message: a.cancel.message}
+		if a.started() {
 			stop = append(stop, a.ref())
 		}
 	}
-	var ch chan struct{}
-	if m.running > 0 || m.ending > 0 {
-		ch = make(chan struct{})
-		m.idle = append(m.idle, ch)
-	}
+	ch := m.slots.waitIdle()
 	m.mu.Unlock()
 	for _, ref := range stop {
 		if err := m.local.Cancel(ctx, ref); err != nil && !errors.Is(err, runner.ErrUnknownJob) {
@@ -857,6 +844,9 @@ func (m *Manager) Close(ctx context.Context) error {
 		}
 	}
 	m.cancel()
+	for _, c := range m.components() {
+		c.shutdown()
+	}
 	errs := []error{err, m.local.Close()}
 	if m.cluster != nil {
 		errs = append(errs, m.cluster.Close())
@@ -865,9 +855,29 @@ func (m *Manager) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// shutdownActor marks cancels the server itself asked for at shutdown: the
-// job then ends as failed, not cancelled, since no user asked for it.
-const shutdownActor = "\x00shutdown"
+// component is one of the manager's background parts: made by its newX,
+// started on the manager's WaitGroup by New, stopped by Close.
+type component interface{ shutdown() }
+
+// components lists the manager's background parts in the order Close
+// stops them, once no local job runs any more: the dispatcher first
+// (nothing starts), then the cluster submitter (its retry and gate waits
+// end; those jobs stay pending in the store), the host-sample follower and
+// the progress follower. The runners close after them, which ends the
+// update consumers, and Close then waits for every goroutine.
+func (m *Manager) components() []component {
+	cs := []component{m.dispatcher}
+	if m.submitter != nil {
+		cs = append(cs, m.submitter)
+	}
+	if m.samples != nil {
+		cs = append(cs, m.samples)
+	}
+	if m.follower != nil {
+		cs = append(cs, m.follower)
+	}
+	return cs
+}
 
 // ErrNoScheduler: the server runs jobs on this host only.
 var ErrNoScheduler = errors.New("no cluster scheduler configured")

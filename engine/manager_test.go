@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	stdcmp "cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,9 +18,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/engine/store/storetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -48,6 +52,15 @@ type setupOpts struct {
 	progressEvery time.Duration
 	gates         []engine.Gate
 	retention     engine.Retention
+	// runner replaces the local runner (a FakeRunner); cluster, when set,
+	// puts the manager in scheduler mode, with scheduler the policy's type.
+	runner    runner.Runner
+	cluster   runner.Runner
+	scheduler string
+	// wrap, if not nil, wraps the store the manager uses.
+	wrap func(engine.Store) engine.Store
+	// edit changes the options last.
+	edit []func(*engine.Options)
 }
 
 // setup starts a manager on a real SQLite file with the real local runner;
@@ -69,7 +82,7 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		t.Skip("no env(1) on PATH:", err)
 	}
 	b.envExe = envExe
-	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, "none")
+	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, nil, stdcmp.Or(so.scheduler, "none"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +96,21 @@ func setup(t *testing.T, so setupOpts) *bundle {
 		t.Cleanup(func() { st.Close() })
 		b.store = st
 	}
+	if so.wrap != nil {
+		b.store = so.wrap(b.store)
+	}
 	grace := so.grace
 	if grace == 0 {
 		grace = 2 * time.Second
 	}
+	var run runner.Runner = so.runner
+	if run == nil {
+		run = local.New(local.Options{KillGrace: grace})
+	}
 	b.opts = engine.Options{
 		Store:         b.store,
-		Runner:        local.New(local.Options{KillGrace: grace}),
+		Runner:        run,
+		Cluster:       so.cluster,
 		Telemetry:     b.tel,
 		Policy:        policy,
 		Limits:        so.limits,
@@ -101,6 +122,9 @@ func setup(t *testing.T, so setupOpts) *bundle {
 	}
 	if b.opts.ProgressEvery == 0 {
 		b.opts.ProgressEvery = 50 * time.Millisecond
+	}
+	for _, e := range so.edit {
+		e(&b.opts)
 	}
 	b.m, err = engine.New(context.Background(), b.opts)
 	if err != nil {
@@ -170,17 +194,13 @@ func jobOf(ev engine.Event) string {
 // outside process) writes, until ok holds.
 func (b *bundle) waitRecord(t *testing.T, ok func([]fakesolver.Run) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	enginetest.WaitForNil(t, func() error {
 		runs, err := fakesolver.ReadRecord(b.record)
 		if err == nil && ok(runs) {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("record never got there: %+v %v", runs, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("record never got there: %+v %v", runs, err)
+	})
 }
 
 func (b *bundle) wait(t *testing.T, id string) engine.Job {
@@ -319,13 +339,12 @@ func TestResourceGatesHoldJobsBack(t *testing.T) {
 			b.submit(t, "gated", 0)
 			// The dispatcher records why it holds the job; wait for that
 			// rather than for time to pass.
-			deadline := time.Now().Add(10 * time.Second)
-			for !strings.Contains(b.m.QueueStats().BlockedBy, tc.reason) {
-				if time.Now().After(deadline) {
-					t.Fatalf("blocked_by = %q, want it to name %s", b.m.QueueStats().BlockedBy, tc.reason)
+			enginetest.WaitForNil(t, func() error {
+				if got := b.m.QueueStats().BlockedBy; !strings.Contains(got, tc.reason) {
+					return fmt.Errorf("blocked_by = %q, want it to name %s", got, tc.reason)
 				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				return nil
+			})
 			if j, _ := b.m.Job(context.Background(), "gated"); j.Status != engine.StatusQueued {
 				t.Fatalf("gated job is %s, want queued", j.Status)
 			}
@@ -709,14 +728,14 @@ func TestStoreFailureRefusesSubmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	faulty := store.NewFaulty(st)
+	faulty := storetest.NewFaulty(st)
 	b := setup(t, setupOpts{dataDir: dir, store: faulty})
-	faulty.SetFail("JobInsert", errors.New("disk on fire"))
+	faulty.SetFail(storetest.MethodJobInsert, errors.New("disk on fire"))
 	_, err = b.m.Submit(context.Background(), engine.SubmitRequest{Config: b.command("x")})
 	if err == nil {
 		t.Fatal("submission acknowledged although the store failed")
 	}
-	faulty.SetFail("JobInsert", nil)
+	faulty.SetFail(storetest.MethodJobInsert, nil)
 	b.submit(t, "x", 0)
 	if j := b.wait(t, "x"); j.Status != engine.StatusCompleted {
 		t.Fatalf("after the store recovered: %s", j.Status)

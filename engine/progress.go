@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"slices"
 	"sync"
@@ -39,6 +38,11 @@ type follower struct {
 	// instead of parsing the log again.
 	mu     sync.Mutex
 	latest map[string]followedSummary // by job id
+
+	// watchers are told when a followed log grows (Manager.WatchLog).
+	watchers logWatchers
+
+	stop context.CancelFunc // set by start; shutdown calls it
 }
 
 type followedSummary struct {
@@ -54,6 +58,9 @@ type followed struct {
 	offset  int64
 	parser  *solverlog.Parser
 	last    []byte // the progress last stored, as JSON
+
+	// told is the size of each log last announced to its watchers.
+	told map[string]int64 // by stream
 }
 
 func newFollower(m *Manager, every time.Duration) *follower {
@@ -63,16 +70,21 @@ func newFollower(m *Manager, every time.Duration) *follower {
 	return &follower{m: m, every: every, loc: time.Local, jobs: map[string]*followed{}, latest: map[string]followedSummary{}}
 }
 
-// start runs the follower until ctx ends. It subscribes to the events
-// before it returns, so no job that starts afterwards goes unseen.
-func (f *follower) start(ctx context.Context) {
+// start runs the follower on wg until shutdown (or ctx ends). It
+// subscribes to the events before it returns, so no job that starts
+// afterwards goes unseen.
+func (f *follower) start(ctx context.Context, wg *sync.WaitGroup) {
+	ctx, f.stop = context.WithCancel(ctx)
 	sub := f.m.bus.subscribeInternal(1024)
-	f.m.wg.Add(1)
+	wg.Add(1)
 	go func() {
-		defer f.m.wg.Done()
+		defer wg.Done()
 		f.run(ctx, sub)
 	}()
 }
+
+// shutdown ends the follower; the Manager's Close waits for it.
+func (f *follower) shutdown() { f.stop() }
 
 func (f *follower) run(ctx context.Context, sub *Subscription) {
 	ticker := time.NewTicker(f.every)
@@ -111,10 +123,11 @@ func (f *follower) run(ctx context.Context, sub *Subscription) {
 			}
 		case <-tick:
 			for _, j := range f.jobs {
-				if _, err := j.readNew(); err != nil {
+				if _, err := f.readNew(j, false); err != nil {
 					f.m.log.Debug("read job log for progress", "job", j.id, "err", err)
 				}
 				f.record(ctx, j, "")
+				f.announceStderr(j)
 			}
 		}
 	}
@@ -130,7 +143,7 @@ func (f *follower) resync(ctx context.Context) {
 	var running []run
 	f.m.mu.Lock()
 	for _, a := range f.m.active {
-		if a.status == StatusRunning && !a.reserved {
+		if a.status == StatusRunning && a.phase != phaseReserved {
 			running = append(running, run{a.id, a.attempt})
 		}
 	}
@@ -180,7 +193,7 @@ func (f *follower) finish(ctx context.Context, id string, attempt int, st Status
 		j = &followed{id: id, attempt: attempt, path: path, parser: solverlog.NewParser(f.loc)}
 	}
 	for {
-		n, err := j.readNew()
+		n, err := f.readNew(j, true)
 		if err != nil {
 			f.m.log.Debug("read job log for progress", "job", j.id, "err", err)
 		}
@@ -190,6 +203,7 @@ func (f *follower) finish(ctx context.Context, id string, attempt int, st Status
 	}
 	j.parser.Flush()
 	f.record(ctx, j, st)
+	f.announceStderr(j)
 }
 
 // record records the job's progress if it changed. end is the job's final
@@ -235,27 +249,46 @@ func (f *follower) summary(id string, attempt int) (solverlog.Summary, bool) {
 	return l.s, true
 }
 
-// readNew reads what was written to the log since the last read, at most
-// progressReadMax bytes, and says how much.
-func (j *followed) readNew() (int64, error) {
-	fi, err := os.Stat(j.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
+// readNew reads what was written to the stdout log since the last read,
+// at most progressReadMax bytes, says how much, and tells the log's
+// watchers when it grew. ended is true once the job ended.
+func (f *follower) readNew(j *followed, ended bool) (int64, error) {
+	c, err := readLogFile(j.path, j.offset, progressReadMax, ended)
 	if err != nil {
 		return 0, err
 	}
-	if fi.Size() <= j.offset {
-		return 0, nil
+	n, err := j.parser.Write(c.Data)
+	j.offset += int64(n)
+	f.announce(j, "stdout", c.Size)
+	return int64(n), err
+}
+
+// announceStderr tells the watchers of a followed job's stderr log, if it
+// has any, that it grew. Nothing reads stderr for progress: it is looked at
+// only while watched.
+func (f *follower) announceStderr(j *followed) {
+	if !f.watchers.watched(logKey{j.id, j.attempt, "stderr"}) {
+		return
 	}
-	file, err := os.Open(j.path)
+	path, err := f.m.LogPath(j.id, j.attempt, "stderr")
 	if err != nil {
-		return 0, err
+		return
 	}
-	defer file.Close()
-	n, err := io.Copy(j.parser, io.NewSectionReader(file, j.offset, min(fi.Size()-j.offset, progressReadMax)))
-	j.offset += n
-	return n, err
+	if fi, err := os.Stat(path); err == nil {
+		f.announce(j, "stderr", fi.Size())
+	}
+}
+
+// announce tells a log's watchers its size when it grew since last told.
+func (f *follower) announce(j *followed, stream string, size int64) {
+	if size <= j.told[stream] {
+		return
+	}
+	if j.told == nil {
+		j.told = map[string]int64{}
+	}
+	j.told[stream] = size
+	f.watchers.announce(logKey{j.id, j.attempt, stream}, size)
 }
 
 // recordProgress stores a job attempt's progress and announces it, and
@@ -280,7 +313,7 @@ func (m *Manager) recordProgress(ctx context.Context, id string, attempt int, p 
 	// between the check and the announcement.
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if a, ok := m.active[id]; ok && a.attempt == attempt && !a.ending {
+	if a, ok := m.active[id]; ok && a.attempt == attempt && a.phase != phaseEnding {
 		m.bus.Publish(EventJobProgress, data)
 		return true
 	}

@@ -107,7 +107,7 @@ func (m *Manager) capRunningLogs() {
 	m.mu.Lock()
 	var dirs []string
 	for _, a := range m.active {
-		if a.started && !a.cluster {
+		if a.started() && !a.cluster {
 			dirs = append(dirs, m.jobDir(a.id, a.attempt))
 		}
 	}

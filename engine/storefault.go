@@ -11,6 +11,11 @@ import (
 // "try again later" (HTTP 503), never "internal error".
 var ErrStoreUnavailable = errors.New("storage unavailable")
 
+// ErrClosed is matched by what the manager, or the store under it, returns
+// once closed: the server is shutting down. It is the one "closed" error,
+// whichever part was closed first, so callers answer it one way (HTTP 503).
+var ErrClosed = errors.New("closed")
+
 // StoreFault is a store write that failed because of where the database
 // lives. Cause is one line a person can act on ("the data volume is full
 // (/var/lib/simjobs): free space; writes resume by themselves").

@@ -148,7 +148,7 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 			m.mu.Unlock()
 			return SweepResult{}, conflictf("job %s is already active", p.id)
 		}
-		a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, reserved: true, cluster: cluster, kind: p.kind, config: p.config}
+		a := &activeJob{id: p.id, priority: req.Priority, user: p.user, status: StatusPending, submitTime: now, phase: phaseReserved, cluster: cluster, kind: p.kind, config: p.config}
 		if cluster {
 			a.submitted = make(chan struct{})
 		}
@@ -175,7 +175,7 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 	unsettled := map[string][]Dependency{}
 	m.mu.Lock()
 	for i, a := range actives {
-		a.reserved = false
+		a.phase = phaseWaiting
 		a.attempt = jobs[i].Attempt
 		a.seq = jobs[i].Seq
 		a.status = first
@@ -203,8 +203,7 @@ func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResul
 	}
 	if cluster {
 		for _, a := range actives {
-			m.wg.Add(1)
-			go m.submitCluster(a.id, a.attempt)
+			m.submitter.submit(a.id, a.attempt)
 		}
 	} else {
 		m.kick()
@@ -345,7 +344,7 @@ func (m *Manager) CancelSweep(ctx context.Context, id, by string) (int, error) {
 	}
 	var ids []string
 	for _, j := range sw.JobIDs {
-		if a, ok := m.active[j]; ok && !a.cancel {
+		if a, ok := m.active[j]; ok && !a.cancel.asked() {
 			ids = append(ids, j)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // decodeObject parses a JSON object body into fields, answering 400 for
@@ -99,17 +99,7 @@ func (s *Server) submit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(SubmitReply{Success: true, JobID: res.JobID, Message: res.Message, Status: res.Status, Attempt: res.Attempt, Duplicate: res.Duplicate})
-}
-
-// SubmitReply answers POST /jobs/submit.
-type SubmitReply struct {
-	Success   bool          `json:"success"`
-	JobID     string        `json:"job_id"`
-	Message   string        `json:"message"`
-	Status    engine.Status `json:"status"`
-	Attempt   int           `json:"attempt"`
-	Duplicate bool          `json:"duplicate"`
+	return c.JSON(apitype.SubmitReply{Success: true, JobID: res.JobID, Message: res.Message, Status: apitype.Status(res.Status), Attempt: res.Attempt, Duplicate: res.Duplicate})
 }
 
 // defaultListLimit bounds a listing without a limit; without an offset such
@@ -147,7 +137,7 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 		jobs = []engine.Job{}
 	}
 	c.Set("X-Total-Count", strconv.Itoa(total))
-	return c.JSON(jobs)
+	return c.JSON(jobsOut(jobs))
 }
 
 func listParams(c *fiber.Ctx) (engine.JobListParams, error) {
@@ -190,15 +180,7 @@ func (s *Server) getJob(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(job)
-}
-
-// JobHistory answers GET /jobs/{id}/history.
-type JobHistory struct {
-	Attempts    []engine.Job        `json:"attempts"`
-	Transitions []engine.Transition `json:"transitions"`
-	// Deliveries are the notifications owed or sent for the job.
-	Deliveries []engine.Delivery `json:"deliveries"`
+	return c.JSON(jobOut(job))
 }
 
 func (s *Server) jobHistory(c *fiber.Ctx) error {
@@ -224,13 +206,7 @@ func (s *Server) jobHistory(c *fiber.Ctx) error {
 	if ds == nil {
 		ds = []engine.Delivery{}
 	}
-	return c.JSON(JobHistory{Attempts: attempts, Transitions: tr, Deliveries: ds})
-}
-
-// Reply is the API's plain answer.
-type Reply struct {
-	Success bool   `json:"success"`
-	Message string `json:"message"`
+	return c.JSON(apitype.JobHistory{Attempts: jobsOut(attempts), Transitions: transitionsOut(tr), Deliveries: deliveriesOut(ds)})
 }
 
 func (s *Server) cancelJob(c *fiber.Ctx) error {
@@ -240,7 +216,7 @@ func (s *Server) cancelJob(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(Reply{Success: res.Cancelled, Message: res.Message})
+	return c.JSON(apitype.Reply{Success: res.Cancelled, Message: res.Message})
 }
 
 func (s *Server) setPriority(c *fiber.Ctx) error {
@@ -259,7 +235,7 @@ func (s *Server) setPriority(c *fiber.Ctx) error {
 	if err := s.m.SetPriority(c.UserContext(), id, p); err != nil {
 		return err
 	}
-	return c.JSON(Reply{Success: true, Message: fmt.Sprintf("Priority of job %s set to %d", id, p)})
+	return c.JSON(apitype.Reply{Success: true, Message: fmt.Sprintf("Priority of job %s set to %d", id, p)})
 }
 
 // maxTailLines bounds ?tail=.
@@ -286,78 +262,22 @@ func (s *Server) jobLog(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	path, err := s.m.LogPath(id, attempt, stream)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		c.Set("X-Log-Size", "0")
-		c.Set("X-Log-Offset", "0")
-		return c.SendString("")
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := fi.Size()
-	start := int64(offset)
-	if start > size {
-		start = size
-	}
+	ctx := c.UserContext()
+	var chunk engine.LogChunk
 	if tail > 0 && c.Query("offset") == "" {
-		if start, err = tailStart(f, size, tail); err != nil {
-			return err
-		}
+		chunk, err = s.m.TailLog(ctx, id, attempt, stream, tail, 0)
+	} else {
+		chunk, err = s.m.ReadLog(ctx, id, attempt, stream, int64(offset), 0)
 	}
-	// At most 8 MiB per answer: a client following a huge log asks again
-	// from X-Log-Offset.
-	n := min(size-start, 8<<20)
-	buf := make([]byte, n)
-	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+	if err != nil {
 		return err
 	}
-	c.Set("X-Log-Size", strconv.FormatInt(size, 10))
-	c.Set("X-Log-Offset", strconv.FormatInt(start+n, 10))
-	return c.Send(buf)
-}
-
-// tailStart finds where the last n lines of a file begin, reading backwards
-// in blocks so a huge log costs only what is shown.
-func tailStart(f *os.File, size int64, n int) (int64, error) {
-	const block = 64 << 10
-	pos := size
-	lines := 0
-	buf := make([]byte, block)
-	// A final newline ends the last line; it does not start another.
-	if size > 0 {
-		one := make([]byte, 1)
-		if _, err := f.ReadAt(one, size-1); err == nil && one[0] == '\n' {
-			lines = -1
-		}
-	}
-	for pos > 0 {
-		step := min(int64(block), pos)
-		pos -= step
-		chunk := buf[:step]
-		if _, err := f.ReadAt(chunk, pos); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
-		}
-		for i := len(chunk) - 1; i >= 0; i-- {
-			if chunk[i] == '\n' {
-				lines++
-				if lines == n {
-					return pos + int64(i) + 1, nil
-				}
-			}
-		}
-	}
-	return 0, nil
+	// At most engine.MaxLogChunk per answer: a client following a huge log
+	// asks again from X-Log-Offset.
+	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+	c.Set("X-Log-Size", strconv.FormatInt(chunk.Size, 10))
+	c.Set("X-Log-Offset", strconv.FormatInt(chunk.Next, 10))
+	return c.Send(chunk.Data)
 }
 
 // jobLogSummary answers what a job's solver log says; 204 while it has
@@ -374,7 +294,7 @@ func (s *Server) jobLogSummary(c *fiber.Ctx) error {
 	if !ok {
 		return c.SendStatus(fiber.StatusNoContent)
 	}
-	return c.JSON(sum)
+	return c.JSON(logSummaryOut(sum))
 }
 
 func (s *Server) resources(c *fiber.Ctx) error {
@@ -382,18 +302,7 @@ func (s *Server) resources(c *fiber.Ctx) error {
 	if !ok {
 		smp = host.Sample{Time: time.Now().UTC()}
 	}
-	return c.JSON(smp)
-}
-
-// QueueReply answers GET /queue.
-type QueueReply struct {
-	TotalQueued      int            `json:"total_queued"`
-	RegularQueueSize int            `json:"regular_queue_size"`
-	PriorityQueues   map[string]int `json:"priority_queues"`
-	RunningJobs      int            `json:"running_jobs"`
-	MaxConcurrent    int            `json:"max_concurrent"`
-	BlockedBy        string         `json:"blocked_by"`
-	Draining         bool           `json:"draining"`
+	return c.JSON(sampleOut(smp))
 }
 
 func (s *Server) queue(c *fiber.Ctx) error {
@@ -402,17 +311,10 @@ func (s *Server) queue(c *fiber.Ctx) error {
 	for p, n := range st.PriorityQueues {
 		pq[strconv.Itoa(p)] = n
 	}
-	return c.JSON(QueueReply{
+	return c.JSON(apitype.QueueReply{
 		TotalQueued: st.TotalQueued, RegularQueueSize: st.RegularQueueSize, PriorityQueues: pq,
 		RunningJobs: st.Running, MaxConcurrent: st.MaxConcurrent, BlockedBy: st.BlockedBy, Draining: st.Draining,
 	})
-}
-
-// LimitsReply answers PUT /pool/limits.
-type LimitsReply struct {
-	Success bool          `json:"success"`
-	Message string        `json:"message"`
-	Limits  engine.Limits `json:"limits"`
 }
 
 func (s *Server) setLimits(c *fiber.Ctx) error {
@@ -442,49 +344,11 @@ func (s *Server) setLimits(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(LimitsReply{Success: true, Message: "Limits updated", Limits: updated})
+	return c.JSON(apitype.LimitsReply{Success: true, Message: "Limits updated", Limits: limitsOut(updated)})
 }
 
 func (s *Server) getLimits(c *fiber.Ctx) error {
-	return c.JSON(s.m.Limits())
-}
-
-// StatusReply answers GET /system/status.
-type StatusReply struct {
-	Mode               string             `json:"mode"`
-	PID                int                `json:"pid"`
-	Version            string             `json:"version"`
-	Uptime             float64            `json:"uptime_seconds"`
-	Draining           bool               `json:"draining"`
-	SchedulerDetection SchedulerDetection `json:"scheduler_detection"`
-	ResourceMonitoring ResourceMonitoring `json:"resource_monitoring"`
-	LocalPool          LocalPool          `json:"local_pool"`
-	Limits             engine.Limits      `json:"limits"`
-	Licenses           LicenseStatus      `json:"licenses"`
-}
-
-// SchedulerDetection is part of StatusReply.
-type SchedulerDetection struct {
-	ActiveScheduler  string `json:"active_scheduler"`
-	DetectedBy       string `json:"detected_by"`
-	BackendAvailable bool   `json:"backend_available"`
-}
-
-// ResourceMonitoring is part of StatusReply.
-type ResourceMonitoring struct {
-	Active     bool         `json:"active"`
-	LastUpdate *time.Time   `json:"last_update"`
-	Current    *host.Sample `json:"current"`
-	// The same sample's fields again at this level (cpu_percent,
-	// memory_percent, ...): where the PyEDB service put them.
-	*host.Sample
-}
-
-// LocalPool is part of StatusReply.
-type LocalPool struct {
-	RunningJobs   int `json:"running_jobs"`
-	QueuedJobs    int `json:"queued_jobs"`
-	MaxConcurrent int `json:"max_concurrent"`
+	return c.JSON(limitsOut(s.m.Limits()))
 }
 
 func (s *Server) systemStatus(c *fiber.Ctx) error {
@@ -497,17 +361,17 @@ func (s *Server) systemStatus(c *fiber.Ctx) error {
 	if f := s.opts.Scheduler.Available; f != nil {
 		available = f()
 	}
-	rm := ResourceMonitoring{}
+	rm := apitype.ResourceMonitoring{}
 	if smp, ok := s.opts.Sampler.Latest(); ok {
-		t := smp.Time
-		rm = ResourceMonitoring{Active: true, LastUpdate: &t, Current: &smp, Sample: &smp}
+		t, w := smp.Time, sampleOut(smp)
+		rm = apitype.ResourceMonitoring{Active: true, LastUpdate: &t, Current: &w, HostSample: &w}
 	}
-	return c.JSON(StatusReply{
+	return c.JSON(apitype.StatusReply{
 		Mode: mode, PID: os.Getpid(), Version: s.opts.Version, Uptime: time.Since(s.started).Seconds(), Draining: st.Draining,
-		SchedulerDetection: SchedulerDetection{ActiveScheduler: s.opts.Scheduler.Active, DetectedBy: s.opts.Scheduler.DetectedBy, BackendAvailable: available},
+		SchedulerDetection: apitype.SchedulerDetection{ActiveScheduler: s.opts.Scheduler.Active, DetectedBy: s.opts.Scheduler.DetectedBy, BackendAvailable: available},
 		ResourceMonitoring: rm,
-		LocalPool:          LocalPool{RunningJobs: st.Running, QueuedJobs: st.TotalQueued, MaxConcurrent: st.MaxConcurrent},
-		Limits:             s.m.Limits(),
+		LocalPool:          apitype.LocalPool{RunningJobs: st.Running, QueuedJobs: st.TotalQueued, MaxConcurrent: st.MaxConcurrent},
+		Limits:             limitsOut(s.m.Limits()),
 		Licenses:           s.licenseStatus(),
 	})
 }
@@ -516,7 +380,7 @@ func (s *Server) startMonitoring(c *fiber.Ctx) error {
 	// The sampler runs from start-up; this only asks it for a fresh sample
 	// (on its own goroutine: no request waits for a CPU measurement).
 	s.opts.Sampler.SampleNow()
-	return c.JSON(Reply{Success: true, Message: "Resource monitoring is active"})
+	return c.JSON(apitype.Reply{Success: true, Message: "Resource monitoring is active"})
 }
 
 func (s *Server) drain(c *fiber.Ctx) error {
@@ -528,7 +392,7 @@ func (s *Server) drain(c *fiber.Ctx) error {
 	}
 	s.SetDraining()
 	s.drainOnce.Do(s.opts.Drain)
-	return c.Status(fiber.StatusAccepted).JSON(Reply{Success: true, Message: "Draining: no new job starts; running jobs finish, then the server exits"})
+	return c.Status(fiber.StatusAccepted).JSON(apitype.Reply{Success: true, Message: "Draining: no new job starts; running jobs finish, then the server exits"})
 }
 
 func (s *Server) partitions(c *fiber.Ctx) error {
@@ -537,9 +401,9 @@ func (s *Server) partitions(c *fiber.Ctx) error {
 		return apiError(fiber.StatusBadRequest, "no cluster scheduler: this server runs jobs on its own host")
 	}
 	if err != nil {
-		return apiError(fiber.StatusBadGateway, "scheduler: "+err.Error())
+		return schedulerError(err)
 	}
-	return c.JSON(parts)
+	return c.JSON(partitionsOut(parts))
 }
 
 func (s *Server) clusterPartitions(c *fiber.Ctx) error {
@@ -548,22 +412,22 @@ func (s *Server) clusterPartitions(c *fiber.Ctx) error {
 		return c.JSON([]any{})
 	}
 	if err != nil {
-		return apiError(fiber.StatusBadGateway, "scheduler: "+err.Error())
+		return schedulerError(err)
 	}
-	return c.JSON(parts)
+	return c.JSON(partitionsOut(parts))
 }
 
 func (s *Server) schedulerType(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"scheduler_type": s.m.SchedulerType()})
+	return c.JSON(apitype.SchedulerType{SchedulerType: s.m.SchedulerType()})
 }
 
 func (s *Server) me(c *fiber.Ctx) error {
 	id := identity(c)
-	return c.JSON(fiber.Map{"username": id.Name, "role": id.Role})
+	return c.JSON(apitype.Me{Username: id.Name, Role: id.Role})
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"status": "ok"})
+	return c.JSON(apitype.Health{Status: "ok"})
 }
 
 func (s *Server) readyz(c *fiber.Ctx) error {
@@ -573,7 +437,7 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	if err := s.m.StoreHealth(c.UserContext()); err != nil {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false, "error": storeHealthMessage(err), "status": "storage"})
 	}
-	return c.JSON(fiber.Map{"status": "ready"})
+	return c.JSON(apitype.Health{Status: "ready"})
 }
 
 func (s *Server) audit(c *fiber.Ctx) error {
@@ -589,7 +453,7 @@ func (s *Server) audit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(list)
+	return c.JSON(auditOut(list))
 }
 
 // topLevelCommand is the config of a plain command job submitted without

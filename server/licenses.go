@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/simjobs/simjobs/engine/license"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // Licenses is the license servers' state the server shows.
@@ -21,28 +22,17 @@ func emptyLicenses() license.Report {
 
 func (s *Server) licenses(c *fiber.Ctx) error {
 	if s.opts.Licenses == nil {
-		return c.JSON(emptyLicenses())
+		return c.JSON(licenseReportOut(emptyLicenses()))
 	}
-	return c.JSON(s.opts.Licenses.Report())
+	return c.JSON(licenseReportOut(s.opts.Licenses.Report()))
 }
 
-// LicenseStatus is the licenses part of /system/status.
-type LicenseStatus struct {
-	Configured bool       `json:"configured"`
-	Servers    []string   `json:"servers"`
-	SampledAt  *time.Time `json:"sampled_at"`
-	// OK is false when the last poll could not read a server; Error says
-	// which and why. Jobs are not held for what could not be read.
-	OK    bool   `json:"ok"`
-	Error string `json:"error"`
-}
-
-func (s *Server) licenseStatus() LicenseStatus {
+func (s *Server) licenseStatus() apitype.LicenseStatus {
 	if s.opts.Licenses == nil {
-		return LicenseStatus{Servers: []string{}, OK: true}
+		return apitype.LicenseStatus{Servers: []string{}, OK: true}
 	}
 	r := s.opts.Licenses.Report()
-	return LicenseStatus{Configured: true, Servers: r.Servers, SampledAt: r.SampledAt, OK: r.Error == "", Error: r.Error}
+	return apitype.LicenseStatus{Configured: true, Servers: r.Servers, SampledAt: r.SampledAt, OK: r.Error == "", Error: r.Error}
 }
 
 // licensesSchema is license.Report.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine/license"
-	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/apitype"
 	"github.com/simjobs/simjobs/server/servertest"
 )
 
@@ -81,7 +81,7 @@ func TestLicensesRoute(t *testing.T) {
 		t.Errorf("user = %v", u)
 	}
 
-	var st server.StatusReply
+	var st apitype.StatusReply
 	getJSON(t, srv.URL+"/system/status", &st)
 	if !st.Licenses.Configured || st.Licenses.OK || !strings.Contains(st.Licenses.Error, "Cannot connect") || len(st.Licenses.Servers) != 2 {
 		t.Errorf("status licenses = %+v", st.Licenses)
@@ -113,7 +113,7 @@ func TestLicensesRouteWithoutServers(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("got %s, want %s", b, want)
 	}
-	var st server.StatusReply
+	var st apitype.StatusReply
 	getJSON(t, srv.URL+"/system/status", &st)
 	if st.Licenses.Configured || !st.Licenses.OK {
 		t.Errorf("status licenses = %+v", st.Licenses)

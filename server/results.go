@@ -54,7 +54,7 @@ func (s *Server) listFiles(c *fiber.Ctx) error {
 	if truncated {
 		c.Set("X-Truncated", "true")
 	}
-	return c.JSON(files)
+	return c.JSON(filesOut(files))
 }
 
 // filePath is the {path} of a results route, unescaped (the router leaves
@@ -154,7 +154,7 @@ func (s *Server) touchstoneView(c *fiber.Ctx) error {
 	if t := c.Query("traces"); t != "" {
 		names = strings.Split(t, ",")
 	}
-	return c.JSON(n.View(names...))
+	return c.JSON(touchstoneOut(n.View(names...)))
 }
 
 // ReadTouchstone parses one of a job's result files (the dashboard uses it

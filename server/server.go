@@ -321,7 +321,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	var fe *fiber.Error
 	var ve *engine.ValidationError
 	var sf *engine.StoreFault
+	var pe *publicError
 	switch {
+	case errors.As(err, &pe):
+		status, msg = pe.Status, pe.Message
+		s.log.Warn("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", pe.Cause)
 	case errors.As(err, &ve):
 		status, msg = fiber.StatusBadRequest, ve.Error()
 	case errors.Is(err, engine.ErrNotFound):

@@ -21,6 +21,7 @@ import (
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/apitype"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 	"github.com/simjobs/simjobs/testdata/pyedb"
 )
@@ -256,7 +257,7 @@ func TestSubmitAndRead(t *testing.T) {
 	mustStatus(t, e.do(t, "GET", "/jobs/j1/log?stream=../../etc/passwd", nil), 400)
 	a = e.do(t, "GET", "/jobs/j1/history", nil)
 	mustStatus(t, a, 200)
-	var hist server.JobHistory
+	var hist apitype.JobHistory
 	a.json(t, &hist)
 	if len(hist.Attempts) != 1 || len(hist.Transitions) != 3 {
 		t.Errorf("history %s", a.body)
@@ -269,7 +270,7 @@ func TestSubmitDuplicateAndAttempts(t *testing.T) {
 	mustStatus(t, e.do(t, "POST", "/jobs/submit", e.command("d", 0, "FAKE_SOLVER_SLEEP=30")), 200)
 	a := e.do(t, "POST", "/jobs/submit", e.command("d", 0))
 	mustStatus(t, a, 200)
-	var rep server.SubmitReply
+	var rep apitype.SubmitReply
 	a.json(t, &rep)
 	if !rep.Duplicate || !strings.Contains(rep.Message, "already exists") || !strings.Contains(rep.Message, string(rep.Status)) {
 		t.Fatalf("duplicate: %s", a.body)
@@ -370,7 +371,7 @@ func TestHFSSJobRunsConfiguredSolver(t *testing.T) {
 	t.Setenv("FAKE_SOLVER_RECORD", e.record)
 	a := e.do(t, "POST", "/jobs/submit", e.hfss(nil))
 	mustStatus(t, a, 200)
-	var rep server.SubmitReply
+	var rep apitype.SubmitReply
 	a.json(t, &rep)
 	if !strings.Contains(rep.Message, "runs instead") {
 		t.Errorf("message %q does not say the client's solver path was replaced", rep.Message)
@@ -402,7 +403,7 @@ func TestCancelAndPriorityRoutes(t *testing.T) {
 
 	a = e.do(t, "POST", "/api/cancel/wait", nil)
 	mustStatus(t, a, 200)
-	var rep server.Reply
+	var rep apitype.Reply
 	a.json(t, &rep)
 	if !rep.Success {
 		t.Fatalf("cancel queued: %s", a.body)
@@ -430,7 +431,7 @@ func TestLimitsQueueAndSystemRoutes(t *testing.T) {
 	e := setup(t, envOpts{})
 	a := e.do(t, "PUT", "/pool/limits", map[string]any{"max_concurrent_jobs": 3, "min_disk_gb": 1.5})
 	mustStatus(t, a, 200)
-	var lr server.LimitsReply
+	var lr apitype.LimitsReply
 	a.json(t, &lr)
 	if !lr.Success || lr.Limits.MaxConcurrentJobs != 3 || lr.Limits.MinDiskGB != 1.5 || lr.Limits.MaxCPUPercent != 80 {
 		t.Fatalf("limits reply %s", a.body)

@@ -244,8 +244,8 @@ func (s *Server) socketIOPost(c *fiber.Ctx) error {
 }
 
 // serveWebSocket runs one WebSocket: a new session, or the upgrade of a
-// polling one (probe "2probe" -> "3probe", then "5"). This goroutine is the
-// connection's only writer; another one reads.
+// polling one (probe "2probe" -> "3probe", then "5"), then pumps the
+// session's packets through the shared pump (server/stream.go).
 func (h *sioHub) serveWebSocket(conn *websocket.Conn) {
 	auth, _ := conn.Locals(sioAuthLocal).(sioAuth)
 	conn.SetReadLimit(eioMaxPayload)
@@ -276,48 +276,31 @@ func (h *sioHub) serveWebSocket(conn *websocket.Conn) {
 	}
 	defer e.close()
 
-	// The connection goes back to fasthttp's pool when this function
-	// returns, so its reader must be gone by then (as in serveWS): closing
-	// the connection ends the read.
-	gone := make(chan struct{})
-	defer func() {
-		conn.Close()
-		<-gone
-	}()
-	go func() {
-		defer close(gone)
-		defer e.close()
-		for {
-			mt, msg, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if mt == websocket.TextMessage {
-				e.receive(string(msg), auth)
-			}
-		}
-	}()
-	for {
-		pkts, changed, closed := e.take(eioMaxQueued)
+	// The session's packet queue is the pump's source: take what is queued
+	// whenever it changes (a closed channel to begin with, so what queued
+	// before the upgrade goes out at once). A client leaving ends the pump,
+	// and the deferred close ends the session.
+	ready := make(chan struct{})
+	close(ready)
+	var changed <-chan struct{} = ready
+	Run(conn, func() <-chan struct{} { return changed }, func(struct{}, bool) ([][]byte, *Close) {
+		pkts, next, closed := e.take(eioMaxQueued)
+		changed = next
+		msgs := make([][]byte, 0, len(pkts)+1)
 		for _, p := range pkts {
-			if !write(p) {
-				return
-			}
+			msgs = append(msgs, []byte(p))
 		}
 		if closed {
-			_ = write("1")
-			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-			_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			return
+			return append(msgs, []byte("1")), &Close{Code: websocket.CloseNormalClosure}
 		}
-		select {
-		case <-changed:
-		case <-h.s.closing:
-			msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
-			_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			return
-		}
-	}
+		return msgs, nil
+	}, PumpOptions{
+		WriteTimeout: eioWriteWait,
+		ReadLimit:    eioMaxPayload,
+		OnMessage:    func(msg []byte) { e.receive(string(msg), auth) },
+		Shutdown:     h.s.closing,
+		OnShutdown:   Close{Code: websocket.CloseGoingAway, Text: "server shutting down"},
+	})
 }
 
 // probe runs the upgrade handshake on conn.
@@ -712,11 +695,7 @@ func sioEvent(ev engine.Event) string {
 	name, _ := json.Marshal(ev.Name)
 	b.Write(name)
 	b.WriteByte(',')
-	data, err := json.Marshal(ev.Data)
-	if err != nil {
-		data = []byte("null")
-	}
-	b.Write(data)
+	b.Write(ev.DataJSON()) // encoded once for every session
 	b.WriteByte(']')
 	return b.String()
 }

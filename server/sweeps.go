@@ -12,6 +12,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/expand"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // decodePlan reads a submission's optional depends_on and retry fields.
@@ -30,14 +31,6 @@ func decodePlan(dependsOn, retry json.RawMessage) ([]engine.Dependency, *engine.
 		}
 	}
 	return deps, r, nil
-}
-
-// SweepReply answers POST /api/sweeps.
-type SweepReply struct {
-	Success bool     `json:"success"`
-	SweepID string   `json:"sweep_id"`
-	JobIDs  []string `json:"job_ids"`
-	Message string   `json:"message"`
 }
 
 func (s *Server) submitSweep(c *fiber.Ctx) error {
@@ -92,7 +85,7 @@ func (s *Server) submitSweep(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(SweepReply{Success: true, SweepID: res.SweepID, JobIDs: res.JobIDs,
+	return c.JSON(apitype.SweepReply{Success: true, SweepID: res.SweepID, JobIDs: res.JobIDs,
 		Message: fmt.Sprintf("Sweep %s submitted: %d jobs", res.SweepID, len(res.JobIDs))})
 }
 
@@ -129,7 +122,7 @@ func (s *Server) listSweeps(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set("X-Total-Count", strconv.Itoa(total))
-	return c.JSON(list)
+	return c.JSON(sweepsOut(list))
 }
 
 func (s *Server) getSweep(c *fiber.Ctx) error {
@@ -137,14 +130,7 @@ func (s *Server) getSweep(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(sw)
-}
-
-// SweepCancelReply answers POST /api/sweeps/{id}/cancel.
-type SweepCancelReply struct {
-	Success   bool   `json:"success"`
-	Message   string `json:"message"`
-	Cancelled int    `json:"cancelled"`
+	return c.JSON(sweepOut(sw))
 }
 
 func (s *Server) cancelSweep(c *fiber.Ctx) error {
@@ -154,7 +140,7 @@ func (s *Server) cancelSweep(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(SweepCancelReply{Success: true, Cancelled: n, Message: fmt.Sprintf("Sweep %s: %d jobs cancelled", id, n)})
+	return c.JSON(apitype.SweepCancelReply{Success: true, Cancelled: n, Message: fmt.Sprintf("Sweep %s: %d jobs cancelled", id, n)})
 }
 
 func (s *Server) resubmitSweep(c *fiber.Ctx) error {
@@ -166,7 +152,7 @@ func (s *Server) resubmitSweep(c *fiber.Ctx) error {
 	if ids == nil {
 		ids = []string{}
 	}
-	return c.JSON(SweepReply{Success: true, SweepID: id, JobIDs: ids, Message: fmt.Sprintf("Sweep %s: %d failed or cancelled jobs submitted again", id, len(ids))})
+	return c.JSON(apitype.SweepReply{Success: true, SweepID: id, JobIDs: ids, Message: fmt.Sprintf("Sweep %s: %d failed or cancelled jobs submitted again", id, len(ids))})
 }
 
 // listSweepJobs answers GET /jobs?sweep=ID: the sweep's jobs in variation
@@ -194,5 +180,5 @@ func (s *Server) listSweepJobs(c *fiber.Ctx, id string, p engine.JobListParams) 
 		jobs = jobs[:p.Limit]
 	}
 	c.Set("X-Total-Count", strconv.Itoa(total))
-	return c.JSON(jobs)
+	return c.JSON(jobsOut(jobs))
 }

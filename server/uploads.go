@@ -23,6 +23,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/upload"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // DefaultMaxUpload is --max-upload-mb's default: 20 GiB.
@@ -34,13 +35,6 @@ const DefaultMaxZipEntries = 100000
 
 // tusBase is where the resumable (tus) uploads live.
 const tusBase = "/api/uploads"
-
-// ProjectReply answers an upload.
-type ProjectReply struct {
-	Success     bool   `json:"success"`
-	ProjectPath string `json:"project_path"`
-	UploadID    string `json:"upload_id"`
-}
 
 func (s *Server) maxUpload() int64 {
 	if s.opts.MaxUploadBytes > 0 {
@@ -122,7 +116,7 @@ func (s *Server) uploadProject(c *fiber.Ctx) error {
 	}
 	keep = true
 	s.log.Info("project uploaded", "user", identity(c).Name, "path", project, "bytes", n)
-	return c.JSON(ProjectReply{Success: true, ProjectPath: project, UploadID: id})
+	return c.JSON(apitype.ProjectReply{Success: true, ProjectPath: project, UploadID: id})
 }
 
 // finishUpload turns the received file into the project in folder: an

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/apitype"
 	"github.com/simjobs/simjobs/server/servertest"
 )
 
@@ -94,7 +95,7 @@ func TestUploadProjects(t *testing.T) {
 	t.Run("aedt", func(t *testing.T) {
 		// As curl --data-binary sends it: labelled a form.
 		r := call(t, "POST", srv.URL+"/api/projects?name=board.aedt", "alice-secret", strings.NewReader("$begin 'AnsoftProject'\n"), "Content-Type", "application/x-www-form-urlencoded")
-		var got server.ProjectReply
+		var got apitype.ProjectReply
 		r.decode(t, &got)
 		if r.status != 200 || !got.Success || filepath.Base(got.ProjectPath) != "board.aedt" || !strings.HasPrefix(got.ProjectPath, filepath.Join(uploads, "alice")+string(filepath.Separator)) {
 			t.Fatalf("%d %+v", r.status, got)
@@ -118,7 +119,7 @@ func TestUploadProjects(t *testing.T) {
 	t.Run("zipped aedb", func(t *testing.T) {
 		z := zipOf(t, map[string]string{"board.aedb/edb.def": "def", "board.aedb/stride/a.bin": "a"})
 		r := call(t, "POST", srv.URL+"/api/projects?name=board.aedb.zip", "bob-secret", bytes.NewReader(z))
-		var got server.ProjectReply
+		var got apitype.ProjectReply
 		r.decode(t, &got)
 		if r.status != 200 || filepath.Base(got.ProjectPath) != "board.aedb" {
 			t.Fatalf("%d %s", r.status, r.body)
@@ -137,7 +138,7 @@ func TestUploadProjects(t *testing.T) {
 		big := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB
 		// A reader without a known length: the client sends it chunked.
 		r := call(t, "POST", srv.URL+"/api/projects?name=big.aedt", "alice-secret", io.MultiReader(bytes.NewReader(big)))
-		var got server.ProjectReply
+		var got apitype.ProjectReply
 		r.decode(t, &got)
 		if fi, err := os.Stat(got.ProjectPath); r.status != 200 || err != nil || fi.Size() != int64(len(big)) {
 			t.Fatalf("%d %s %v", r.status, r.body, err)

@@ -61,9 +61,8 @@ func closeWith(conn *websocket.Conn, code int, text string) {
 	_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 }
 
-// serveWS writes events to one client. This goroutine is the only writer of
-// the connection (fasthttp websocket writes are not concurrency-safe); a
-// second goroutine only reads, to notice the client leaving.
+// serveWS writes events to one client, one event per message, through the
+// shared pump (server/stream.go).
 func (s *Server) serveWS(conn *websocket.Conn) {
 	since, _ := conn.Locals(sinceLocal).(int64)
 	who, _ := conn.Locals(whoLocal).(Identity)
@@ -79,62 +78,19 @@ func (s *Server) serveWS(conn *websocket.Conn) {
 	s.wsClients.Add(1)
 	defer s.wsClients.Add(-1)
 
-	// A reader notices the client leaving. The connection goes back to a
-	// pool when this function returns, so the reader must be gone by then:
-	// closing the connection ends its read.
-	gone := make(chan struct{})
-	defer func() {
-		conn.Close()
-		<-gone
-	}()
-	go func() {
-		defer close(gone)
-		conn.SetReadLimit(4096)
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
-	write := func(b []byte) bool {
-		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-		return conn.WriteMessage(websocket.TextMessage, b) == nil
+	opts := PumpOptions{
+		WriteTimeout: wsWriteTimeout,
+		PingEvery:    wsPingEvery,
+		Revoked:      stream.Revoked(),
+		RevokedText:  "credentials revoked",
+		Shutdown:     s.closing,
+		OnShutdown:   Close{Code: websocket.CloseGoingAway, Text: "server shutting down"},
+		LagCode:      CloseLagged,
 	}
 	if sub.Missed {
 		// Tell the client its replay has a hole so it reloads its state.
 		resync := engine.Event{Name: "resync", Seq: since, Time: time.Now().UTC(), Data: fiber.Map{"reason": "events after the requested seq are no longer kept"}}
-		if !write(resync.JSON()) {
-			return
-		}
+		opts.First = resync.JSON()
 	}
-	ping := time.NewTicker(wsPingEvery)
-	defer ping.Stop()
-	var last int64
-	for {
-		select {
-		case ev, ok := <-sub.C:
-			if !ok {
-				msg := websocket.FormatCloseMessage(CloseLagged, "too slow: reconnect with ?since="+strconv.FormatInt(last, 10))
-				_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-				return
-			}
-			if !write(ev.JSON()) {
-				return
-			}
-			last = ev.Seq
-		case <-ping.C:
-			if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteTimeout)) != nil {
-				return
-			}
-		case <-gone:
-			return
-		case <-stream.Revoked():
-			closeWith(conn, CloseRevoked, "credentials revoked")
-			return
-		case <-s.closing:
-			msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
-			_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			return
-		}
-	}
+	Pump(conn, sub, func(evs []engine.Event) []byte { return evs[0].JSON() }, opts)
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/frontend"
-	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -56,7 +56,7 @@ func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 		}
 		o := client.ListOptions{User: *user, Search: *search, Sweep: *sweep}
 		for _, s := range splitList(*status) {
-			o.Statuses = append(o.Statuses, engine.Status(strings.ToLower(s)))
+			o.Statuses = append(o.Statuses, apitype.Status(strings.ToLower(s)))
 		}
 		jobs, total, err := listJobs(ctx, cx.api, o, *limit, *all)
 		if err != nil {
@@ -65,7 +65,7 @@ func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 		switch {
 		case *asJSON:
 			if jobs == nil {
-				jobs = []engine.Job{}
+				jobs = []apitype.Job{}
 			}
 			return writeJSON(cx.stdout, jobs)
 		case *idsOnly:
@@ -88,7 +88,7 @@ func jobsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 
 // listJobs fetches the newest limit jobs, or all of them, in submission
 // order.
-func listJobs(ctx context.Context, api *client.Client, o client.ListOptions, limit int, all bool) ([]engine.Job, int, error) {
+func listJobs(ctx context.Context, api *client.Client, o client.ListOptions, limit int, all bool) ([]apitype.Job, int, error) {
 	// The server pages from the oldest; find the total first to ask for
 	// the newest.
 	o.Limit = 1
@@ -102,7 +102,7 @@ func listJobs(ctx context.Context, api *client.Client, o client.ListOptions, lim
 	if all {
 		o.Offset, o.Limit = 0, page
 	}
-	var jobs []engine.Job
+	var jobs []apitype.Job
 	for {
 		p, err := api.Jobs(ctx, o)
 		if err != nil {
@@ -116,12 +116,12 @@ func listJobs(ctx context.Context, api *client.Client, o client.ListOptions, lim
 	}
 }
 
-func writeJobTable(w io.Writer, jobs []engine.Job, now time.Time) {
+func writeJobTable(w io.Writer, jobs []apitype.Job, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tUSER\tSUBMITTED ("+localZone()+")\tTIME\tEXIT\tWAITING\tWHAT")
 	for _, j := range jobs {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.Priority, orDash(j.User),
-			j.SubmitTime.Local().Format(timeFormat), orDash(runTime(j, now)), exitText(j), orDash(frontend.Waiting(j)), what(j))
+			j.SubmitTime.Local().Format(timeFormat), orDash(runTime(j, now)), exitText(j), orDash(frontend.Waiting(wording(j))), what(j))
 	}
 	tw.Flush()
 }
@@ -134,7 +134,7 @@ func orDash(s string) string {
 }
 
 // runTime is how long a job ran (or runs so far), "" when it never started.
-func runTime(j engine.Job, now time.Time) string {
+func runTime(j apitype.Job, now time.Time) string {
 	if j.StartTime == nil {
 		return ""
 	}
@@ -145,7 +145,7 @@ func runTime(j engine.Job, now time.Time) string {
 	return since(end.Sub(*j.StartTime))
 }
 
-func exitText(j engine.Job) string {
+func exitText(j apitype.Job) string {
 	if j.ReturnCode == nil {
 		return "-"
 	}
@@ -153,7 +153,7 @@ func exitText(j engine.Job) string {
 }
 
 // what says what a job runs: its project, or its command.
-func what(j engine.Job) string {
+func what(j apitype.Job) string {
 	var c struct {
 		ProjectPath string   `json:"project_path"`
 		Command     []string `json:"command"`
@@ -193,7 +193,7 @@ func statusCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 	}
 }
 
-func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
+func writeJobDetail(w io.Writer, j apitype.Job, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
@@ -210,7 +210,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 	row("status", string(j.Status))
 	row("exit code", strings.TrimPrefix(exitText(j), "-"))
 	row("error", j.Error)
-	row("waiting", frontend.Waiting(j))
+	row("waiting", frontend.Waiting(wording(j)))
 	row("user", j.User)
 	row("priority", strconv.Itoa(j.Priority))
 	row("attempt", strconv.Itoa(j.Attempt))
@@ -223,7 +223,7 @@ func writeJobDetail(w io.Writer, j engine.Job, now time.Time) {
 	}
 	row("runs", what(j))
 	row("progress", solverlog.Text(j.Progress))
-	row("time left", frontend.TimeLeft(j, now))
+	row("time left", frontend.TimeLeft(wording(j), now))
 	tw.Flush()
 }
 
@@ -280,8 +280,8 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 		}
 		ids := args
 		if *all {
-			jobs, _, err := listJobs(ctx, cx.api, client.ListOptions{Statuses: []engine.Status{
-				engine.StatusPending, engine.StatusQueued, engine.StatusScheduled, engine.StatusRunning}}, 0, true)
+			jobs, _, err := listJobs(ctx, cx.api, client.ListOptions{Statuses: []apitype.Status{
+				apitype.StatusPending, apitype.StatusQueued, apitype.StatusScheduled, apitype.StatusRunning}}, 0, true)
 			if err != nil {
 				return err
 			}
@@ -306,7 +306,7 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 			return exitStatus(jobExitCode(jobs[0], *solverCode))
 		}
 		for _, j := range jobs {
-			if j.Status != engine.StatusCompleted {
+			if j.Status != apitype.StatusCompleted {
 				return exitStatus(exitError)
 			}
 		}
@@ -318,11 +318,11 @@ func waitCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []strin
 // job's own code could be any number, the CLI's own among them (a solver's
 // 3 would read as "server unreachable"), so it is passed on only when
 // asked for (solverCode, --exit-code).
-func jobExitCode(j engine.Job, solverCode bool) int {
+func jobExitCode(j apitype.Job, solverCode bool) int {
 	switch j.Status {
-	case engine.StatusCompleted:
+	case apitype.StatusCompleted:
 		return exitOK
-	case engine.StatusCancelled:
+	case apitype.StatusCancelled:
 		return exitCancelled
 	}
 	if solverCode && j.ReturnCode != nil && *j.ReturnCode > 0 && *j.ReturnCode < 256 {
@@ -333,16 +333,16 @@ func jobExitCode(j engine.Job, solverCode bool) int {
 
 // follow waits for jobs to end, showing a progress line on stderr and one
 // line per ended job on stdout.
-func (cx *cli) follow(ctx context.Context, ids []string, timeout time.Duration, show bool) ([]engine.Job, error) {
+func (cx *cli) follow(ctx context.Context, ids []string, timeout time.Duration, show bool) ([]apitype.Job, error) {
 	wctx := ctx
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	p := &progress{cx: cx, ctx: wctx, show: show, ids: ids, jobs: map[string]engine.Job{}, ended: map[string]bool{}}
+	p := &progress{cx: cx, ctx: wctx, show: show, ids: ids, jobs: map[string]apitype.Job{}, ended: map[string]bool{}}
 	type result struct {
-		jobs []engine.Job
+		jobs []apitype.Job
 		err  error
 	}
 	done := make(chan result, 1)
@@ -385,9 +385,9 @@ type progress struct {
 	ids  []string
 
 	mu    sync.Mutex
-	jobs  map[string]engine.Job
+	jobs  map[string]apitype.Job
 	ended map[string]bool
-	queue *server.QueueReply
+	queue *apitype.QueueReply
 	last  string // the last line drawn
 }
 
@@ -395,7 +395,7 @@ type progress struct {
 func (p *progress) update(u client.WaitUpdate) {
 	// Another job's start, end or move changes what ours waits for; an
 	// event of ours is followed by a fresh record instead.
-	if u.Event != nil && u.Event.Name != engine.EventResourcesUpdated && !slices.Contains(p.ids, u.Event.JobID()) {
+	if u.Event != nil && u.Event.Name != apitype.EventResourcesUpdated && !slices.Contains(p.ids, u.Event.JobID()) {
 		p.refreshQueue()
 	}
 	p.mu.Lock()
@@ -424,7 +424,7 @@ func (p *progress) refreshQueue() {
 	p.mu.Lock()
 	queued := false
 	for _, j := range p.jobs {
-		queued = queued || j.Status == engine.StatusQueued
+		queued = queued || j.Status == apitype.StatusQueued
 	}
 	p.mu.Unlock()
 	if !queued || !p.show {
@@ -505,7 +505,7 @@ func stripClock(line string) string {
 }
 
 func (p *progress) lineLocked(now time.Time) string {
-	var waiting []engine.Job
+	var waiting []apitype.Job
 	for _, id := range p.ids {
 		if j, ok := p.jobs[id]; ok && !p.ended[id] {
 			waiting = append(waiting, j)
@@ -517,12 +517,12 @@ func (p *progress) lineLocked(now time.Time) string {
 	case 1:
 		return p.oneLine(waiting[0], now)
 	}
-	count := map[engine.Status]int{}
+	count := map[apitype.Status]int{}
 	for _, j := range waiting {
 		count[j.Status]++
 	}
 	var parts []string
-	for _, st := range engine.Statuses {
+	for _, st := range apitype.Statuses {
 		if count[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", count[st], st))
 		}
@@ -530,9 +530,9 @@ func (p *progress) lineLocked(now time.Time) string {
 	return fmt.Sprintf("waiting for %d jobs: %s; %d ended", len(waiting), strings.Join(parts, ", "), len(p.ended))
 }
 
-func (p *progress) oneLine(j engine.Job, now time.Time) string {
+func (p *progress) oneLine(j apitype.Job, now time.Time) string {
 	switch j.Status {
-	case engine.StatusQueued, engine.StatusPending:
+	case apitype.StatusQueued, apitype.StatusPending:
 		s := fmt.Sprintf("%s %s (priority %d", j.ID, j.Status, j.Priority)
 		// A snapshot taken after the job left the queue says nothing
 		// about it.
@@ -547,13 +547,13 @@ func (p *progress) oneLine(j engine.Job, now time.Time) string {
 			s += "; " + j.WaitingReason
 		}
 		return s + ")" + clockMark + since(now.Sub(j.SubmitTime))
-	case engine.StatusScheduled:
+	case apitype.StatusScheduled:
 		id := ""
 		if j.SchedulerJobID != nil {
 			id = " as " + *j.SchedulerJobID
 		}
 		return fmt.Sprintf("%s scheduled%s", j.ID, id) + clockMark + since(now.Sub(j.SubmitTime))
-	case engine.StatusRunning:
+	case apitype.StatusRunning:
 		s := j.ID + " running"
 		if p := solverlog.Text(j.Progress); p != "" {
 			s += ": " + p
@@ -568,15 +568,15 @@ func (p *progress) oneLine(j engine.Job, now time.Time) string {
 }
 
 // endLine is the line printed when a job ends.
-func endLine(j engine.Job) string {
+func endLine(j apitype.Job) string {
 	took := ""
 	if t := runTime(j, time.Now()); t != "" {
 		took = " after " + t
 	}
 	switch j.Status {
-	case engine.StatusCompleted:
+	case apitype.StatusCompleted:
 		return fmt.Sprintf("%s completed%s (exit 0)", j.ID, took)
-	case engine.StatusFailed:
+	case apitype.StatusFailed:
 		s := fmt.Sprintf("%s failed%s", j.ID, took)
 		if j.Error != "" {
 			s += ": " + j.Error
@@ -593,7 +593,7 @@ func endLine(j engine.Job) string {
 }
 
 func limitsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string) error {
-	var p engine.LimitsPatch
+	var p apitype.LimitsPatch
 	maxConc := fs.Int("max-concurrent", 0, "jobs running at once on the server's host")
 	maxCPU := fs.Float64("max-cpu-percent", 0, "start no job while host CPU is above this `percent`")
 	minMem := fs.Float64("min-memory-gb", 0, "start no job while free memory is below this many `GB`")
@@ -615,8 +615,8 @@ func limitsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 				p.MinDiskGB = minDisk
 			}
 		})
-		var lim engine.Limits
-		if p == (engine.LimitsPatch{}) {
+		var lim apitype.Limits
+		if p == (apitype.LimitsPatch{}) {
 			l, err := cx.api.Limits(ctx)
 			if err != nil {
 				return err
@@ -642,4 +642,12 @@ func limitsCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []str
 		fmt.Fprintf(tw, "min_disk_gb\t%g\n", lim.MinDiskGB)
 		return tw.Flush()
 	}
+}
+
+// wording carries what the dashboard's wording helpers (frontend.Waiting,
+// frontend.TimeLeft) read of a job, so the CLI words a job the way the
+// pages do.
+func wording(j apitype.Job) engine.Job {
+	return engine.Job{Status: engine.Status(j.Status), WaitingReason: j.WaitingReason, Error: j.Error,
+		QueuePosition: j.QueuePosition, Progress: j.Progress}
 }

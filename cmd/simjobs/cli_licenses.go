@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/simjobs/simjobs/engine/license"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // licensesCommand shows what the server's license servers said last.
@@ -32,7 +32,7 @@ func licensesCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []s
 	}
 }
 
-func writeLicenses(w io.Writer, r license.Report) {
+func writeLicenses(w io.Writer, r apitype.LicenseReport) {
 	if len(r.Servers) == 0 {
 		fmt.Fprintln(w, "no license server configured (serve --license-server port@host)")
 		return

@@ -14,6 +14,7 @@ import (
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // localKillGrace is how long a local job has between SIGTERM and SIGKILL
@@ -51,8 +52,8 @@ func (cx *cli) runLocal(ctx context.Context, cfg map[string]any, solverFlag, dir
 	fmt.Fprintf(cx.stderr, "simjobs submit: %s\nsimjobs submit: --local-fallback: running job %s here, in the foreground (logs in %s)\n", firstLine(msg), spec.JobID, dir)
 
 	// Logs of an earlier run of the same job ID stay; show only this one.
-	out := &follower{path: spec.Stdout, w: cx.stdout, off: fileSize(spec.Stdout)}
-	errOut := &follower{path: spec.Stderr, w: cx.stderr, off: fileSize(spec.Stderr)}
+	out := &logCopier{path: spec.Stdout, w: cx.stdout, off: fileSize(spec.Stdout)}
+	errOut := &logCopier{path: spec.Stderr, w: cx.stderr, off: fileSize(spec.Stderr)}
 	r := local.New(local.Options{KillGrace: localKillGrace})
 	defer r.Close()
 	start := time.Now()
@@ -68,8 +69,8 @@ func (cx *cli) runLocal(ctx context.Context, cfg map[string]any, solverFlag, dir
 	for {
 		select {
 		case u := <-r.Updates():
-			out.copy()
-			errOut.copy()
+			out.copyEnd()
+			errOut.copyEnd()
 			return cx.localEnd(spec.JobID, u, time.Since(start), dir)
 		case <-copyTick.C:
 			out.copy()
@@ -85,14 +86,14 @@ func (cx *cli) runLocal(ctx context.Context, cfg map[string]any, solverFlag, dir
 }
 
 func (cx *cli) localEnd(id string, u runner.Update, took time.Duration, dir string) error {
-	j := engine.Job{ID: id, ReturnCode: u.ExitCode, Error: u.Message}
+	j := apitype.Job{ID: id, ReturnCode: u.ExitCode, Error: u.Message}
 	switch u.State {
 	case runner.StateCompleted:
-		j.Status = engine.StatusCompleted
+		j.Status = apitype.StatusCompleted
 	case runner.StateCancelled:
-		j.Status = engine.StatusCancelled
+		j.Status = apitype.StatusCancelled
 	default:
-		j.Status = engine.StatusFailed
+		j.Status = apitype.StatusFailed
 	}
 	line := endLine(j)
 	fmt.Fprintf(cx.stdout, "%s, ran here after %s (the server was unreachable; logs in %s)\n", line, since(took), dir)
@@ -160,22 +161,31 @@ func fileSize(path string) int64 {
 	return fi.Size()
 }
 
-// follower copies what is appended to a file.
-type follower struct {
+// logCopier copies what is appended to a job's log, read as the server
+// reads logs (engine.ReadLogFile): a character cut by a write comes whole
+// with the next copy.
+type logCopier struct {
 	path string
 	w    io.Writer
 	off  int64
 }
 
-func (f *follower) copy() {
-	file, err := os.Open(f.path)
-	if err != nil {
-		return
+// copy copies what was added since the last copy.
+func (c *logCopier) copy() { c.copyAll(false) }
+
+// copyEnd copies the rest once the job ended.
+func (c *logCopier) copyEnd() { c.copyAll(true) }
+
+func (c *logCopier) copyAll(ended bool) {
+	for {
+		chunk, err := engine.ReadLogFile(c.path, c.off, 0, ended)
+		if err != nil || len(chunk.Data) == 0 {
+			return
+		}
+		n, err := c.w.Write(chunk.Data)
+		c.off += int64(n)
+		if err != nil || !chunk.More() {
+			return
+		}
 	}
-	defer file.Close()
-	if _, err := file.Seek(f.off, io.SeekStart); err != nil {
-		return
-	}
-	n, _ := io.Copy(f.w, file)
-	f.off += n
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/client"
-	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/solverlog"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // logFollowEvery is how often `log -f` asks for more output: what the
@@ -82,8 +82,8 @@ const maxErrorLine = 160
 // firstError is what went wrong with a failed job, in one line: the error
 // its solver log reports, else the first line of its standard error that
 // says "error"; "" when neither says.
-func (cx *cli) firstError(ctx context.Context, j engine.Job) string {
-	if j.Status != engine.StatusFailed {
+func (cx *cli) firstError(ctx context.Context, j apitype.Job) string {
+	if j.Status != apitype.StatusFailed {
 		return ""
 	}
 	var p solverlog.Progress

@@ -6,7 +6,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // notifyFlags are `simjobs submit`'s notification options: the body's
@@ -46,7 +46,7 @@ func (f notifyFlags) spec() map[string]any {
 }
 
 // writeDeliveries lists a job's notifications under `simjobs status`.
-func writeDeliveries(w io.Writer, ds []engine.Delivery) {
+func writeDeliveries(w io.Writer, ds []apitype.Delivery) {
 	if len(ds) == 0 {
 		return
 	}
@@ -58,7 +58,7 @@ func writeDeliveries(w io.Writer, ds []engine.Delivery) {
 			when = *d.LastAttempt
 		}
 		outcome := d.Status
-		if d.LastError != "" && d.Status != engine.DeliveryDelivered {
+		if d.LastError != "" && d.Status != apitype.DeliveryDelivered {
 			outcome += ": " + d.LastError
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s %s\t%s\t%d attempt(s)\n", when.Local().Format(timeFormat), d.Event, d.Channel, d.Display, outcome, d.Attempts)

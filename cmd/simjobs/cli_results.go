@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/simjobs/simjobs/client"
-	"github.com/simjobs/simjobs/engine/results"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 func uploadCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string) error {
@@ -95,7 +95,7 @@ func zipFolderOf(dir string) io.ReadCloser { return client.ZipFolder(dir) }
 
 // downloadAll writes each result under dir; the server's paths are
 // relative, and os.Root keeps even a hostile server's answer inside dir.
-func downloadAll(ctx context.Context, cx *cli, id string, files []results.File, dir string) error {
+func downloadAll(ctx context.Context, cx *cli, id string, files []apitype.ResultFile, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

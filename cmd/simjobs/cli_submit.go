@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/simjobs/simjobs/client"
-	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/projects"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // configFlags are the common HFSS options as flags; a flag given on the
@@ -392,7 +392,7 @@ func batchCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []stri
 		}
 		done := 0
 		for _, j := range jobs {
-			if j.Status == engine.StatusCompleted {
+			if j.Status == apitype.StatusCompleted {
 				done++
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/client"
-	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/server/apitype"
 )
 
 // planFlags are submit's --depends-on and --retry flags.
@@ -50,13 +50,13 @@ func (p *planFlags) options(priority int) (client.SubmitOptions, error) {
 		if id == "" {
 			return o, usagef("--depends-on %q: give a job ID", d)
 		}
-		o.DependsOn = append(o.DependsOn, engine.Dependency{JobID: id, Condition: cond})
+		o.DependsOn = append(o.DependsOn, apitype.Dependency{JobID: id, Condition: cond})
 	}
 	if p.retry < 0 {
 		return o, usagef("--retry must be >= 0")
 	}
 	if p.retry > 0 {
-		o.Retry = &engine.RetryPolicy{MaxAttempts: p.retry, Backoff: p.backoff, On: p.on}
+		o.Retry = &apitype.RetryPolicy{MaxAttempts: p.retry, Backoff: p.backoff, On: p.on}
 	}
 	return o, nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -114,50 +115,99 @@ func newCluster(ctx context.Context, name, dataDir string, log *slog.Logger) (ru
 const schedulerWatchEvery = 30 * time.Second
 
 // schedulerWatch keeps whether the cluster scheduler answers, for
-// /system/status: asked at start-up, then in the background (a request
-// never waits for the scheduler). A scheduler that does not answer is still
-// used: jobs wait pending until it does.
+// /system/status: asked when it is made, then in the background between
+// start and shutdown (a request never waits for the scheduler). A
+// scheduler that does not answer is still used: jobs wait pending until it
+// does. The app starts and stops it like its other parts; it used to be a
+// goroutine bound only to a context, that nothing waited for.
 type schedulerWatch struct {
-	pl   runner.PartitionLister
-	name string
-	log  *slog.Logger
-	ok   atomic.Bool
+	pl    runner.PartitionLister
+	name  string
+	log   *slog.Logger
+	every time.Duration
+	ok    atomic.Bool
+
+	ctx    context.Context // ends at shutdown, cutting a probe short
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
-// watchScheduler asks r once, now, and then every interval until ctx ends.
-// It returns nil when r cannot be asked (it has no partitions to list).
-func watchScheduler(ctx context.Context, r runner.Runner, every time.Duration, log *slog.Logger) *schedulerWatch {
+// newSchedulerWatch asks r once, now; start asks again every interval. It
+// returns nil when r cannot be asked (it has no partitions to list).
+func newSchedulerWatch(ctx context.Context, r runner.Runner, every time.Duration, log *slog.Logger) *schedulerWatch {
 	pl, ok := r.(runner.PartitionLister)
 	if !ok {
 		return nil
 	}
-	w := &schedulerWatch{pl: pl, name: r.Name(), log: log}
+	w := &schedulerWatch{pl: pl, name: r.Name(), log: log, every: every}
+	w.ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	w.ok.Store(true)
 	w.probe(ctx)
+	return w
+}
+
+// start asks the scheduler every interval until shutdown.
+func (w *schedulerWatch) start() {
+	if w == nil {
+		return
+	}
+	w.wg.Add(1)
 	go func() {
-		t := time.NewTicker(every)
+		defer w.wg.Done()
+		t := time.NewTicker(w.every)
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-w.ctx.Done():
 				return
 			case <-t.C:
-				w.probe(ctx)
+				w.probe(w.ctx)
 			}
 		}
 	}()
-	return w
+}
+
+// shutdown stops the probes and waits for the one under way.
+func (w *schedulerWatch) shutdown() {
+	if w == nil {
+		return
+	}
+	w.cancel()
+	w.wg.Wait()
 }
 
 // probe asks the scheduler for its partitions and says when the answer
 // changed.
 func (w *schedulerWatch) probe(parent context.Context) {
+	// While jobs are tracked the cluster runner lists them anyway: its
+	// last listing answers the question without another command.
+	if av, ok := w.pl.(interface {
+		Available(within time.Duration) (ok, known bool)
+	}); ok && w.every > 0 {
+		if up, known := av.Available(w.every); known {
+			var err error
+			if !up {
+				err = errListingFailed
+			}
+			w.note(err)
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(parent, 15*time.Second)
 	defer cancel()
 	_, err := w.pl.Partitions(ctx)
 	if err != nil && parent.Err() != nil {
 		return // shutting down: no news
 	}
+	w.note(err)
+}
+
+// errListingFailed is why a scheduler whose job listing failed counts as
+// not answering (the runner logs the listing's own error).
+var errListingFailed = errors.New("its last job listing failed")
+
+// note records the answer and logs when it changed.
+func (w *schedulerWatch) note(err error) {
 	was := w.ok.Swap(err == nil)
 	switch {
 	case err != nil && was:

@@ -41,10 +41,11 @@ func answersNow(ctx context.Context, r runner.Runner, timeout time.Duration) err
 // slurm-client installed, a login node whose controller is down): jobs
 // would wait pending forever. `--scheduler NAME` is the way to wait for a
 // controller that is expected back.
-func autoScheduler(ctx context.Context, r runner.Runner, found, by string, log *slog.Logger) (runner.Runner, server.SchedulerInfo) {
+func autoScheduler(ctx context.Context, r runner.Runner, found, by string, log *slog.Logger) (runner.Runner, server.SchedulerInfo, *schedulerWatch) {
 	err := answersNow(ctx, r, autoProbeTimeout)
 	if err == nil {
-		return r, watchScheduler(ctx, r, schedulerWatchEvery, log).info(found, "auto: "+by)
+		w := newSchedulerWatch(ctx, r, schedulerWatchEvery, log)
+		return r, w.info(found, "auto: "+by), w
 	}
 	r.Close()
 	log.Warn("auto: "+found+"'s commands are on PATH but it does not answer, so jobs run on this host; on a cluster login node, start with --scheduler "+found+" to hand jobs to it and wait for its controller",
@@ -53,5 +54,5 @@ func autoScheduler(ctx context.Context, r runner.Runner, found, by string, log *
 		Active:           "none",
 		DetectedBy:       fmt.Sprintf("auto: %s, but %s did not answer at start-up (%v); --scheduler %s waits for it", by, found, err, found),
 		BackendAvailable: true,
-	}
+	}, nil
 }

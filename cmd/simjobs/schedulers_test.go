@@ -99,7 +99,9 @@ func TestSchedulerWatch(t *testing.T) {
 	var logs syncBuffer
 	f := &flakyScheduler{}
 	f.down.Store(true)
-	w := watchScheduler(ctx, f, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	w := newSchedulerWatch(ctx, f, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	w.start()
+	defer w.shutdown()
 	info := w.info("flaky", "flag")
 	if info.BackendAvailable || info.Available() {
 		t.Fatal("a scheduler that did not answer at start-up shows as available")
@@ -123,7 +125,46 @@ func TestSchedulerWatch(t *testing.T) {
 	if strings.Count(got, "does not answer") != 2 || strings.Count(got, "answers again") != 1 {
 		t.Errorf("each change should be logged once:\n%s", got)
 	}
-	if w := watchScheduler(ctx, struct{ runner.Runner }{}, time.Hour, slog.Default()); w != nil || !w.info("x", "flag").BackendAvailable {
+	if w := newSchedulerWatch(ctx, struct{ runner.Runner }{}, time.Hour, slog.Default()); w != nil || !w.info("x", "flag").BackendAvailable {
 		t.Error("a runner without partitions should count as available")
+	}
+}
+
+// listingScheduler is a cluster runner that is listing its jobs: it says
+// whether the last listing answered, and counts the questions asked.
+type listingScheduler struct {
+	flakyScheduler
+	asked atomic.Int32
+}
+
+func (l *listingScheduler) Partitions(ctx context.Context) ([]runner.Partition, error) {
+	l.asked.Add(1)
+	return l.flakyScheduler.Partitions(ctx)
+}
+
+func (l *listingScheduler) Available(time.Duration) (ok, known bool) { return !l.down.Load(), true }
+
+// While the runner lists jobs, the watch goes by its last listing and asks
+// nothing of its own.
+func TestSchedulerWatchUsesTheRunnersListing(t *testing.T) {
+	t.Parallel()
+	l := &listingScheduler{}
+	l.down.Store(true)
+	w := newSchedulerWatch(context.Background(), l, 5*time.Millisecond, slog.New(slog.DiscardHandler))
+	w.start()
+	defer w.shutdown()
+	if w.Available() {
+		t.Fatal("a scheduler whose listing failed shows as available")
+	}
+	l.down.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for !w.Available() {
+		if time.Now().After(deadline) {
+			t.Fatal("Available stayed false after the listing answered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := l.asked.Load(); n != 0 {
+		t.Errorf("the watch asked for partitions %d times while the runner was listing", n)
 	}
 }

@@ -53,6 +53,9 @@ type Sampler struct {
 	done    chan struct{} // closed when the goroutine returns
 
 	failing bool // only the sampler's goroutine touches it
+
+	subMu sync.Mutex
+	subs  map[chan Sample]struct{} // see Subscribe
 }
 
 // NewSampler returns a Sampler; Start begins sampling.
@@ -218,5 +221,36 @@ func (s *Sampler) sample(ctx context.Context) {
 	s.histMu.Unlock()
 	if s.onSample != nil {
 		s.onSample(smp)
+	}
+	s.subMu.Lock()
+	for ch := range s.subs {
+		// Only this goroutine sends: a full channel holds an older sample,
+		// which the newer one replaces.
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- smp
+	}
+	s.subMu.Unlock()
+}
+
+// Subscribe returns a channel that receives each new sample, and the func
+// that ends the subscription. The channel holds one sample: a subscriber
+// that lags gets the newest, never a backlog. It lets a consumer created
+// after the sampler (the engine) learn of samples without OnSample
+// reaching forward to it.
+func (s *Sampler) Subscribe() (<-chan Sample, func()) {
+	ch := make(chan Sample, 1)
+	s.subMu.Lock()
+	if s.subs == nil {
+		s.subs = map[chan Sample]struct{}{}
+	}
+	s.subs[ch] = struct{}{}
+	s.subMu.Unlock()
+	return ch, func() {
+		s.subMu.Lock()
+		delete(s.subs, ch)
+		s.subMu.Unlock()
 	}
 }

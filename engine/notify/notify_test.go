@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/notify"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/engine/store"
@@ -126,13 +127,7 @@ func (b *bundle) waitDeliveries(t *testing.T, id string, cond func([]engine.Deli
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, what, cond)
 }
 
 // receiver is a webhook endpoint that records every request and answers

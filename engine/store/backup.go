@@ -17,7 +17,7 @@ import (
 // with no WAL: Open (or simjobs restore) takes it as it is.
 func (s *SQLite) Backup(ctx context.Context, dst string) error {
 	if s.closed.Load() {
-		return ErrClosed
+		return errClosed
 	}
 	return vacuumInto(ctx, s.path, dst, s.classify)
 }

@@ -2,19 +2,16 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/store/storetest"
 )
 
 // benchClients is how many API clients submit at once.
@@ -161,27 +158,18 @@ func BenchmarkJobGet(b *testing.B) {
 	}
 }
 
-// openBenchStore opens a store holding benchJobs jobs. Seeding takes a
-// few minutes, so the file is kept in os.TempDir, named by schema version
-// and a digest of the schema (so an edited migration is not served a stale
-// file), and reused by later runs; the benchmarks only read it.
+// openBenchStore opens a store holding benchJobs jobs of storetest's seed.
+// Seeding takes a minute or two, so the file is cached in os.TempDir by
+// storetest.SeedCached (named by schema version) and reused by later runs;
+// the benchmarks only read it.
 func openBenchStore(b *testing.B) *SQLite {
 	b.Helper()
-	digest := sha256.Sum256([]byte(strings.Join(migrations, "\x00")))
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("simjobs-store-bench-v%d-%x-%d.db", schemaVersion, digest[:4], benchJobs))
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		start := time.Now()
-		tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-		if err := seedBench(b.Context(), tmp, benchJobs); err != nil {
-			os.Remove(tmp)
-			b.Fatal(err)
-		}
-		// Seeded and closed (so checkpointed) before it gets its name: a
-		// run killed while seeding leaves no half-filled cache behind.
-		if err := os.Rename(tmp, path); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("seeded %d jobs into %s in %v", benchJobs, path, time.Since(start).Round(time.Millisecond))
+	path, took, err := storetest.SeedCached(b.Context(), benchJobs, SchemaVersion(), openSeed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if took > 0 {
+		b.Logf("seeded %d jobs into %s in %v", benchJobs, path, took.Round(time.Millisecond))
 	}
 	s, err := Open(b.Context(), path)
 	if err != nil {
@@ -191,9 +179,17 @@ func openBenchStore(b *testing.B) *SQLite {
 	return s
 }
 
-func benchID(i int) string { return fmt.Sprintf("JOB_%07d", i) }
+// openSeed opens a store to seed: one commit, so durability to the disk
+// is not worth waiting for.
+func openSeed(ctx context.Context, path string) (storetest.Seeder, error) {
+	s, err := Open(ctx, path, WithSynchronous(SynchronousNormal))
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
-var benchProjects = []string{"antenna", "connector", "package", "pcb_stackup", "filter"}
+func benchID(i int) string { return storetest.SeedID(i) }
 
 func benchConfig(project string) json.RawMessage {
 	return json.RawMessage(`{"ansys_edt_path":"/opt/AnsysEM/v252/Linux64/ansysedt","solver":"Hfss3DLayout",` +
@@ -204,85 +200,4 @@ func benchConfig(project string) json.RawMessage {
 		`"project_path":"/data/projects/` + project + `.aedb","design_name":"","design_mode":"","setup_name":"",` +
 		`"scheduler_type":"none","scheduler_options":{"queue":"default","time":"24:00:00","nodes":1,` +
 		`"tasks_per_node":1,"cores_per_node":0,"memory":"4GB","gpus":0,"priority":"Normal"}}`)
-}
-
-// seedBench writes n jobs in one transaction straight through the writer's
-// connection (the writer goroutine is idle): about a realistic mix, mostly
-// finished, a thousand or so still active, a hundred users.
-func seedBench(ctx context.Context, path string, n int) error {
-	s, err := Open(ctx, path, WithSynchronous(SynchronousNormal))
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	c := s.wconn
-	// A large page cache keeps the one big transaction from spilling.
-	if _, err := c.ExecContext(ctx, "PRAGMA cache_size = -1048576"); err != nil {
-		return err
-	}
-	ins, err := c.PrepareContext(ctx, `INSERT INTO jobs (first_seq, id, seq, attempt, user, priority, status, kind,
-		config, project_path, submit_time, start_time, end_time, return_code, error)
-		VALUES (?, ?, ?, 1, ?, ?, ?, 'hfss', ?, ?, ?, ?, ?, ?, '')`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	tr, err := c.PrepareContext(ctx, `INSERT INTO transitions (job_id, attempt, status, time, message) VALUES (?, 1, ?, ?, '')`)
-	if err != nil {
-		return err
-	}
-	defer tr.Close()
-	configs := map[string]string{}
-	for _, p := range benchProjects {
-		configs[p] = string(benchConfig(p))
-	}
-	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
-	for i := range n {
-		seq := int64(i + 1)
-		var status engine.Status
-		switch k := i % 1000; {
-		case i >= n-1000: // the newest are still in the system
-			status = []engine.Status{engine.StatusQueued, engine.StatusQueued, engine.StatusRunning, engine.StatusScheduled, engine.StatusPending}[i%5]
-		case k < 100:
-			status = engine.StatusFailed
-		case k < 150:
-			status = engine.StatusCancelled
-		default:
-			status = engine.StatusCompleted
-		}
-		submit := t0 + int64(i)*int64(time.Second)
-		var start, end, rc any
-		if status.Terminal() || status == engine.StatusRunning {
-			start = submit + int64(time.Second)
-		}
-		if status.Terminal() {
-			end, rc = submit+int64(time.Hour), 0
-			if status == engine.StatusFailed {
-				rc = 1
-			}
-		}
-		project := benchProjects[i%len(benchProjects)]
-		if _, err := ins.ExecContext(ctx, seq, benchID(i), seq, fmt.Sprintf("user%03d", i%100), i%4-1,
-			string(status), configs[project], "/data/projects/"+project+".aedb", submit, start, end, rc); err != nil {
-			return err
-		}
-		if _, err := tr.ExecContext(ctx, benchID(i), string(status), submit); err != nil {
-			return err
-		}
-	}
-	// Build the search index in one pass rather than a row at a time.
-	if _, err := c.ExecContext(ctx, `INSERT INTO jobs_search (jobs_search) VALUES ('rebuild')`); err != nil {
-		return err
-	}
-	if _, err := c.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'next_seq'`, n+1); err != nil {
-		return err
-	}
-	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
-		return err
-	}
-	s.nextSeq = int64(n + 1)
-	return errors.Join(ins.Close(), tr.Close(), s.Close())
 }

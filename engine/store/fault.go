@@ -127,7 +127,7 @@ const probeEvery = time.Second
 // else writes.
 func (s *SQLite) Health(ctx context.Context) error {
 	if s.closed.Load() {
-		return ErrClosed
+		return errClosed
 	}
 	f := s.fault.Load()
 	if f == nil {

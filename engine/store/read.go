@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -66,6 +67,65 @@ func timePtr(n sql.NullInt64) *time.Time {
 // each connection as it is first used).
 type readStmts struct {
 	get, attempts, transitions, exists, counts, active *sql.Stmt
+	built                                              stmtCache
+}
+
+// maxBuiltStmts caps how many built queries stay prepared. The listing
+// shapes in use are few (the dashboard's filters, the API's), but every
+// combination of filters is a query text of its own.
+const maxBuiltStmts = 128
+
+// stmtCache keeps the queries that listQuery and JobCount build (one text
+// per shape of filters) prepared on the read pool. Preparing the query was
+// a tenth of the CPU of GET /jobs?limit=50 at a million jobs; the rows
+// themselves are read through an index either way.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// query runs a built query through its prepared statement, preparing it
+// the first time, or once the cache is full, directly.
+func (c *stmtCache) query(ctx context.Context, db *sql.DB, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, db, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) stmt(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	if len(c.stmts) >= maxBuiltStmts {
+		return nil, nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.stmts {
+		errs = append(errs, st.Close())
+	}
+	c.stmts = nil
+	return errors.Join(errs...)
 }
 
 func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -93,7 +153,7 @@ func (rs *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (rs *readStmts) close() error {
-	var errs []error
+	errs := []error{rs.built.close()}
 	for _, st := range []*sql.Stmt{rs.get, rs.attempts, rs.transitions, rs.exists, rs.counts, rs.active} {
 		if st != nil {
 			errs = append(errs, st.Close())
@@ -105,7 +165,7 @@ func (rs *readStmts) close() error {
 // readable reports why a read cannot start, if it cannot.
 func (s *SQLite) readable(ctx context.Context) error {
 	if s.closed.Load() {
-		return ErrClosed
+		return errClosed
 	}
 	return ctx.Err()
 }
@@ -153,7 +213,7 @@ func (s *SQLite) JobListPage(ctx context.Context, p engine.JobListParams) (jobs 
 		return nil, 0, err
 	}
 	query, args := listQuery(p)
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.rs.built.query(ctx, s.r, query, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list: %w", err)
 	}
@@ -197,11 +257,19 @@ func (s *SQLite) JobCount(ctx context.Context, p engine.JobListParams) (int, err
 	} else {
 		query, args = countQuery(p)
 	}
-	var n int
-	if err := s.r.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+	rows, err := s.rs.built.query(ctx, s.r, query, args...)
+	if err != nil {
 		return 0, fmt.Errorf("store: count: %w", err)
 	}
-	return n, nil
+	defer rows.Close()
+	var n int
+	if !rows.Next() {
+		return 0, fmt.Errorf("store: count: %w", errors.Join(rows.Err(), errors.New("no row")))
+	}
+	if err := rows.Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count: %w", err)
+	}
+	return n, rows.Err()
 }
 
 // JobCountByStatus implements engine.Store. It reads the counters the

@@ -242,6 +242,10 @@ INSERT INTO meta (key, value) SELECT 'outbox_seq', COALESCE(MAX(rowid), 0) FROM 
 // schemaVersion is the user_version a database has after Open.
 var schemaVersion = len(migrations)
 
+// SchemaVersion is the schema version this build writes (the database's
+// user_version after Open). Cached test databases are named by it.
+func SchemaVersion() int { return schemaVersion }
+
 // migrate brings the database to SchemaVersion inside one transaction, so a
 // crash mid-migration leaves the previous version intact. Running it on an
 // up-to-date database changes nothing.

@@ -1,8 +1,8 @@
 // Package store persists jobs. SQLite is the engine.Store the server uses: one
 // database file in WAL mode, written through a single group-committing writer
 // and read through a pool of read-only connections. storetest.RunSuite is the
-// conformance suite every engine.Store passes, and Faulty wraps a store to
-// make its methods fail on demand in other packages' fault tests.
+// conformance suite every engine.Store passes, and storetest.Faulty wraps a
+// store to make its methods fail on demand in other packages' fault tests.
 //
 // # Seq and the listing key
 //
@@ -37,8 +37,10 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
-// ErrClosed is returned by every method called after Close.
-var ErrClosed = fmt.Errorf("store: closed: %w", engine.ErrStoreUnavailable)
+// errClosed is returned by every method called after Close. It matches
+// engine.ErrClosed (the server is shutting down) and, because a closed
+// store takes no writes, engine.ErrStoreUnavailable.
+var errClosed = fmt.Errorf("store: %w: %w", engine.ErrClosed, engine.ErrStoreUnavailable)
 
 var _ engine.Store = (*SQLite)(nil)
 
@@ -122,6 +124,8 @@ type SQLite struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	ckpt *checkpointer // WAL checkpoints off the writer (checkpoint.go)
+
 	nextSeq int64       // owned by the writer goroutine
 	search  searchQueue // owned by the writer goroutine
 
@@ -182,7 +186,7 @@ func (s *SQLite) open(ctx context.Context) error {
 	// _txlock=immediate makes BeginTx take the write lock at BEGIN, so a
 	// transaction never fails half-way on a lock upgrade.
 	s.w, err = sql.Open("sqlite", s.path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"+
-		"&_pragma=synchronous("+s.opts.synchronous+")&_pragma=foreign_keys(1)&_txlock=immediate")
+		"&_pragma=synchronous("+s.opts.synchronous+")&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return err
 	}
@@ -224,13 +228,17 @@ func (s *SQLite) open(ctx context.Context) error {
 	s.r.SetMaxIdleConns(s.opts.readers)
 	s.r.SetConnMaxLifetime(0)
 	s.r.SetConnMaxIdleTime(0)
-	return s.rs.prepare(ctx, s.r)
+	if err := s.rs.prepare(ctx, s.r); err != nil {
+		return err
+	}
+	s.ckpt, err = startCheckpointer(s.path)
+	return err
 }
 
 // closeDBs releases whatever open managed to set up.
 func (s *SQLite) closeDBs() error {
 	var errs []error
-	errs = append(errs, s.rs.close(), s.ws.close(), s.sws.close())
+	errs = append(errs, s.ckpt.stop(), s.rs.close(), s.ws.close(), s.sws.close())
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -251,7 +259,7 @@ func (s *SQLite) closeDBs() error {
 
 // Close waits for writes already handed to the writer, commits them, stops
 // the writer, checkpoints the WAL and closes the database. Later calls to any
-// method return ErrClosed; Close itself may be called again and returns the
+// method return an error matching engine.ErrClosed; Close itself may be called again and returns the
 // first call's result.
 func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {

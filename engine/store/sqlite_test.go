@@ -31,7 +31,7 @@ func openTest(t *testing.T, opts ...Option) *SQLite {
 	}
 	t.Cleanup(func() {
 		// The writer indexes lazily: let it catch up, then compare.
-		if err := s.flushSearch(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+		if err := s.flushSearch(context.Background()); err != nil && !errors.Is(err, engine.ErrClosed) {
 			t.Error(err)
 		}
 		checkDatabase(t, s.Path())
@@ -567,7 +567,7 @@ func TestWriteCancelledWhileWriterBusy(t *testing.T) {
 
 // TestCloseDrains closes the store under a stream of writes: every write
 // that reported success is in the database afterwards, and every other
-// one failed with ErrClosed.
+// one failed with engine.ErrClosed.
 func TestCloseDrains(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	s, err := Open(t.Context(), path)
@@ -584,7 +584,7 @@ func TestCloseDrains(t *testing.T) {
 			for i := 0; ; i++ {
 				id := fmt.Sprintf("JOB_%d_%d", w, i)
 				_, err := s.JobInsert(context.Background(), storetest.Params(id))
-				if errors.Is(err, ErrClosed) {
+				if errors.Is(err, engine.ErrClosed) {
 					return
 				}
 				if err != nil {
@@ -866,18 +866,18 @@ func queryPlan(t *testing.T, s *SQLite, query string, args ...any) []string {
 }
 
 func TestFaulty(t *testing.T) {
-	f := NewFaulty(openTest(t))
+	f := storetest.NewFaulty(openTest(t))
 	injected := errors.New("disk on fire")
 	storetest.Insert(t, f, storetest.Params("JOB_1"))
 
-	f.SetFail("JobInsert", injected)
+	f.SetFail(storetest.MethodJobInsert, injected)
 	if _, err := f.JobInsert(t.Context(), storetest.Params("JOB_2")); !errors.Is(err, injected) {
 		t.Errorf("JobInsert: %v, want the injected error", err)
 	}
 	if _, err := f.JobGet(t.Context(), "JOB_2"); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("failed JobInsert stored the job: %v", err)
 	}
-	f.SetFail("JobInsert", nil)
+	f.SetFail(storetest.MethodJobInsert, nil)
 	storetest.Insert(t, f, storetest.Params("JOB_2"))
 
 	f.FailAll(injected)
@@ -895,15 +895,15 @@ func TestFaulty(t *testing.T) {
 			t.Errorf("%s after FailAll(nil): %v", name, err)
 		}
 	}
-	if got := f.Calls("JobGet"); got != 3 {
+	if got := f.Calls(storetest.MethodJobGet); got != 3 {
 		t.Errorf("Calls(JobGet) = %d, want 3", got)
 	}
 	defer func() {
 		if recover() == nil {
-			t.Error("SetFail of an unknown method did not panic")
+			t.Error("SetFail of a Method that names no method did not panic")
 		}
 	}()
-	f.SetFail("JobDelete", injected)
+	f.SetFail(storetest.Method(99), injected)
 }
 
 // A batch of NoSync updates commits without fsync; any batch with another

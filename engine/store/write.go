@@ -115,7 +115,7 @@ func (s *SQLite) write(ctx context.Context, r *writeReq) error {
 	s.mu.RLock()
 	if s.closed.Load() {
 		s.mu.RUnlock()
-		return ErrClosed
+		return errClosed
 	}
 	select {
 	case s.reqs <- r:
@@ -150,6 +150,7 @@ func (s *SQLite) writeLoop() {
 		case <-s.search.due():
 			// Writes were quiet for a while: index what is pending.
 			s.search.flush(context.Background(), s)
+			s.ckpt.committed()
 			continue
 		case <-s.quit:
 			// Close holds mu, so no hand-over is in progress and every
@@ -168,7 +169,8 @@ func (s *SQLite) writeLoop() {
 			}
 		}
 		s.runWrites(batch)
-		clear(batch) // drop references so answered requests can be collected
+		s.ckpt.committed() // whatever the batch was, it may have added WAL frames
+		clear(batch)       // drop references so answered requests can be collected
 	}
 }
 

@@ -2,12 +2,9 @@ package dashboard_test
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -18,125 +15,38 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/store"
+	"github.com/simjobs/simjobs/engine/store/storetest"
 )
 
 // benchJobs is how many jobs the page benchmarks' store holds.
 const benchJobs = 1_000_000
 
-// benchSeedVersion names the cached seed: change it when the seed changes.
-const benchSeedVersion = 1
-
-// benchStore returns a data dir whose simjobs.db holds benchJobs jobs: a
-// realistic mix, mostly ended, the newest thousand still queued, a hundred
-// users, five projects. Seeding takes a while, so the database is cached in
-// os.TempDir and copied for each run (the server may write to it). The
-// rows go in with plain SQL in one transaction, as the store's own
-// benchmark seeds; store.Open made the schema first (and migrates a cached
-// file forward if the schema grew since).
+// benchStore returns a data dir whose simjobs.db holds benchJobs jobs of
+// storetest's seed: a realistic mix, mostly ended, the newest thousand
+// still queued, running, scheduled or pending, a hundred users, five
+// projects. Seeding takes a while, so storetest.SeedCached keeps the
+// database in os.TempDir (named by schema version) and it is copied for
+// each run (the server writes to it).
 func benchStore(b *testing.B) string {
 	b.Helper()
-	cache := filepath.Join(os.TempDir(), fmt.Sprintf("simjobs-dashboard-bench-v%d-%d.db", benchSeedVersion, benchJobs))
-	if _, err := os.Stat(cache); errors.Is(err, os.ErrNotExist) {
-		start := time.Now()
-		tmp := fmt.Sprintf("%s.%d.tmp", cache, os.Getpid())
-		if err := seed(b.Context(), tmp); err != nil {
-			os.Remove(tmp)
-			b.Fatal(err)
+	cache, took, err := storetest.SeedCached(b.Context(), benchJobs, store.SchemaVersion(), func(ctx context.Context, path string) (storetest.Seeder, error) {
+		s, err := store.Open(ctx, path, store.WithSynchronous(store.SynchronousNormal))
+		if err != nil {
+			return nil, err
 		}
-		if err := os.Rename(tmp, cache); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("seeded %d jobs into %s in %v", benchJobs, cache, time.Since(start).Round(time.Millisecond))
+		return s, nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if took > 0 {
+		b.Logf("seeded %d jobs into %s in %v", benchJobs, cache, took.Round(time.Millisecond))
 	}
 	dir := b.TempDir()
-	src, err := os.Open(cache)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.Create(filepath.Join(dir, "simjobs.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		b.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
+	if err := storetest.CopyFile(cache, filepath.Join(dir, "simjobs.db")); err != nil {
 		b.Fatal(err)
 	}
 	return dir
-}
-
-func seed(ctx context.Context, path string) error {
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		return err
-	}
-	if err := st.Close(); err != nil {
-		return err
-	}
-	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-1048576)")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	ins, err := conn.PrepareContext(ctx, `INSERT INTO jobs (first_seq, id, seq, attempt, user, priority, status, kind,
-		config, project_path, submit_time, start_time, end_time, return_code, error)
-		VALUES (?, ?, ?, 1, ?, ?, ?, 'hfss', ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	projects := []string{"antenna", "connector", "package", "pcb_stackup", "filter"}
-	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
-	for i := range benchJobs {
-		seq := int64(i + 1)
-		var st engine.Status
-		switch k := i % 1000; {
-		case i >= benchJobs-1000:
-			st = engine.StatusQueued
-		case k < 100:
-			st = engine.StatusFailed
-		case k < 150:
-			st = engine.StatusCancelled
-		default:
-			st = engine.StatusCompleted
-		}
-		submit := t0 + int64(i)*int64(time.Second)
-		var start, end, rc any
-		errText := ""
-		if st.Terminal() {
-			start, end, rc = submit+int64(time.Second), submit+int64(time.Hour), 0
-			if st == engine.StatusFailed {
-				rc, errText = 1, "exit status 1"
-			}
-		}
-		p := "/data/projects/" + projects[i%len(projects)] + ".aedb"
-		cfg := `{"project_path":"` + p + `","jobid":"` + fmt.Sprintf("JOB_%07d", i) + `","solver":"Hfss3DLayout"}`
-		if _, err := ins.ExecContext(ctx, seq, fmt.Sprintf("JOB_%07d", i), seq, fmt.Sprintf("user%03d", i%100), i%4-1,
-			string(st), cfg, p, submit, start, end, rc, errText); err != nil {
-			return err
-		}
-	}
-	for _, q := range []string{
-		`INSERT INTO jobs_search (jobs_search) VALUES ('rebuild')`,
-		fmt.Sprintf(`UPDATE meta SET value = %d WHERE key = 'next_seq'`, benchJobs+1),
-		"COMMIT",
-		"PRAGMA wal_checkpoint(TRUNCATE)",
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
-	}
-	return nil
 }
 
 // BenchmarkPagesMillionJobs is the server time of the overview and of the

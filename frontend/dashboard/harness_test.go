@@ -91,6 +91,8 @@ type harness struct {
 	tls      bool
 	// lic gates the engine and feeds the license panel when set.
 	lic *license.Monitor
+	// tailEvery is dashboard.Options.TailEvery when set.
+	tailEvery time.Duration
 }
 
 type opts struct {
@@ -102,13 +104,15 @@ type opts struct {
 	tls bool
 	// licenses, when set, builds the license monitor (see withLicenses).
 	licenses func(h *harness) *license.Monitor
+	// tailEvery is the job pages' log clock when set (see jobView).
+	tailEvery time.Duration
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func start(t testing.TB, o opts) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: o.dir, auth: o.auth, limits: o.limits, tel: newSampler(), tls: o.tls}
+	h := &harness{t: t, dir: o.dir, auth: o.auth, limits: o.limits, tel: newSampler(), tls: o.tls, tailEvery: o.tailEvery}
 	if h.dir == "" {
 		h.dir = t.TempDir()
 	}
@@ -171,7 +175,11 @@ func (h *harness) listen(addr string) {
 		licenses = h.lic
 		env.Licenses = licenses
 	}
-	dash := dashboard.New(httpCtx, env, dashboard.Options{TailEvery: 100 * time.Millisecond})
+	tailEvery := 100 * time.Millisecond
+	if h.tailEvery > 0 {
+		tailEvery = h.tailEvery
+	}
+	dash := dashboard.New(httpCtx, env, dashboard.Options{TailEvery: tailEvery})
 	srv := server.New(server.Options{Manager: h.m, Sampler: h.tel, Auth: h.auth, Logger: quiet, Version: "test",
 		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions, Licenses: licenses,
 		Backup: func(ctx context.Context) (string, error) {

@@ -147,35 +147,12 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 		last = bus.Seq()
 	}
 
-	// A reader notices the page leaving. The connection goes back to a
-	// pool when this function returns, so the reader must be gone by then:
-	// closing the connection ends its read.
-	gone := make(chan struct{})
-	conn.SetReadLimit(4096)
-	defer func() {
-		conn.Close()
-		<-gone
-	}()
-	go func() {
-		defer close(gone)
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
-
 	var out bytes.Buffer
-	write := func() bool {
+	// message ends what out holds with the seq it reflects. The pump
+	// writes it before the next one is begun (with out.Reset).
+	message := func() []byte {
 		out.Write(d.memo.mark(ctx, last))
-		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteTimeout))
-		err := conn.WriteMessage(websocket.TextMessage, out.Bytes())
-		out.Reset()
-		return err == nil
-	}
-	closeWith := func(code int, text string) {
-		msg := websocket.FormatCloseMessage(code, text)
-		_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		return out.Bytes()
 	}
 
 	v := d.newView(r)
@@ -189,60 +166,38 @@ func (d *Dashboard) serveLive(conn *websocket.Conn) {
 		return
 	}
 	my.start(ctx, &out)
-	if !write() {
-		return
-	}
-	ping := time.NewTicker(livePingEvery)
-	defer ping.Stop()
-	for {
-		select {
-		case ev, ok := <-sub.C:
-			if !ok {
-				closeWith(closeTryLater, "too slow: reconnect with ?since="+strconv.FormatInt(last, 10))
-				return
-			}
+	first := message()
+	server.Pump(conn, sub, func(evs []engine.Event) []byte {
+		out.Reset()
+		for _, ev := range evs {
 			v.event(ctx, ev, &out)
 			my.event(ev)
-			last = ev.Seq
-			// Coalesce what is already waiting into one message.
-		drain:
-			for range liveBatch {
-				select {
-				case ev, ok := <-sub.C:
-					if !ok {
-						break drain
-					}
-					v.event(ctx, ev, &out)
-					my.event(ev)
-					last = ev.Seq
-				default:
-					break drain
-				}
-			}
-			v.flush(ctx, last, &out)
-			my.flush(ctx, &out)
-			if !write() {
-				return
-			}
-		case <-v.tick():
-			v.poll(ctx, &out)
-			if out.Len() > 0 && !write() {
-				return
-			}
-		case <-ping.C:
-			if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(liveWriteTimeout)) != nil {
-				return
-			}
-		case <-gone:
-			return
-		case <-stream.Revoked():
-			closeWith(server.CloseRevoked, "signed out: the token was withdrawn")
-			return
-		case <-ctx.Done():
-			closeWith(closeRestart, "server stopping")
-			return
 		}
-	}
+		last = evs[len(evs)-1].Seq
+		v.flush(ctx, last, &out)
+		my.flush(ctx, &out)
+		return message()
+	}, server.PumpOptions{
+		WriteTimeout: liveWriteTimeout,
+		PingEvery:    livePingEvery,
+		First:        first,
+		Revoked:      stream.Revoked(),
+		RevokedText:  "signed out: the token was withdrawn",
+		Shutdown:     ctx.Done(),
+		OnShutdown:   server.Close{Code: closeRestart, Text: "server stopping"},
+		Tick:         v.tick,
+		OnTick: func() []byte {
+			out.Reset()
+			v.poll(ctx, &out)
+			if out.Len() == 0 {
+				return nil
+			}
+			return message()
+		},
+		LagCode: closeTryLater,
+		Since:   last,
+		Batch:   liveBatch + 1,
+	})
 }
 
 // quietView is a page with nothing live but the connection indicator.

@@ -163,7 +163,10 @@ func (v *jobsView) tick() <-chan time.Time              { return nil }
 func (v *jobsView) poll(context.Context, *bytes.Buffer) {}
 func (v *jobsView) stop()                               {}
 
-// jobView keeps one job's page current and tails its log.
+// jobView keeps one job's page current and tails its log. It reads the
+// log when the engine says it grew (Manager.WatchLog), not on a clock; on
+// TailEvery only when the engine announces nothing (progress following
+// off).
 type jobView struct {
 	d       *Dashboard
 	id      string
@@ -171,15 +174,17 @@ type jobView struct {
 	who     server.Identity
 	csrf    string
 	offset  int64
-	path    string
 	dirty   bool
 	ended   bool // the end of the log was shown
-	ticker  *time.Ticker
+	// wake has a value when the log has something new to read.
+	wake    chan time.Time
+	unwatch func()
+	ticker  *time.Ticker // the clock when nothing is announced
 }
 
 func newJobView(d *Dashboard, r *liveReq) *jobView {
 	a, _ := strconv.Atoi(r.query.Get("attempt"))
-	return &jobView{d: d, id: r.query.Get("id"), attempt: a, who: r.who, csrf: r.csrf, offset: r.logOffset}
+	return &jobView{d: d, id: r.query.Get("id"), attempt: a, who: r.who, csrf: r.csrf, offset: r.logOffset, wake: make(chan time.Time, 1)}
 }
 
 func (v *jobView) start(ctx context.Context, out *bytes.Buffer, resync bool) error {
@@ -191,15 +196,18 @@ func (v *jobView) start(ctx context.Context, out *bytes.Buffer, resync bool) err
 		return errNewAttempt
 	}
 	v.attempt = job.Attempt
-	if v.path, err = v.d.env.Manager.LogPath(v.id, v.attempt, "stdout"); err != nil {
-		return err
-	}
 	v.dirty = resync
 	if !job.Status.Terminal() {
-		v.ticker = time.NewTicker(v.d.opts.TailEvery)
+		// Watched before the first read, so that no growth after that read
+		// goes unannounced.
+		var ok bool
+		if v.unwatch, ok = v.d.env.Manager.WatchLog(v.id, v.attempt, "stdout", v.grew); !ok {
+			v.ticker = time.NewTicker(v.d.opts.TailEvery)
+		}
 	}
 	// Output written since the page was rendered, and the page's state
 	// if it may be stale.
+	v.poll(ctx, out)
 	v.flush(ctx, 0, out)
 	if job.Status.Terminal() {
 		v.finish(ctx, job, out)
@@ -222,10 +230,11 @@ func (v *jobView) event(_ context.Context, ev engine.Event, _ *bytes.Buffer) {
 }
 
 func (v *jobView) flush(ctx context.Context, _ int64, out *bytes.Buffer) {
-	v.poll(ctx, out)
 	if !v.dirty {
 		return
 	}
+	// The job's own events: its output may have moved on too.
+	v.poll(ctx, out)
 	v.dirty = false
 	md, err := jobpage.Load(ctx, v.d.env.Manager, v.id, v.who)
 	if err != nil {
@@ -267,36 +276,53 @@ func (v *jobView) finish(ctx context.Context, job engine.Job, out *bytes.Buffer)
 		}
 	}
 	v.ended = true
-	if v.ticker != nil {
-		v.ticker.Stop()
-		v.ticker = nil
-	}
+	v.stop()
+	v.ticker = nil
 	out.Write(render(ctx, jobpage.LogEnd(job, true, true)))
 }
 
-func (v *jobView) tick() <-chan time.Time {
-	if v.ticker == nil {
-		return nil
+// grew is told by the engine that the log grew; it runs on the engine's
+// goroutine, so it only notes it.
+func (v *jobView) grew(engine.LogGrowth) { v.wakeUp() }
+
+func (v *jobView) wakeUp() {
+	select {
+	case v.wake <- time.Now():
+	default: // already noted
 	}
-	return v.ticker.C
 }
 
-// poll sends the log's new output.
+func (v *jobView) tick() <-chan time.Time {
+	switch {
+	case v.ended:
+		return nil
+	case v.ticker != nil:
+		return v.ticker.C
+	}
+	return v.wake
+}
+
+// poll sends the log's new output, a chunk at a time: when more is
+// waiting, the view wakes itself to send the next one.
 func (v *jobView) poll(ctx context.Context, out *bytes.Buffer) {
-	if v.path == "" {
+	c, err := v.d.env.Manager.ReadLog(ctx, v.id, v.attempt, "stdout", v.offset, jobpage.ChunkBytes)
+	if err != nil || c.Next == v.offset {
 		return
 	}
-	text, next, err := jobpage.ReadLog(v.path, v.offset)
-	if err != nil || next == v.offset {
-		return
+	v.offset = c.Next
+	out.Write(render(ctx, jobpage.LogChunk(c.Text())))
+	out.Write(render(ctx, jobpage.LogOffset(c.Next, true)))
+	if c.More() {
+		v.wakeUp()
 	}
-	v.offset = next
-	out.Write(render(ctx, jobpage.LogChunk(text)))
-	out.Write(render(ctx, jobpage.LogOffset(next, true)))
 }
 
 func (v *jobView) stop() {
 	if v.ticker != nil {
 		v.ticker.Stop()
+	}
+	if v.unwatch != nil {
+		v.unwatch()
+		v.unwatch = nil
 	}
 }

@@ -8,11 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"os"
 	"time"
-	"unicode/utf8"
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/solverlog"
@@ -77,78 +73,18 @@ func Load(ctx context.Context, m *engine.Manager, id string, who server.Identity
 	} else {
 		md.Config = string(job.Config)
 	}
-	if md.Log, err = tail(m, job, "stdout"); err != nil {
+	if md.Log, err = tail(ctx, m, job, "stdout"); err != nil {
 		return md, err
 	}
-	md.Stderr, err = tail(m, job, "stderr")
+	md.Stderr, err = tail(ctx, m, job, "stderr")
 	return md, err
 }
 
 // tail reads the last TailBytes of a log, starting at a line.
-func tail(m *engine.Manager, job engine.Job, stream string) (Log, error) {
-	path, err := m.LogPath(job.ID, job.Attempt, stream)
+func tail(ctx context.Context, m *engine.Manager, job engine.Job, stream string) (Log, error) {
+	c, err := m.TailLog(ctx, job.ID, job.Attempt, stream, 0, TailBytes)
 	if err != nil {
 		return Log{}, err
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return Log{}, nil
-	}
-	if err != nil {
-		return Log{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Log{}, err
-	}
-	size := fi.Size()
-	start := max(size-TailBytes, 0)
-	buf := make([]byte, size-start)
-	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
-		return Log{}, err
-	}
-	if start > 0 {
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 && i < len(buf)-1 {
-			buf, start = buf[i+1:], start+int64(i)+1
-		}
-	}
-	text, n := complete(buf)
-	return Log{Text: text, Offset: start + int64(n), Skipped: start}, nil
-}
-
-// ReadLog reads what a log holds from offset on, at most ChunkBytes, up to
-// the last whole UTF-8 character. It returns the text and the offset after
-// it; a missing file is empty.
-func ReadLog(path string, offset int64) (string, int64, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", offset, nil
-	}
-	if err != nil {
-		return "", offset, err
-	}
-	defer f.Close()
-	buf := make([]byte, ChunkBytes)
-	n, err := f.ReadAt(buf, offset)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", offset, err
-	}
-	text, used := complete(buf[:n])
-	return text, offset + int64(used), nil
-}
-
-// complete returns b without a trailing partial UTF-8 character (it comes
-// with the next read) as valid text, and how many bytes of b that used.
-func complete(b []byte) (string, int) {
-	n := len(b)
-	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
-		if utf8.RuneStart(b[len(b)-i]) {
-			if !utf8.FullRune(b[len(b)-i:]) {
-				n = len(b) - i
-			}
-			break
-		}
-	}
-	return string(bytes.ToValidUTF8(b[:n], []byte("\uFFFD"))), n
+	return Log{Text: c.Text(), Offset: c.Next, Skipped: c.Offset}, nil
 }

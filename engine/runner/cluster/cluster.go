@@ -230,6 +230,20 @@ func (r *Runner) Stats() Stats {
 	return s
 }
 
+// Available reports whether the scheduler answered the runner's last job
+// listing; known is false when there was none within the last within
+// (nothing is tracked, so the runner does not ask). A watch of the
+// scheduler (simjobs serve's, for /system/status) uses it in place of a
+// question of its own while the runner is asking anyway.
+func (r *Runner) Available(within time.Duration) (ok, known bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stats.LastPoll.IsZero() || r.now().Sub(r.stats.LastPoll) > within {
+		return false, false
+	}
+	return r.stats.LastError == "", true
+}
+
 // Partitions describes the cluster's partitions or queues.
 func (r *Runner) Partitions(ctx context.Context) ([]runner.Partition, error) {
 	return r.b.Partitions(ctx)

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 )
 
 // Faulty wraps an engine.Store so that tests can make any of its methods
-// fail on demand, as a database that is full, read-only or gone would. A
+// fail on demand (SetFail(MethodJobInsert, err)), as a database that is full, read-only or gone would. A
 // method set to fail returns the error without calling the wrapped store, so
 // a failed write changes nothing.
 type Faulty struct {
@@ -25,26 +25,43 @@ var (
 	_ engine.StoreHealth = (*Faulty)(nil)
 )
 
-// Method names a method Faulty can fail. Use the constants: a Method that
-// is not one of them makes SetFail panic (a bug in the test).
-type Method string
+// Method names a method Faulty can fail. It is a number, not the method's
+// name as a string, so a misspelt method does not compile.
+type Method int
 
 // The methods Faulty can fail: the engine.Store methods and Health.
 const (
-	MethodJobInsert        Method = "JobInsert"
-	MethodJobGet           Method = "JobGet"
-	MethodJobList          Method = "JobList"
-	MethodJobCount         Method = "JobCount"
-	MethodJobCountByStatus Method = "JobCountByStatus"
-	MethodJobListActive    Method = "JobListActive"
-	MethodJobUpdate        Method = "JobUpdate"
-	MethodTransitionList   Method = "TransitionList"
-	MethodAttemptList      Method = "AttemptList"
-	MethodClose            Method = "Close"
-	MethodAuditInsert      Method = "AuditInsert"
-	MethodAuditList        Method = "AuditList"
-	MethodHealth           Method = "Health"
+	MethodJobInsert Method = iota + 1
+	MethodJobGet
+	MethodJobList
+	MethodJobCount
+	MethodJobCountByStatus
+	MethodJobListActive
+	MethodJobUpdate
+	MethodTransitionList
+	MethodAttemptList
+	MethodClose
+	MethodAuditInsert
+	MethodAuditList
+	MethodHealth
 )
+
+var methodNames = [...]string{
+	MethodJobInsert: "JobInsert", MethodJobGet: "JobGet", MethodJobList: "JobList", MethodJobCount: "JobCount",
+	MethodJobCountByStatus: "JobCountByStatus", MethodJobListActive: "JobListActive", MethodJobUpdate: "JobUpdate",
+	MethodTransitionList: "TransitionList", MethodAttemptList: "AttemptList", MethodClose: "Close",
+	MethodAuditInsert: "AuditInsert", MethodAuditList: "AuditList", MethodHealth: "Health",
+}
+
+// String is the method's name.
+func (m Method) String() string {
+	if m.valid() {
+		return methodNames[m]
+	}
+	return fmt.Sprintf("Method(%d)", int(m))
+}
+
+func (m Method) valid() bool { return m >= MethodJobInsert && m <= MethodHealth }
 
 // faultyMethods are the Methods SetFail accepts.
 var faultyMethods = []Method{
@@ -64,12 +81,9 @@ func NewFaulty(s engine.Store) *Faulty {
 // SetFail makes every later call of method return err; a nil err makes it
 // work again.
 func (f *Faulty) SetFail(method Method, err error) {
-	known := false
-	for _, m := range faultyMethods {
-		known = known || m == method
-	}
-	if !known {
-		panic(fmt.Sprintf("store.Faulty: no Store method %q", method))
+	if !method.valid() {
+		// Only a conversion (Method(99)) gets here.
+		panic(fmt.Sprintf("storetest.Faulty: no Store method %v", method))
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
