@@ -60,6 +60,10 @@ func (m *Manager) AuditLog(ctx context.Context, p AuditListParams) ([]AuditEntry
 // be recorded is undone and returned as an error, so no limit changes
 // without its record.
 func (m *Manager) ChangeLimits(ctx context.Context, p LimitsPatch) (old, updated Limits, err error) {
+	if err := ActorOf(ctx).AdminOnly("changing limits"); err != nil {
+		l := m.Limits()
+		return l, l, err
+	}
 	m.mu.Lock()
 	old = m.limits
 	updated = old.apply(p)

@@ -19,7 +19,9 @@ import (
 func TestTransitionsNameTheirActor(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{limits: engine.Limits{MaxConcurrentJobs: 1, MaxCPUPercent: 100}})
-	as := func(who string) context.Context { return engine.WithActor(context.Background(), who) }
+	as := func(who string) context.Context {
+		return engine.WithActor(context.Background(), engine.Actor{Name: who, Admin: true})
+	}
 	sub := b.m.Events().Subscribe(-1, 1024)
 	defer sub.Close()
 	if _, err := b.m.Submit(as("alice"), engine.SubmitRequest{Config: b.command("first", "FAKE_SOLVER_SLEEP=30"), User: "alice"}); err != nil {
@@ -76,7 +78,7 @@ func TestChangeLimitsIsAudited(t *testing.T) {
 	}
 	faulty := storetest.NewFaulty(st)
 	b := setup(t, setupOpts{store: faulty})
-	ctx := engine.WithActor(context.Background(), "root")
+	ctx := engine.WithActor(context.Background(), engine.Actor{Name: "root", Admin: true})
 	four := 4
 	if _, got, err := b.m.ChangeLimits(ctx, engine.LimitsPatch{MaxConcurrentJobs: &four}); err != nil || got.MaxConcurrentJobs != 4 {
 		t.Fatalf("ChangeLimits: %+v %v", got, err)

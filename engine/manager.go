@@ -343,6 +343,10 @@ type SubmitResult struct {
 // A job id that is already active returns Duplicate and changes nothing; a
 // job id whose last attempt ended starts the next attempt.
 func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, error) {
+	user, err := submitUser(ctx, req.User)
+	if err != nil {
+		return SubmitResult{}, err
+	}
 	now := m.now().UTC()
 	// A job that will start soon keeps the runner spec its submission
 	// already validated, sparing its start a store read and a second
@@ -350,7 +354,7 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	m.mu.Lock()
 	keepSpec := m.queue.Len() < specCacheMax
 	m.mu.Unlock()
-	p, err := m.policy.prepare(req.Config, req.User, now, keepSpec)
+	p, err := m.policy.prepare(req.Config, user, now, keepSpec)
 	if err != nil {
 		return SubmitResult{}, err
 	}
@@ -461,8 +465,11 @@ type CancelResult struct {
 // who asked, for the record ("" takes the actor of ctx). A job that already ended is left alone
 // (Cancelled false). An unknown id is ErrNotFound.
 func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, error) {
+	if err := m.mayChangeJob(ctx, id); err != nil {
+		return CancelResult{}, err
+	}
 	if by == "" {
-		by = ActorOf(ctx)
+		by = actorOr(ctx, "")
 	}
 	m.mu.Lock()
 	a, ok := m.active[id]
@@ -538,6 +545,9 @@ func (a *activeJob) ref() runner.Ref {
 // a scheduler submission), recorded with the actor of ctx. A running or ended job is ErrConflict: the old
 // service re-queued finished jobs here and ran them again.
 func (m *Manager) SetPriority(ctx context.Context, id string, priority int) error {
+	if err := m.mayChangeJob(ctx, id); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	a, ok := m.active[id]
 	if !ok {
@@ -558,7 +568,7 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 
 	// Recorded as a note in the timeline, with who re-prioritised the job.
 	note := fmt.Sprintf("priority changed from %d to %d", old, priority)
-	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC(), Message: note, Actor: ActorOf(ctx)}); err != nil {
+	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: id, Attempt: attempt, FromStatus: StatusQueued, Priority: &priority, Time: m.now().UTC(), Message: note, Actor: actorOr(ctx, "")}); err != nil {
 		if errors.Is(err, ErrStale) {
 			return conflictf("job %s left the queue meanwhile; its priority can no longer change", id)
 		}
@@ -776,6 +786,9 @@ func (m *Manager) Draining() bool {
 // and waits until no local job runs, or ctx ends. Jobs at a cluster
 // scheduler keep running there and are tracked again after a restart.
 func (m *Manager) Drain(ctx context.Context) error {
+	if err := ActorOf(ctx).AdminOnly("draining the server"); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	m.draining = true
 	ch := m.slots.waitIdle()

@@ -58,6 +58,11 @@ const sweepPrefix = "SWEEP_"
 // are accepted or none is. A bad value in one variation refuses the sweep,
 // naming the variation.
 func (m *Manager) SubmitSweep(ctx context.Context, req SweepRequest) (SweepResult, error) {
+	user, err := submitUser(ctx, req.User)
+	if err != nil {
+		return SweepResult{}, err
+	}
+	req.User = user
 	now := m.now().UTC()
 	if len(req.Name) > maxSweepName || strings.ContainsFunc(req.Name, unicode.IsControl) {
 		return SweepResult{}, &ValidationError{Field: "name", Message: fmt.Sprintf("must be at most %d characters, without control characters", maxSweepName)}
@@ -326,6 +331,9 @@ func (m *Manager) SweepJobs(ctx context.Context, id string) ([]Job, error) {
 // many it stopped. The sweep's cap first stops admitting any of them, so a
 // queued job cannot start in the place a cancelled one frees.
 func (m *Manager) CancelSweep(ctx context.Context, id, by string) (int, error) {
+	if err := m.mayChangeSweep(ctx, id); err != nil {
+		return 0, err
+	}
 	sw, err := m.store.SweepGet(ctx, id)
 	if err != nil {
 		return 0, err
@@ -390,6 +398,9 @@ func (m *Manager) CancelSweep(ctx context.Context, id, by string) (int, error) {
 // failed or was cancelled (each as its next attempt, under the sweep's
 // cap), and returns their ids.
 func (m *Manager) ResubmitSweep(ctx context.Context, id, user string) ([]string, error) {
+	if err := m.mayChangeSweep(ctx, id); err != nil {
+		return nil, err
+	}
 	jobs, err := m.SweepJobs(ctx, id)
 	if err != nil {
 		return nil, err

@@ -148,18 +148,18 @@ func OOB(oob bool) templ.Attributes {
 
 // MayChange reports whether who may cancel, re-prioritise or resubmit a
 // job: its owner or an admin (SPEC section 6).
+// The rule is the engine's (engine.Actor.MayChange); this only decides
+// whether to show the buttons.
 func MayChange(who server.Identity, j engine.Job) bool {
-	return who.Admin() || (who.Name != "" && who.Name == j.User)
+	return engine.Actor{Name: who.Name, Admin: who.Admin()}.MayChangeJob(j)
 }
 
-// SubmitUser is the User of a submission from who: the authenticated
-// identity, or "" without authentication (the config's user field then
-// decides, as over the API).
-func (e *Env) SubmitUser(who server.Identity) string {
-	if e.AuthMode == "" || e.AuthMode == "none" {
-		return ""
-	}
-	return who.Name
+// ConfigUserCounts reports whether a submission's user field decides who
+// owns it: only without authentication (engine.Actor.Authenticated false),
+// so the form shows the field only then. Who owns a submission is the
+// engine's rule, from the actor of the request's context.
+func (e *Env) ConfigUserCounts() bool {
+	return e.AuthMode == "" || e.AuthMode == "none"
 }
 
 // Router is where a page registers its routes: the dashboard wraps the

@@ -247,6 +247,9 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if unsafeMethod(c.Method()) && !sameOrigin(c) && !s.corsAllowed(c.Get(fiber.HeaderOrigin)) {
 		return apiError(fiber.StatusForbidden, "cross-site request refused")
 	}
+	// Until identified, the caller is nobody: a context without an actor
+	// would be the process itself to the engine.
+	c.SetUserContext(engine.WithActor(c.UserContext(), engine.Anonymous))
 	if id, ok := s.opts.Auth.Authenticate(c); ok {
 		s.identify(c, id)
 		return c.Next()
@@ -272,7 +275,13 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 func (s *Server) identify(c *fiber.Ctx, id Identity) {
 	c.Locals(identityKey{}, id)
 	c.Locals(authenticatedKey{}, true)
-	c.SetUserContext(engine.WithActor(c.UserContext(), id.Name))
+	c.SetUserContext(engine.WithActor(c.UserContext(), s.actor(id)))
+}
+
+// actor is who id is to the engine, whose access rules decide what it
+// may do.
+func (s *Server) actor(id Identity) engine.Actor {
+	return engine.Actor{Name: id.Name, Admin: id.Admin(), Authenticated: s.opts.Auth.Mode() != "none"}
 }
 
 type authenticatedKey struct{}
@@ -292,8 +301,8 @@ func (s *Server) guard(r route) fiber.Handler {
 			if !authenticated(c) {
 				return apiError(fiber.StatusUnauthorized, "authentication required")
 			}
-			if !identity(c).Admin() {
-				return apiError(fiber.StatusForbidden, "this needs the admin role")
+			if err := engine.ActorOf(c.UserContext()).AdminOnly("this"); err != nil {
+				return err
 			}
 		default:
 			if !authenticated(c) {
@@ -321,6 +330,8 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		status, msg = fiber.StatusBadRequest, ve.Error()
 	case errors.Is(err, engine.ErrNotFound):
 		status, msg = fiber.StatusNotFound, "job not found"
+	case errors.Is(err, engine.ErrForbidden):
+		status, msg = fiber.StatusForbidden, err.Error()
 	case errors.Is(err, engine.ErrConflict):
 		status, msg = fiber.StatusConflict, err.Error()
 	case errors.Is(err, engine.ErrClosed):

@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
-	"github.com/simjobs/simjobs/engine/hfss"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/server/apitype"
@@ -102,57 +100,39 @@ func (cx *cli) localEnd(id string, u runner.Update, took time.Duration, dir stri
 	return exitStatus(jobExitCode(j, cx.solverCode))
 }
 
-// localSpec is what the server would run for this config.
+// localSpec is what the server would run for this config, built by the
+// engine's one conversion (Policy.Spec) with the checks a server makes. The
+// policy is the one a server started here would have: the solver below,
+// the project roots and allow-list of SIMJOBS_PROJECT_ROOTS and
+// SIMJOBS_ALLOW_EXEC; a command's own executable is allowed too, since the
+// fallback runs it as the user who typed it.
 func (cx *cli) localSpec(raw []byte, solverFlag string) (runner.Spec, error) {
-	var probe map[string]json.RawMessage
+	var probe struct {
+		Command []string `json:"command"`
+		Solver  string   `json:"ansys_edt_path"`
+	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return runner.Spec{}, err
+		return runner.Spec{}, fmt.Errorf("config: %w", err)
 	}
-	now := time.Now()
-	if _, ok := probe["command"]; ok {
-		var c engine.CommandConfig
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return runner.Spec{}, fmt.Errorf("config: %w", err)
+	allow := splitList(cx.envValue("SIMJOBS_ALLOW_EXEC"))
+	solver := ""
+	if probe.Command != nil {
+		if len(probe.Command) > 0 && probe.Command[0] != "" && strings.IndexByte(probe.Command[0], 0) < 0 {
+			allow = append(allow, probe.Command[0])
 		}
-		if len(c.Command) == 0 || c.Command[0] == "" {
-			return runner.Spec{}, errors.New("command: must name an executable")
-		}
-		if c.JobID == "" {
-			c.JobID = hfss.NewJobID(now, rand.Reader)
-		}
-		spec := runner.Spec{JobID: c.JobID, Attempt: 1, Argv: c.Command, Dir: c.WorkingDirectory}
-		if c.Time != "" {
-			wall, err := hfss.ParseWallTime(c.Time)
-			if err != nil {
-				return runner.Spec{}, fmt.Errorf("time: %w", err)
-			}
-			spec.WallTime = wall
-		}
-		return spec, nil
-	}
-	cfg, err := hfss.Decode(raw)
-	if err != nil {
-		return runner.Spec{}, err
-	}
-	cfg.Normalize()
-	if err := cfg.Validate(); err != nil {
-		return runner.Spec{}, err
-	}
-	if _, err := os.Stat(cfg.ProjectPath); err != nil {
-		return runner.Spec{}, fmt.Errorf("project_path: %w", err)
-	}
-	if cfg.JobID == "" {
-		cfg.JobID = hfss.NewJobID(now, rand.Reader)
-	}
-	solver := cx.localSolver(solverFlag, cfg.AnsysEDTPath)
-	if solver == "" {
+	} else if solver = cx.localSolver(solverFlag, probe.Solver); solver == "" {
 		return runner.Spec{}, errors.New("no HFSS solver here: give --ansys-edt-path, set SIMJOBS_ANSYS_EDT_PATH, or install Ansys EM (ANSYSEM_ROOT<version>)")
 	}
-	wall, err := hfss.ParseWallTime(cfg.SchedulerOptions.Time)
+	policy, err := engine.NewPolicy(solver, allow, splitList(cx.envValue("SIMJOBS_PROJECT_ROOTS")), "none")
 	if err != nil {
-		return runner.Spec{}, fmt.Errorf("scheduler_options.time: %w", err)
+		return runner.Spec{}, err
 	}
-	return runner.Spec{JobID: cfg.JobID, Attempt: 1, Argv: cfg.CommandLine(solver), Dir: filepath.Dir(cfg.ProjectPath), WallTime: wall}, nil
+	return policy.Spec(raw)
+}
+
+func (cx *cli) envValue(name string) string {
+	v, _ := cx.env(name)
+	return v
 }
 
 // localSolver picks the solver for a local run: --ansys-edt-path,
@@ -170,11 +150,7 @@ func (cx *cli) localSolver(flagValue, fromConfig string) string {
 			return fromConfig
 		}
 	}
-	exe := "ansysedt"
-	if runtime.GOOS == "windows" {
-		exe = "ansysedt.exe"
-	}
-	return newestAnsys(os.Environ(), exe)
+	return defaultSolver()
 }
 
 func fileSize(path string) int64 {

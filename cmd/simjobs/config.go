@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -264,6 +265,17 @@ func (c serveConfig) validate() error {
 		return fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat)
 	}
 	return nil
+}
+
+// defaultSolver is the solver when none is given: the newest Ansys
+// Electronics Desktop installed, "" when there is none. The server and the
+// CLI's local fallback both choose it here.
+func defaultSolver() string {
+	exe := "ansysedt"
+	if runtime.GOOS == "windows" {
+		exe = "ansysedt.exe"
+	}
+	return newestAnsys(os.Environ(), exe)
 }
 
 // newestAnsys finds the newest Ansys Electronics Desktop from the

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
@@ -153,11 +152,7 @@ func build(ctx context.Context, cfg serveConfig, stderr io.Writer) (_ *app, err 
 
 	solver := cfg.AnsysEDTPath
 	if solver == "" {
-		exe := "ansysedt"
-		if runtime.GOOS == "windows" {
-			exe = "ansysedt.exe"
-		}
-		solver = newestAnsys(os.Environ(), exe)
+		solver = defaultSolver()
 	}
 	cluster, schedInfo, watch, err := pickScheduler(ctx, cfg.Scheduler, dataDir, log)
 	if err != nil {

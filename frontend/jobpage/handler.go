@@ -78,8 +78,8 @@ func (h Handler) act(c *fiber.Ctx, do func(job engine.Job, who server.Identity) 
 		return err
 	}
 	var msg, fail string
-	if !frontend.MayChange(who, job) {
-		fail = fmt.Sprintf("Job %s belongs to %s; only they or an admin may change it.", id, job.User)
+	if err := engine.ActorOf(c.UserContext()).ChangeJob(job); err != nil {
+		fail = err.Error()
 	} else {
 		msg, err = do(job, who)
 		var ce *engine.ConflictError
@@ -89,6 +89,8 @@ func (h Handler) act(c *fiber.Ctx, do func(job engine.Job, who server.Identity) 
 			fail = ce.Message
 		case errors.As(err, &ve):
 			fail = ve.Error()
+		case errors.Is(err, engine.ErrForbidden):
+			fail = err.Error()
 		case err != nil:
 			return err
 		}
@@ -135,7 +137,7 @@ func (h Handler) priority(c *fiber.Ctx) error {
 
 func (h Handler) resubmit(c *fiber.Ctx) error {
 	return h.act(c, func(job engine.Job, who server.Identity) (string, error) {
-		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: job.Config, Priority: job.Priority, User: h.Env.SubmitUser(who)})
+		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: job.Config, Priority: job.Priority})
 		if err != nil {
 			return "", err
 		}

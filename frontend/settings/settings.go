@@ -97,9 +97,8 @@ func (h Handler) save(c *fiber.Ctx) error {
 	if ok, err := h.Env.CheckCSRF(c); !ok {
 		return err
 	}
-	who, _ := server.Caller(c)
-	if !who.Admin() {
-		return fiber.NewError(fiber.StatusForbidden, "changing the limits needs the admin role")
+	if err := engine.ActorOf(c.UserContext()).AdminOnly("changing the limits"); err != nil {
+		return fiber.NewError(fiber.StatusForbidden, err.Error())
 	}
 	f := Form{Values: map[string]string{}, Errors: map[string]string{}, Admin: true}
 	for _, fl := range Fields {

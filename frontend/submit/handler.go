@@ -31,7 +31,7 @@ func (h Handler) Register(r frontend.Router) {
 const maxNodes = 64
 
 func (h Handler) view(c *fiber.Ctx, tab string) View {
-	showUser := h.Env.SubmitUser(server.Identity{}) == ""
+	showUser := h.Env.ConfigUserCounts()
 	return View{
 		Tab: tab, HFSS: NewForm(), Groups: Groups(1, showUser), ShowUser: showUser,
 		Command: CommandForm{Priority: "0", Errors: map[string]string{}},
@@ -114,15 +114,13 @@ func (h Handler) hfss(c *fiber.Ctx) error {
 	cfg, prio, ok := v.HFSS.Config(v.Groups)
 	if !ok {
 		// Fields that did not parse are marked; the engine judges the rest.
-		who, _ := server.Caller(c)
 		var ve *engine.ValidationError
-		if err := h.Env.Manager.Validate(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)}); errors.As(err, &ve) {
+		if err := h.Env.Manager.Validate(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio}); errors.As(err, &ve) {
 			v.HFSS.Fail(ve, v.Groups)
 		}
 	}
 	if ok {
-		who, _ := server.Caller(c)
-		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who),
+		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio,
 			Notify: notifySpec(v.HFSS.Values[NotifyWebhookField])})
 		var ve *engine.ValidationError
 		switch {
@@ -164,8 +162,7 @@ func (h Handler) command(c *fiber.Ctx) error {
 	}
 	cfg, prio, ok := v.Command.Config()
 	if ok {
-		who, _ := server.Caller(c)
-		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who),
+		res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio,
 			Notify: notifySpec(v.Command.NotifyWebhook)})
 		var ve *engine.ValidationError
 		switch {
@@ -226,13 +223,12 @@ func (h Handler) batch(c *fiber.Ctx) error {
 			chosen[string(p)] = true
 		}
 		b.Selected = chosen
-		who, _ := server.Caller(c)
 		for _, p := range found {
 			if !chosen[p] {
 				continue
 			}
 			cfg := b.Config(p, cores)
-			res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio, User: h.Env.SubmitUser(who)})
+			res, err := h.Env.Manager.Submit(c.UserContext(), engine.SubmitRequest{Config: cfg, Priority: prio})
 			var ve *engine.ValidationError
 			switch {
 			case errors.As(err, &ve):

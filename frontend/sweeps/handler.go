@@ -53,7 +53,7 @@ func (h Handler) page(c *fiber.Ctx) error {
 }
 
 func mayChange(who server.Identity, sw engine.Sweep) bool {
-	return who.Admin() || (who.Name != "" && who.Name == sw.User)
+	return engine.Actor{Name: who.Name, Admin: who.Admin()}.MayChange(sw.User)
 }
 
 // act runs a change on a sweep the caller may change and answers with a
@@ -69,8 +69,8 @@ func (h Handler) act(c *fiber.Ctx, do func(sw engine.Sweep, who server.Identity)
 		return err
 	}
 	var msg, fail string
-	if !mayChange(who, sw) {
-		fail = fmt.Sprintf("Sweep %s belongs to %s; only they or an admin may change it.", id, sw.User)
+	if err := engine.ActorOf(c.UserContext()).ChangeSweep(sw); err != nil {
+		fail = err.Error()
 	} else if msg, err = do(sw, who); err != nil {
 		var ce *engine.ConflictError
 		var ve *engine.ValidationError
@@ -79,6 +79,8 @@ func (h Handler) act(c *fiber.Ctx, do func(sw engine.Sweep, who server.Identity)
 			fail = ce.Message
 		case errors.As(err, &ve):
 			fail = ve.Error()
+		case errors.Is(err, engine.ErrForbidden):
+			fail = err.Error()
 		default:
 			return err
 		}
@@ -97,14 +99,14 @@ func (h Handler) act(c *fiber.Ctx, do func(sw engine.Sweep, who server.Identity)
 
 func (h Handler) cancel(c *fiber.Ctx) error {
 	return h.act(c, func(sw engine.Sweep, who server.Identity) (string, error) {
-		n, err := h.Env.Manager.CancelSweep(c.UserContext(), sw.ID, who.Name)
+		n, err := h.Env.Manager.CancelSweep(c.UserContext(), sw.ID, "")
 		return fmt.Sprintf("%d jobs of sweep %s cancelled.", n, sw.ID), err
 	})
 }
 
 func (h Handler) resubmit(c *fiber.Ctx) error {
 	return h.act(c, func(sw engine.Sweep, who server.Identity) (string, error) {
-		ids, err := h.Env.Manager.ResubmitSweep(c.UserContext(), sw.ID, h.Env.SubmitUser(who))
+		ids, err := h.Env.Manager.ResubmitSweep(c.UserContext(), sw.ID, "")
 		return fmt.Sprintf("%d failed or cancelled jobs of sweep %s submitted again.", len(ids), sw.ID), err
 	})
 }
@@ -152,10 +154,8 @@ func (h Handler) submit(c *fiber.Ctx) error {
 		return err
 	}
 	f := formOf(c)
-	who, _ := server.Caller(c)
 	req, err := f.Request()
 	if err == nil {
-		req.User = h.Env.SubmitUser(who)
 		var res engine.SweepResult
 		res, err = h.Env.Manager.SubmitSweep(c.UserContext(), req)
 		if err == nil {

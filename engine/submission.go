@@ -186,6 +186,36 @@ func (p Policy) checkPath(field, path string, wantDir bool, owner string, authed
 	return &ValidationError{Field: field, Message: fmt.Sprintf("%q is outside the allowed project roots (%s)", path, strings.Join(p.ProjectRoots, ", "))}
 }
 
+// Within reports whether path (absolute, symlinks resolved) is one of the
+// project roots or under one; with no roots every path is. The pages use it
+// to offer only the folders a submission may name.
+func (p Policy) Within(path string) bool {
+	if len(p.ProjectRoots) == 0 {
+		return true
+	}
+	for _, root := range p.ProjectRoots {
+		if within(root, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// Spec is the run spec of a config (its first attempt) exactly as a
+// server with this policy would build it, after every check Submit makes:
+// the NUL-byte, argument-size and job-id checks, the allow-list and the
+// project roots. The CLI's local fallback runs it; the submission itself
+// builds its spec the same way (prepare).
+func (p Policy) Spec(raw json.RawMessage) (runner.Spec, error) {
+	pr, err := p.prepare(raw, "", time.Now().UTC(), true)
+	if err != nil {
+		return runner.Spec{}, err
+	}
+	spec := pr.spec
+	spec.Attempt = 1
+	return spec, nil
+}
+
 func within(root, path string) bool {
 	rel, err := filepath.Rel(root, path)
 	if err != nil {
