@@ -88,6 +88,15 @@ func TestAccessRules(t *testing.T) {
 			_, err := b.m.ResubmitSweep(ctx, aliceSweep(t), "")
 			return err
 		}},
+		{"resubmit", func(t *testing.T, ctx context.Context) error {
+			// The next attempt of alice's job, which has ended.
+			id := aliceJob(t)
+			if _, err := b.m.Cancel(context.Background(), id, ""); err != nil {
+				t.Fatal(err)
+			}
+			_, err := b.m.Submit(ctx, engine.SubmitRequest{Config: b.command(id)})
+			return err
+		}},
 		{"change-limits", func(t *testing.T, ctx context.Context) error {
 			_, _, err := b.m.ChangeLimits(ctx, engine.LimitsPatch{MaxConcurrentJobs: &one})
 			return err
@@ -100,6 +109,7 @@ func TestAccessRules(t *testing.T) {
 		"validate":       {"no-auth", "owner", "other", "admin", "system"},
 		"submit-sweep":   {"no-auth", "owner", "other", "admin", "system"},
 		"cancel":         {"no-auth", "owner", "admin", "system"},
+		"resubmit":       {"no-auth", "owner", "admin", "system"},
 		"set-priority":   {"no-auth", "owner", "admin", "system"},
 		"cancel-sweep":   {"no-auth", "owner", "admin", "system"},
 		"resubmit-sweep": {"no-auth", "owner", "admin", "system"},

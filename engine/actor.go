@@ -164,3 +164,25 @@ func submitUser(ctx context.Context, reqUser string) (string, error) {
 	}
 	return ActorOf(ctx).submitter()
 }
+
+// mayResubmit checks that the actor of ctx may start the next attempt of
+// job id if it exists: a job id is its owner's, so another user may not
+// queue a new attempt of it (it would run under their name in the owner's
+// history). Only a signed-in non-admin pays the read; a new id passes.
+func (m *Manager) mayResubmit(ctx context.Context, id string) error {
+	a := ActorOf(ctx)
+	if !a.Authenticated || a.Admin {
+		return nil
+	}
+	job, err := m.store.JobGet(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if a.MayChangeJob(job) {
+		return nil
+	}
+	return forbiddenf("job %s belongs to %s; only they or an admin may submit it again", id, job.User)
+}

@@ -361,6 +361,9 @@ func (m *Manager) Submit(ctx context.Context, req SubmitRequest) (SubmitResult, 
 	if err := m.refuse(p); err != nil {
 		return SubmitResult{}, err
 	}
+	if err := m.mayResubmit(ctx, p.id); err != nil {
+		return SubmitResult{}, err
+	}
 	plan, sweepID, maxPar, err := m.planFor(ctx, req, p.id)
 	if err != nil {
 		return SubmitResult{}, err
