@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/projects"
 )
 
@@ -38,9 +39,10 @@ type BatchResult struct {
 // errOutside: a folder outside the project roots.
 var errOutside = errors.New("outside the allowed project roots")
 
-// inRoots resolves path and checks it is under one of roots (any path when
-// roots is empty).
-func inRoots(path string, roots []string) (string, error) {
+// inRoots resolves path and checks it is under the policy's project roots
+// (any path when there are none), by the engine's own rule (Policy.Within),
+// the one a submission is checked against.
+func inRoots(path string, p engine.Policy) (string, error) {
 	if !filepath.IsAbs(path) {
 		return "", fmt.Errorf("%q is not an absolute path", path)
 	}
@@ -48,21 +50,15 @@ func inRoots(path string, roots []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%q does not exist on this server", path)
 	}
-	if len(roots) == 0 {
+	if p.Within(real) {
 		return real, nil
 	}
-	for _, r := range roots {
-		rel, err := filepath.Rel(r, real)
-		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
-			return real, nil
-		}
-	}
-	return "", fmt.Errorf("%q is %w (%s)", path, errOutside, strings.Join(roots, ", "))
+	return "", fmt.Errorf("%q is %w (%s)", path, errOutside, strings.Join(p.ProjectRoots, ", "))
 }
 
 // discover lists the folder's projects within the roots.
-func discover(folder string, recursive bool, roots []string) ([]string, error) {
-	real, err := inRoots(strings.TrimSpace(folder), roots)
+func discover(folder string, recursive bool, p engine.Policy) ([]string, error) {
+	real, err := inRoots(strings.TrimSpace(folder), p)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +91,8 @@ const maxListing = 500
 
 // browse lists dir for the picker: sub-folders to open, projects to pick.
 // With roots it never leaves them.
-func browse(dir string, roots []string) Listing {
+func browse(dir string, p engine.Policy) Listing {
+	roots := p.ProjectRoots
 	l := Listing{Roots: roots}
 	if dir == "" {
 		if len(roots) > 0 {
@@ -106,14 +103,14 @@ func browse(dir string, roots []string) Listing {
 			dir = string(filepath.Separator)
 		}
 	}
-	real, err := inRoots(filepath.Clean(dir), roots)
+	real, err := inRoots(filepath.Clean(dir), p)
 	if err != nil {
 		l.Error = err.Error()
 		return l
 	}
 	l.Dir = real
 	if parent := filepath.Dir(real); parent != real {
-		if _, err := inRoots(parent, roots); err == nil {
+		if _, err := inRoots(parent, p); err == nil {
 			l.Parent = parent
 		}
 	}

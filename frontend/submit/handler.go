@@ -203,7 +203,7 @@ func (h Handler) batch(c *fiber.Ctx) error {
 	case b.Folder == "":
 		b.Error = "Give the folder to look in."
 	default:
-		found, err := discover(b.Folder, b.Recursive, h.Env.Manager.Policy().ProjectRoots)
+		found, err := discover(b.Folder, b.Recursive, h.Env.Manager.Policy())
 		if err != nil {
 			b.Error = err.Error()
 			break
@@ -258,6 +258,6 @@ func (h Handler) browse(c *fiber.Ctx) error {
 	if c.Query("close") != "" {
 		return frontend.Render(c, Picker(Listing{}, target))
 	}
-	l := browse(c.Query("dir"), h.Env.Manager.Policy().ProjectRoots)
+	l := browse(c.Query("dir"), h.Env.Manager.Policy())
 	return frontend.Render(c, Picker(l, target))
 }
