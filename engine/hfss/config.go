@@ -155,6 +155,15 @@ var (
 	schedulerTypes      = []string{SchedulerNone, SchedulerSLURM, SchedulerLSF, SchedulerPBS, SchedulerWindowsHPC, SchedulerSGE}
 )
 
+// ProcessPriorities are the values of layout_options.default_process_priority,
+// MPIVendors of layout_options.mpi_vendor and SchedulerPriorities of
+// scheduler_options.priority, spelt as Ansys and the schedulers expect. The
+// submit form offers them and the scheduler backends check them: each is a
+// copy, so no caller can change what the others see.
+func ProcessPriorities() []string   { return slices.Clone(processPriorities) }
+func MPIVendors() []string          { return slices.Clone(mpiVendors) }
+func SchedulerPriorities() []string { return slices.Clone(schedulerPriorities) }
+
 // Normalize trims surrounding white space, gives case-insensitive names the
 // spelling Ansys expects ("open mpi" becomes "Open MPI", "SLURM" "slurm"),
 // and puts the default back where a client sent an empty string for a field

@@ -35,10 +35,17 @@ type Group struct {
 	Folded bool
 }
 
-var options = map[string][]string{
-	"layout_options.default_process_priority": {"Normal", "Low", "High", "Idle"},
-	"layout_options.mpi_vendor":               {"Intel", "Microsoft", "Open MPI"},
-	"scheduler_options.priority":              {"Low", "BelowNormal", "Normal", "AboveNormal", "High"},
+// options are the fields with a fixed vocabulary, the engine's own.
+func options(name string) []string {
+	switch name {
+	case "layout_options.default_process_priority":
+		return hfss.ProcessPriorities()
+	case "layout_options.mpi_vendor":
+		return hfss.MPIVendors()
+	case "scheduler_options.priority":
+		return hfss.SchedulerPriorities()
+	}
+	return nil
 }
 
 var help = map[string]string{
@@ -79,7 +86,7 @@ func label(name string) string {
 func Groups(nodes int, showUser bool) []Group {
 	def := Defaults(1)
 	f := func(name string) Field {
-		fl := Field{Name: name, Label: label(name), Kind: "text", Options: options[name]}
+		fl := Field{Name: name, Label: label(name), Kind: "text", Options: options(name)}
 		key := name
 		if strings.HasPrefix(name, "machine_nodes[") {
 			key = "machine_nodes." + name[strings.LastIndexByte(name, '.')+1:]

@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -185,10 +186,8 @@ func CheckResources(r runner.Resources) error {
 	if err := CheckEmail("email_notification", r.Email); err != nil {
 		return err
 	}
-	switch r.Priority {
-	case "", "Low", "BelowNormal", "Normal", "AboveNormal", "High":
-	default:
-		return invalidf("priority %q: must be Low, BelowNormal, Normal, AboveNormal or High", r.Priority)
+	if prios := hfss.SchedulerPriorities(); r.Priority != "" && !slices.Contains(prios, r.Priority) {
+		return invalidf("priority %q: must be %s", r.Priority, oneOf(prios))
 	}
 	if r.Nodes < 0 || r.TasksPerNode < 0 || r.CoresPerNode < 0 || r.GPUs < 0 {
 		return invalidf("nodes, tasks_per_node, cores_per_node and gpus must not be negative")
@@ -294,4 +293,12 @@ func OutputFlags(spec runner.Spec, forbid string) ([]string, error) {
 		args = append(args, p.opt, p.value)
 	}
 	return args, nil
+}
+
+// oneOf lists choices as a message does: "A, B or C".
+func oneOf(choices []string) string {
+	if len(choices) < 2 {
+		return strings.Join(choices, "")
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
 }
