@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/simjobs/simjobs/client"
+	"github.com/simjobs/simjobs/engine/hfss"
 	"github.com/simjobs/simjobs/engine/projects"
 	"github.com/simjobs/simjobs/server/apitype"
 )
@@ -67,7 +68,7 @@ func (f *configFlags) given(name string) bool {
 func (f *configFlags) apply(cfg map[string]any) error {
 	str := func(flagName, path, v string) {
 		if f.given(flagName) {
-			setPath(cfg, path, v)
+			hfss.SetField(cfg, path, v)
 		}
 	}
 	if f.given("project") {
@@ -75,7 +76,7 @@ func (f *configFlags) apply(cfg map[string]any) error {
 		if err != nil {
 			return usagef("--project: %v", err)
 		}
-		setPath(cfg, "project_path", abs)
+		hfss.SetField(cfg, "project_path", abs)
 	}
 	str("jobid", "jobid", f.jobid)
 	str("design", "design_name", f.design)
@@ -86,7 +87,7 @@ func (f *configFlags) apply(cfg map[string]any) error {
 	str("memory", "scheduler_options.memory", f.memory)
 	str("ansys-edt-path", "ansys_edt_path", f.solver)
 	if f.given("nodes") {
-		setPath(cfg, "scheduler_options.nodes", f.nodes)
+		hfss.SetField(cfg, "scheduler_options.nodes", f.nodes)
 	}
 	if f.given("cores") || f.given("max-cores") {
 		node := firstNode(cfg)
@@ -99,32 +100,6 @@ func (f *configFlags) apply(cfg map[string]any) error {
 		}
 	}
 	return nil
-}
-
-// setPath sets a field of a nested JSON object ("a.b"), creating objects.
-func setPath(obj map[string]any, path string, v any) {
-	for {
-		head, rest, nested := cutDot(path)
-		if !nested {
-			obj[head] = v
-			return
-		}
-		sub, ok := obj[head].(map[string]any)
-		if !ok {
-			sub = map[string]any{}
-			obj[head] = sub
-		}
-		obj, path = sub, rest
-	}
-}
-
-func cutDot(p string) (string, string, bool) {
-	for i := 0; i < len(p); i++ {
-		if p[i] == '.' {
-			return p[:i], p[i+1:], true
-		}
-	}
-	return p, "", false
 }
 
 // firstNode returns machine_nodes[0], creating it.

@@ -290,7 +290,7 @@ func (f *Form) Config(groups []Group) (json.RawMessage, int, bool) {
 				}
 				continue
 			}
-			set(tree, fl.Name, v)
+			hfss.SetField(tree, fl.Name, v)
 		}
 	}
 	tree["machine_nodes"] = nodes
@@ -298,19 +298,6 @@ func (f *Form) Config(groups []Group) (json.RawMessage, int, bool) {
 	// With fields that did not parse, the config (without them) is still
 	// returned, for the engine to judge the other fields.
 	return b, prio, len(f.Errors) == 0
-}
-
-func set(tree map[string]any, path string, v any) {
-	parts := strings.Split(path, ".")
-	for _, p := range parts[:len(parts)-1] {
-		sub, ok := tree[p].(map[string]any)
-		if !ok {
-			sub = map[string]any{}
-			tree[p] = sub
-		}
-		tree = sub
-	}
-	tree[parts[len(parts)-1]] = v
 }
 
 // Fail records the validation errors from the engine next to their
