@@ -327,13 +327,7 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 		Argv:     argv,
 		Dir:      filepath.Dir(cfg.ProjectPath),
 		WallTime: wall,
-		Resources: runner.Resources{
-			Queue: o.Queue, Time: o.Time, Nodes: o.Nodes, TasksPerNode: o.TasksPerNode,
-			CoresPerNode: o.CoresPerNode, Memory: o.Memory, Account: o.Account,
-			Reservation: o.Reservation, QOS: o.QOS, Constraints: o.Constraints,
-			Exclusive: o.Exclusive, GPUs: o.GPUs, GPUType: o.GPUType, Priority: o.Priority,
-			Email: o.EmailNotification, RunAsAdmin: o.RunAsAdministrator,
-		},
+		Resources: o.Resources(),
 	}
 	if p.SchedulerType != "none" {
 		if arg, util, ok := cfg.AllocatedHosts(argv); ok {
