@@ -323,10 +323,10 @@ func (p Policy) prepareHFSS(raw json.RawMessage, user string, now time.Time, wit
 	}
 	o := cfg.SchedulerOptions
 	pr.spec = runner.Spec{
-		JobID:    cfg.JobID,
-		Argv:     argv,
-		Dir:      filepath.Dir(cfg.ProjectPath),
-		WallTime: wall,
+		JobID:     cfg.JobID,
+		Argv:      argv,
+		Dir:       filepath.Dir(cfg.ProjectPath),
+		WallTime:  wall,
 		Resources: o.Resources(),
 	}
 	if p.SchedulerType != "none" {
