@@ -59,6 +59,16 @@ func RunConformance(t *testing.T, newRunner func(t *testing.T) runner.Runner, ne
 		{"Close", s.testClose},
 		{"LogFolderCreated", s.testLogFolderCreated},
 	}
+	if o.expect != nil {
+		e := *o.expect
+		tests = append(tests, []struct {
+			name string
+			test func(*testing.T)
+		}{
+			{"UnknownQueueIsAClearError", func(t *testing.T) { s.testUnknownQueue(t, e) }},
+			{"Partitions", func(t *testing.T) { s.testPartitions(t, e) }},
+		}...)
+	}
 	if o.scheduler {
 		tests = append(tests, []struct {
 			name string
@@ -80,7 +90,26 @@ func RunConformance(t *testing.T, newRunner func(t *testing.T) runner.Runner, ne
 // Option adds to what RunConformance checks.
 type Option func(*options)
 
-type options struct{ scheduler bool }
+type options struct {
+	scheduler bool
+	expect    *Expect
+}
+
+// Expect is what a scheduler backend's fake cluster answers (testdata/
+// fakesched prints the real tools' output), checked by Expectations.
+type Expect struct {
+	// UnknownQueue is (part of) the error Start gives for a job sent to
+	// the queue "nosuch": the scheduler's own words, which a user needs.
+	UnknownQueue string
+	// Partitions are the queues the cluster lists, in its order; a zero
+	// count is not checked.
+	Partitions []runner.Partition
+}
+
+// Expectations adds the tests of what a scheduler backend says of its
+// cluster: a clear error for an unknown queue, and its partitions (the
+// runner must be a runner.PartitionLister).
+func Expectations(e Expect) Option { return func(o *options) { o.expect = &e } }
 
 // Scheduler adds the tests only a cluster-scheduler runner passes: it
 // reports "running" before the end; a job that runs on while the server
@@ -425,4 +454,39 @@ func (s *suite) testFindsEarlierSubmission(t *testing.T) {
 		t.Errorf("state = %s (%q), want cancelled", u.State, u.Message)
 	}
 	second.onlyOneTerminal(again)
+}
+
+func (s *suite) testUnknownQueue(t *testing.T, e Expect) {
+	h := s.open(t)
+	defer h.close()
+	spec := s.newSpec(t, Job{JobID: jobID(t, "q"), Attempt: 1})
+	spec.Resources.Queue = "nosuch"
+	_, err := h.r.Start(context.Background(), spec)
+	if err == nil || !strings.Contains(err.Error(), e.UnknownQueue) {
+		t.Errorf("Start into a missing queue: %v, want an error with %q", err, e.UnknownQueue)
+	}
+}
+
+func (s *suite) testPartitions(t *testing.T, e Expect) {
+	h := s.open(t)
+	defer h.close()
+	pl, ok := h.r.(runner.PartitionLister)
+	if !ok {
+		t.Fatalf("%T lists no partitions", h.r)
+	}
+	parts, err := pl.Partitions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != len(e.Partitions) {
+		t.Fatalf("partitions = %+v, want %d", parts, len(e.Partitions))
+	}
+	for i, want := range e.Partitions {
+		got := parts[i]
+		if got.Name != want.Name ||
+			(want.NodesTotal != 0 && got.NodesTotal != want.NodesTotal) ||
+			(want.CoresTotal != 0 && got.CoresTotal != want.CoresTotal) {
+			t.Errorf("partition %d = %+v, want %+v (zero counts unchecked)", i, got, want)
+		}
+	}
 }
