@@ -36,7 +36,7 @@ type Options struct {
 
 // Backend speaks PBS's command-line tools. It implements cluster.Backend.
 type Backend struct {
-	cli *cluster.CLI
+	cli *cluster.Exec
 }
 
 var _ cluster.Backend = (*Backend)(nil)
@@ -49,11 +49,11 @@ func New(o Options) *cluster.Runner { return cluster.New(NewBackend(o), o.Runner
 
 // NewBackend returns the backend alone.
 func NewBackend(o Options) *Backend {
-	return &Backend{cli: &cluster.CLI{Dir: o.Dir, Env: o.Env, Timeout: o.Timeout}}
+	return &Backend{cli: &cluster.Exec{Dir: o.Dir, Env: o.Env, Timeout: o.Timeout}}
 }
 
-// CLI is the backend's command runner (for its call counts).
-func (b *Backend) CLI() *cluster.CLI { return b.cli }
+// Exec is the backend's command runner (for its call counts).
+func (b *Backend) Exec() *cluster.Exec { return b.cli }
 
 // Name returns "pbs".
 func (b *Backend) Name() string { return "pbs" }

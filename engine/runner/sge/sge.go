@@ -51,7 +51,7 @@ type Options struct {
 // Backend speaks Grid Engine's command-line tools. It implements
 // cluster.Backend.
 type Backend struct {
-	cli  *cluster.CLI
+	cli  *cluster.Exec
 	user string
 	pe   string
 
@@ -79,11 +79,11 @@ func NewBackend(o Options) *Backend {
 	if pe == "" {
 		pe = DefaultPE
 	}
-	return &Backend{cli: &cluster.CLI{Dir: o.Dir, Env: o.Env, Timeout: o.Timeout}, user: u, pe: pe, deleted: map[string]bool{}}
+	return &Backend{cli: &cluster.Exec{Dir: o.Dir, Env: o.Env, Timeout: o.Timeout}, user: u, pe: pe, deleted: map[string]bool{}}
 }
 
-// CLI is the backend's command runner (for its call counts).
-func (b *Backend) CLI() *cluster.CLI { return b.cli }
+// Exec is the backend's command runner (for its call counts).
+func (b *Backend) Exec() *cluster.Exec { return b.cli }
 
 // Name returns "sge".
 func (b *Backend) Name() string { return "sge" }

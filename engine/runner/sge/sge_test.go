@@ -242,7 +242,7 @@ func TestFindsEndedJobInAccounting(t *testing.T) {
 	if err != nil || !found || id != h.ExternalID {
 		t.Errorf("Find(%s) = %q, %v, %v; want %q from the accounting", name, id, found, err, h.ExternalID)
 	}
-	if calls := b.CLI().Calls(); calls["qacct"] != 1 {
+	if calls := b.Exec().Calls(); calls["qacct"] != 1 {
 		t.Errorf("calls %v: want the accounting asked", calls)
 	}
 	if _, found, err := b.Find(context.Background(), name+"0"); found || err != nil {
@@ -281,8 +281,8 @@ func TestOneListingPerCycle(t *testing.T) {
 		}
 	}
 	st := r.Stats()
-	calls := b.CLI().Calls()
-	t.Logf("%d jobs: %d cycles; calls %s", n, st.Polls, b.CLI().CallSummary())
+	calls := b.Exec().Calls()
+	t.Logf("%d jobs: %d cycles; calls %s", n, st.Polls, b.Exec().CallSummary())
 	if calls["qstat"] != st.Polls+n {
 		t.Errorf("qstat ran %d times for %d cycles and %d submissions", calls["qstat"], st.Polls, n)
 	}

@@ -45,7 +45,7 @@ type Options struct {
 
 // Backend speaks SLURM's command-line tools. It implements cluster.Backend.
 type Backend struct {
-	cli  *cluster.CLI
+	cli  *cluster.Exec
 	user string
 
 	mu      sync.Mutex
@@ -65,14 +65,14 @@ func NewBackend(o Options) *Backend {
 			u = cur.Username
 		}
 	}
-	return &Backend{cli: &cluster.CLI{Dir: o.Dir, Env: o.Env, Timeout: o.Timeout}, user: u}
+	return &Backend{cli: &cluster.Exec{Dir: o.Dir, Env: o.Env, Timeout: o.Timeout}, user: u}
 }
 
 // Commands are the tools the backend needs.
 var Commands = []string{"sbatch", "squeue", "sacct", "scontrol", "scancel", "sinfo"}
 
-// CLI is the backend's command runner (for its call counts).
-func (b *Backend) CLI() *cluster.CLI { return b.cli }
+// Exec is the backend's command runner (for its call counts).
+func (b *Backend) Exec() *cluster.Exec { return b.cli }
 
 // Name returns "slurm".
 func (b *Backend) Name() string { return "slurm" }

@@ -43,7 +43,7 @@ type Options struct {
 // Backend speaks HPC Pack's command-line tools. It implements
 // cluster.Backend.
 type Backend struct {
-	cli       *cluster.CLI
+	cli       *cluster.Exec
 	scheduler string
 	groups    []string
 }
@@ -65,11 +65,11 @@ func NewBackend(o Options) *Backend {
 	if len(groups) == 0 {
 		groups = []string{"ComputeNodes"}
 	}
-	return &Backend{cli: &cluster.CLI{Dir: o.Dir, Env: o.Env, Timeout: o.Timeout}, scheduler: o.Scheduler, groups: groups}
+	return &Backend{cli: &cluster.Exec{Dir: o.Dir, Env: o.Env, Timeout: o.Timeout}, scheduler: o.Scheduler, groups: groups}
 }
 
-// CLI is the backend's command runner (for its call counts).
-func (b *Backend) CLI() *cluster.CLI { return b.cli }
+// Exec is the backend's command runner (for its call counts).
+func (b *Backend) Exec() *cluster.Exec { return b.cli }
 
 // Name returns "windows_hpc".
 func (b *Backend) Name() string { return "windows_hpc" }

@@ -16,7 +16,7 @@ import (
 	"github.com/simjobs/simjobs/engine/runner"
 )
 
-// DefaultTimeout bounds one call of a scheduler command when CLI.Timeout is
+// DefaultTimeout bounds one call of a scheduler command when Exec.Timeout is
 // zero. Scheduler daemons that are busy answer slowly, but a command that
 // has not answered in this long is hung.
 const DefaultTimeout = 30 * time.Second
@@ -25,7 +25,7 @@ const DefaultTimeout = 30 * time.Second
 // well under a megabyte, so anything near this is a runaway command.
 const maxOutput = 64 << 20
 
-// Errors a CLI call wraps, for errors.Is.
+// Errors an Exec call wraps, for errors.Is.
 var (
 	// ErrCommandNotFound: the command is not installed where it was looked for.
 	ErrCommandNotFound = errors.New("command not found")
@@ -37,10 +37,11 @@ var (
 	ErrOutput = errors.New("unexpected output")
 )
 
-// CLI runs the command-line tools of a scheduler (sbatch, bjobs, qstat, job).
+// Exec runs the command-line tools of a scheduler (sbatch, bjobs, qstat, job)
+// (named so as not to be taken for the product's own CLI in cmd/simjobs).
 // It never goes through a shell: every argument reaches the tool as it is.
 // Its zero value looks commands up on PATH with DefaultTimeout.
-type CLI struct {
+type Exec struct {
 	// Dir holds the commands; "" looks them up on PATH.
 	Dir string
 	// Env is added to the server's environment for every call.
@@ -115,7 +116,7 @@ func firstLines(s string, n int) string {
 
 // Path returns where the command name is run from, or an error wrapping
 // ErrCommandNotFound.
-func (c *CLI) Path(name string) (string, error) {
+func (c *Exec) Path(name string) (string, error) {
 	if c.Dir != "" {
 		p := filepath.Join(c.Dir, name)
 		if found, err := exec.LookPath(p); err == nil {
@@ -145,7 +146,7 @@ type Submission struct {
 }
 
 // Submit runs a submission for job spec and returns the scheduler's id.
-func (c *CLI) Submit(ctx context.Context, spec runner.Spec, s Submission) (string, error) {
+func (c *Exec) Submit(ctx context.Context, spec runner.Spec, s Submission) (string, error) {
 	if s.Copy != "" && s.Script != "" && spec.Stdout != "" {
 		_ = os.WriteFile(filepath.Join(filepath.Dir(spec.Stdout), s.Copy), []byte(s.Script), 0o644)
 	}
@@ -166,7 +167,7 @@ func (c *CLI) Submit(ctx context.Context, spec runner.Spec, s Submission) (strin
 // Run runs name with args, stdin as its input (nil for none), and returns
 // its output. A command that is missing, exits non-zero or runs past the
 // timeout returns a *CommandError; the output is returned with it.
-func (c *CLI) Run(ctx context.Context, stdin []byte, name string, args ...string) (Output, error) {
+func (c *Exec) Run(ctx context.Context, stdin []byte, name string, args ...string) (Output, error) {
 	c.count(name)
 	label := commandLabel(name, args)
 	path, err := c.Path(name)
@@ -227,7 +228,7 @@ func commandLabel(name string, args []string) string {
 	return label
 }
 
-func (c *CLI) count(name string) {
+func (c *Exec) count(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.calls == nil {
@@ -237,7 +238,7 @@ func (c *CLI) count(name string) {
 }
 
 // Calls returns how many times each command has been run.
-func (c *CLI) Calls() map[string]int {
+func (c *Exec) Calls() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[string]int, len(c.calls))
@@ -248,7 +249,7 @@ func (c *CLI) Calls() map[string]int {
 }
 
 // CallSummary is Calls as "name=count" pairs in name order, for logs.
-func (c *CLI) CallSummary() string {
+func (c *Exec) CallSummary() string {
 	calls := c.Calls()
 	names := make([]string, 0, len(calls))
 	for n := range calls {

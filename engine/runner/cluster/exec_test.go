@@ -28,7 +28,7 @@ func TestCLIFailures(t *testing.T) {
 	script(t, dir, "fails", `printf 'squeue: error: Unable to contact slurm controller (connect failure)\n' >&2; exit 1`)
 	script(t, dir, "hangs", `sleep 30 & sleep 30; echo never`)
 	script(t, dir, "args", `printf '%s\n' "$@"`)
-	cli := &CLI{Dir: dir, Timeout: 300 * time.Millisecond}
+	cli := &Exec{Dir: dir, Timeout: 300 * time.Millisecond}
 	ctx := context.Background()
 
 	tests := []struct {
@@ -112,7 +112,7 @@ func TestCLISubmit(t *testing.T) {
 	dir, logs := t.TempDir(), t.TempDir()
 	script(t, dir, "submit", `cat >"$0.stdin"; printf 'Submitted batch job 42\n'`)
 	script(t, dir, "refuse", `printf 'sbatch: error: invalid partition specified: nope\n' >&2; exit 1`)
-	cli := &CLI{Dir: dir}
+	cli := &Exec{Dir: dir}
 	spec := runner.Spec{JobID: "j1", Attempt: 1, Stdout: filepath.Join(logs, "stdout.log")}
 	parse := func(out []byte) (string, error) {
 		id, ok := strings.CutPrefix(strings.TrimSpace(string(out)), "Submitted batch job ")
