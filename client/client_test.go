@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/client"
+	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/apitype"
@@ -158,7 +159,7 @@ func TestLogSummary(t *testing.T) {
 	if _, _, err := c.LogSummary(ctx, "ghost", 0); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("unknown job: %v, want not found", err)
 	}
-	busy := servertest.Idle()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99
 	srv.SetTelemetry(busy)
 	if _, err := c.Submit(ctx, srv.Command("waiting"), 0); err != nil {
@@ -171,7 +172,7 @@ func TestLogSummary(t *testing.T) {
 
 func TestQueueLimitsPriorityCancel(t *testing.T) {
 	t.Parallel()
-	busy := servertest.Idle()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99 // nothing starts until the CPU limit is raised
 	srv := servertest.Start(t, servertest.Options{Sample: &busy})
 	c := newClient(t, srv.URL)
@@ -347,7 +348,7 @@ func TestEventsReplay(t *testing.T) {
 // error at once.
 func TestWaitErrors(t *testing.T) {
 	t.Parallel()
-	busy := servertest.Idle()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99
 	srv := servertest.Start(t, servertest.Options{Sample: &busy})
 	c := newClient(t, srv.URL)
@@ -367,7 +368,7 @@ func TestWaitErrors(t *testing.T) {
 // BenchmarkSubmit measures submissions through the client, one at a time,
 // into a real server (SQLite store, durable before the answer).
 func BenchmarkSubmit(b *testing.B) {
-	busy := servertest.Idle()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99 // keep the jobs queued: measure submission only
 	srv := servertest.Start(b, servertest.Options{Sample: &busy})
 	c := newClient(b, srv.URL)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server/servertest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
@@ -69,7 +70,7 @@ func TestOpenAPIMatchesLiveServer(t *testing.T) {
 	if _, err := srv.Manager.Wait(t.Context(), "hfss1"); err != nil {
 		t.Fatal(err)
 	}
-	busy := servertest.Idle()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99
 	srv.SetTelemetry(busy)
 	submitCmd("queued1")

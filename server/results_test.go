@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/results"
 	"github.com/simjobs/simjobs/engine/touchstone"
 	"github.com/simjobs/simjobs/server/servertest"
@@ -129,7 +130,7 @@ func TestJobResults(t *testing.T) {
 func TestResultsOfAQueuedJob(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, servertest.Options{})
-	busy := servertest.Idle()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99
 	srv.SetTelemetry(busy)
 	body, _ := json.Marshal(map[string]any{"config": srv.HFSS("q1")})

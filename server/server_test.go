@@ -26,10 +26,6 @@ import (
 	"github.com/simjobs/simjobs/testdata/pyedb"
 )
 
-func idle() host.Sample {
-	return host.Sample{Time: time.Now().UTC(), CPUPercent: 3, MemoryPercent: 10, MemoryFreeGB: 50, MemoryTotalGB: 64, MemoryUsedGB: 14, DiskFreeGB: 400, DiskUsagePercent: 20}
-}
-
 type env struct {
 	url     string
 	m       *engine.Manager
@@ -51,7 +47,7 @@ type envOpts struct {
 
 func setup(t *testing.T, o envOpts) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), tel: host.NewFakeSource(idle()), drained: make(chan struct{}, 1)}
+	e := &env{dir: t.TempDir(), tel: host.NewFakeSource(host.IdleSample()), drained: make(chan struct{}, 1)}
 	e.project = filepath.Join(e.dir, "proj", "board.aedt")
 	os.MkdirAll(filepath.Dir(e.project), 0o755)
 	if err := os.WriteFile(e.project, []byte("x"), 0o644); err != nil {

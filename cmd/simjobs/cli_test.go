@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
@@ -140,7 +141,7 @@ func TestCLIAgainstServer(t *testing.T) {
 	writeFile(t, cfgFile, string(body))
 	plain, _ := json.Marshal(srv.HFSS("h3"))
 
-	idle, busy := servertest.Idle(), servertest.Idle()
+	idle, busy := host.IdleSample(), host.IdleSample()
 	zone := time.Now().Format("MST") // the CLI names the zone of its times
 	busy.CPUPercent = 99
 	runSteps(t, env, []step{
@@ -469,7 +470,7 @@ func TestCLICompletion(t *testing.T) {
 // Ctrl-C while waiting leaves the job running and says so.
 func TestCLIWaitInterrupted(t *testing.T) {
 	t.Parallel()
-	busy := servertest.Idle()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99
 	srv := servertest.Start(t, servertest.Options{Sample: &busy})
 	env := map[string]string{"SIMJOBS_SERVER": srv.URL}

@@ -6,6 +6,13 @@ import (
 	"time"
 )
 
+// IdleSample is a quiet host for tests: a little CPU and memory in use,
+// plenty free, stamped now. Every test stack starts from it.
+func IdleSample() Sample {
+	return Sample{Time: time.Now().UTC(), CPUPercent: 3, MemoryPercent: 10, MemoryFreeGB: 50, MemoryTotalGB: 64,
+		MemoryUsedGB: 14, DiskFreeGB: 400, DiskUsagePercent: 20}
+}
+
 // FakeSource is a Source for tests whose readings are set by the test, at
 // any time, from any goroutine. The zero value reports a zero Sample.
 type FakeSource struct {

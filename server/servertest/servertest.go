@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -72,17 +71,11 @@ type Server struct {
 	// Solver is the fake solver, the server's HFSS solver and allowed too.
 	Solver string
 	// Telemetry is what the server reads as host telemetry.
-	Telemetry *Sampler
+	Telemetry *host.FakeSource
 	// Drains receives a value when POST /system/drain is called.
 	Drains chan struct{}
 	// Sessions are the dashboard's login sessions (Options.Dashboard).
 	Sessions *server.Sessions
-}
-
-// Idle is a host sample that lets every job start.
-func Idle() host.Sample {
-	return host.Sample{Time: time.Now().UTC(), CPUPercent: 3, MemoryPercent: 10, MemoryFreeGB: 50, MemoryTotalGB: 64,
-		MemoryUsedGB: 14, DiskFreeGB: 400, DiskUsagePercent: 20}
 }
 
 // Start runs a server until the test ends.
@@ -90,11 +83,11 @@ func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	s := &Server{Dir: dir, Solver: fakesolver.Path(), Drains: make(chan struct{}, 1)}
-	smp := Idle()
+	smp := host.IdleSample()
 	if o.Sample != nil {
 		smp = *o.Sample
 	}
-	s.Telemetry = &Sampler{s: smp}
+	s.Telemetry = host.NewFakeSource(smp)
 	s.Project = filepath.Join(dir, "projects", "board.aedt")
 	if err := os.MkdirAll(filepath.Dir(s.Project), 0o755); err != nil {
 		t.Fatal(err)
@@ -215,37 +208,9 @@ func (s *Server) HFSS(id string) map[string]any {
 	}
 }
 
-// Sampler is host telemetry set by hand.
-type Sampler struct {
-	mu sync.Mutex
-	s  host.Sample
-}
-
-// Latest implements server.Sampler and engine.Telemetry.
-func (f *Sampler) Latest() (host.Sample, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.s, true
-}
-
-// History implements server.Sampler.
-func (f *Sampler) History(time.Time) []host.Sample {
-	s, _ := f.Latest()
-	return []host.Sample{s}
-}
-
-// SampleNow implements server.Sampler.
-func (f *Sampler) SampleNow() {}
-
-func (f *Sampler) set(s host.Sample) {
-	f.mu.Lock()
-	f.s = s
-	f.mu.Unlock()
-}
-
 // SetTelemetry changes the host telemetry and tells the engine, as the real
 // sampler does on every sample.
 func (s *Server) SetTelemetry(smp host.Sample) {
-	s.Telemetry.set(smp)
+	s.Telemetry.Set(smp)
 	s.Manager.TelemetryUpdated()
 }
