@@ -254,6 +254,8 @@ func (m *Manager) apply(u runner.Update) {
 	// recorded the job as scheduled (with its scheduler id). Applied
 	// then, they would end the job first and the record of the
 	// submission would be refused as stale, losing the scheduler id.
+	// Likewise a short local job's end can come before startLocal has
+	// published job_started (see holdUpdates).
 	m.mu.Lock()
 	var wait chan struct{}
 	if a, ok := m.active[u.JobID]; ok && a.attempt == u.Attempt {
