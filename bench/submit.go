@@ -2,40 +2,25 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/simjobs/simjobs/engine"
-	"github.com/simjobs/simjobs/server"
 )
 
 // submissions measures REST submissions per second at concurrency 32
 // against a bare Fiber handler that only decodes the same JSON; afterwards
 // every acknowledged job must be in the store.
 func submissions(cfg config) ([]row, error) {
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, BodyLimit: server.MaxBody})
-	app.Post("/jobs/submit", func(c *fiber.Ctx) error {
-		var v map[string]any
-		if err := json.Unmarshal(c.Body(), &v); err != nil {
-			return c.Status(400).SendString(err.Error())
-		}
-		return c.JSON(fiber.Map{"success": true, "job_id": "x", "message": "ok"})
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	bare, stopBare, err := bareDecodeServer()
 	if err != nil {
 		return nil, err
 	}
-	go app.Listener(ln)
-	defer app.ShutdownWithTimeout(time.Second)
+	defer stopBare()
 	body := pyedbBody(filepath.Join(os.TempDir(), "bench.aedt"))
-	base, err := hammer("http://"+ln.Addr().String()+"/jobs/submit", body, 32, cfg.dur, nil)
+	base, err := hammer(bare+"/jobs/submit", body, 32, cfg.dur, nil)
 	if err != nil {
 		return nil, err
 	}
