@@ -95,19 +95,30 @@ func (m *Manager) logOf(ctx context.Context, id string, attempt int, stream stri
 // readLogFile is ReadLog on a file: the one reader of logs, also used by
 // the progress follower and the CLI's local runs.
 func readLogFile(path string, offset, limit int64, ended bool) (LogChunk, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return LogChunk{Ended: ended}, nil
-	}
-	if err != nil {
-		return LogChunk{}, err
+	f, size, err := openLog(path)
+	if f == nil {
+		return LogChunk{Ended: ended}, err
 	}
 	defer f.Close()
+	return readAt(f, size, min(offset, size), limit, ended)
+}
+
+// openLog opens a log and says how long it is; a log not written yet is a
+// nil file and no error (an empty chunk to its readers).
+func openLog(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
 	fi, err := f.Stat()
 	if err != nil {
-		return LogChunk{}, err
+		f.Close()
+		return nil, 0, err
 	}
-	return readAt(f, fi.Size(), min(offset, fi.Size()), limit, ended)
+	return f, fi.Size(), nil
 }
 
 // ReadLogFile is ReadLog for a log outside any manager (a job the CLI runs
@@ -179,19 +190,11 @@ func wholeRunes(data, buf []byte, ended bool) []byte {
 
 // tailLogFile is TailLog on a file.
 func tailLogFile(path string, lines int, limit int64, ended bool) (LogChunk, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return LogChunk{Ended: ended}, nil
-	}
-	if err != nil {
-		return LogChunk{}, err
+	f, size, err := openLog(path)
+	if f == nil {
+		return LogChunk{Ended: ended}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return LogChunk{}, err
-	}
-	size := fi.Size()
 	floor := int64(0)
 	if limit > 0 {
 		floor = max(size-limit, 0)
