@@ -30,7 +30,12 @@ type PumpOptions struct {
 	// WriteTimeout bounds each write; a client that takes longer is gone.
 	WriteTimeout time.Duration
 	// PingEvery sends a WebSocket ping so idle connections stay open
-	// through proxies; 0 sends none.
+	// through proxies; 0 sends none. With pings, a client that sends
+	// nothing (not even the pong every WebSocket client answers a ping
+	// with while it reads) for PingEvery+WriteTimeout is gone: that is how
+	// a client that stopped reading is noticed, when the socket buffers
+	// take what it does not read (megabytes on loopback) long before a
+	// write would block.
 	PingEvery time.Duration
 	// ReadLimit is the largest message the client may send.
 	ReadLimit int64
@@ -126,6 +131,15 @@ func Run[T any](conn *websocket.Conn, wait func() <-chan T, step func(v T, ok bo
 		conn.Close()
 		<-gone
 	}()
+	// alive pushes the read deadline on whenever the client shows it
+	// reads: a pong, or any message.
+	alive := func() {}
+	if opts.PingEvery > 0 {
+		wait := opts.PingEvery + timeout
+		alive = func() { _ = conn.SetReadDeadline(time.Now().Add(wait)) }
+		alive()
+		conn.SetPongHandler(func(string) error { alive(); return nil })
+	}
 	go func() {
 		defer close(gone)
 		for {
@@ -133,6 +147,7 @@ func Run[T any](conn *websocket.Conn, wait func() <-chan T, step func(v T, ok bo
 			if err != nil {
 				return
 			}
+			alive()
 			if mt == websocket.TextMessage && opts.OnMessage != nil {
 				opts.OnMessage(msg)
 			}
