@@ -393,6 +393,13 @@ type LogOptions struct {
 	Offset  int64  // read from this byte
 	Tail    int    // the last Tail lines (when Offset is 0)
 	Attempt int    // default: the latest
+	// Wait, when there is nothing past Offset yet and the job still runs,
+	// has the server answer once the log grows, the job ends or Wait
+	// passes (the server cuts it to a minute): a follower asks again at
+	// once instead of on a clock. A server from before ?wait= answers at
+	// once, as it does for an ended job: an empty Log says nothing about
+	// how long it waited.
+	Wait time.Duration
 }
 
 // Log is part of a job's log file.
@@ -416,6 +423,9 @@ func (c *Client) Log(ctx context.Context, id string, o LogOptions) (Log, error) 
 	}
 	if o.Attempt > 0 {
 		q.Set("attempt", strconv.Itoa(o.Attempt))
+	}
+	if o.Wait != 0 {
+		q.Set("wait", o.Wait.String())
 	}
 	resp, data, err := c.do(ctx, http.MethodGet, jobPath(id, "/log"), q, nil, nil)
 	if err != nil {

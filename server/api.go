@@ -262,12 +262,25 @@ func (s *Server) jobLog(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	wait, err := logWait(c)
+	if err != nil {
+		return err
+	}
+	// A waiting request is a live connection: refused, as a WebSocket is,
+	// while its caller holds the most allowed.
+	if who := identity(c); wait > 0 && s.streams.Full(who) {
+		return tooManyStreams(who, s.opts.Network.MaxStreams)
+	}
 	ctx := c.UserContext()
-	var chunk engine.LogChunk
-	if tail > 0 && c.Query("offset") == "" {
-		chunk, err = s.m.TailLog(ctx, id, attempt, stream, tail, 0)
-	} else {
-		chunk, err = s.m.ReadLog(ctx, id, attempt, stream, int64(offset), 0)
+	read := func() (engine.LogChunk, error) {
+		if tail > 0 && c.Query("offset") == "" {
+			return s.m.TailLog(ctx, id, attempt, stream, tail, 0)
+		}
+		return s.m.ReadLog(ctx, id, attempt, stream, int64(offset), 0)
+	}
+	chunk, err := read()
+	if err == nil && wait > 0 && len(chunk.Data) == 0 && !chunk.Ended {
+		chunk, err = s.waitLog(c, id, attempt, stream, wait, read)
 	}
 	if err != nil {
 		return err

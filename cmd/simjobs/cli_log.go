@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -15,9 +17,20 @@ import (
 	"github.com/simjobs/simjobs/server/apitype"
 )
 
-// logFollowEvery is how often `log -f` asks for more output: what the
-// dashboard's log tail does too.
-const logFollowEvery = 500 * time.Millisecond
+// logWait is how long one read of `log -f` waits at the server for more
+// output (GET /jobs/{id}/log?wait=): the server answers as soon as the job
+// writes or ends, so output shows as it is written without asking on a
+// clock.
+const logWait = 30 * time.Second
+
+// A server that answers at once with nothing new (one from before ?wait=,
+// or one that refuses another waiting request) is asked on a clock
+// instead: after a pause that doubles from logBackoffMin to logBackoffMax,
+// the pace `log -f` had before the server could wait.
+const (
+	logBackoffMin = 50 * time.Millisecond
+	logBackoffMax = 500 * time.Millisecond
+)
 
 func logCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string) error {
 	follow := fs.Bool("f", false, "follow: print output as it is written until the job ends, then exit as wait does")
@@ -37,7 +50,8 @@ func logCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string
 		if *stderr {
 			o.Stream = "stderr"
 		}
-		var t *time.Ticker
+		wait := logWait
+		var pause time.Duration // between reads, while the server does not wait
 		for {
 			// The job's state is read before its log: once it reads as
 			// ended, the log read after it is complete.
@@ -46,8 +60,22 @@ func logCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string
 				return fmt.Errorf("job %s: %w", id, err)
 			}
 			ended := j.Status.Terminal() || (*attempt > 0 && *attempt < j.Attempt)
+			o.Wait = 0
+			if *follow && !ended {
+				o.Wait = wait
+			}
+			asked := time.Now()
 			l, err := cx.api.Log(ctx, id, o)
+			if e := (*client.Error)(nil); errors.As(err, &e) && e.StatusCode == http.StatusTooManyRequests && o.Wait > 0 {
+				// Too many waiting requests (pages, other followers): read
+				// without waiting from now on.
+				wait, o.Wait = 0, 0
+				l, err = cx.api.Log(ctx, id, o)
+			}
 			if err != nil {
+				if ctx.Err() != nil {
+					return exitStatus(exitInterrupted)
+				}
 				return fmt.Errorf("job %s: %w", id, err)
 			}
 			if _, err := cx.stdout.Write(l.Text); err != nil {
@@ -63,14 +91,20 @@ func logCommand(fs *flag.FlagSet) func(context.Context, *cli, []string, []string
 				}
 				return exitStatus(jobExitCode(j, false))
 			}
-			if t == nil {
-				t = time.NewTicker(logFollowEvery)
-				defer t.Stop()
+			switch {
+			case len(l.Text) == 0 && (o.Wait == 0 || time.Since(asked) < o.Wait):
+				// Nothing new, at once: the server did not wait.
+				pause = min(max(2*pause, logBackoffMin), logBackoffMax)
+			case len(l.Text) == 0:
+				pause = 0 // it waited its whole wait
+			}
+			if pause == 0 {
+				continue
 			}
 			select {
 			case <-ctx.Done():
 				return exitStatus(exitInterrupted)
-			case <-t.C:
+			case <-time.After(pause):
 			}
 		}
 	}
