@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"net"
 	"strings"
 	"testing"
@@ -16,12 +17,18 @@ import (
 // pumpServer serves one WebSocket route that runs Run over src with opts;
 // ended receives once per connection whose pump returned.
 func pumpServer(t *testing.T, opts PumpOptions, src chan []byte) (url string, ended chan struct{}) {
+	return stepServer(t, opts, src, func(v []byte) [][]byte { return [][]byte{v} })
+}
+
+// stepServer is pumpServer with each value from src turned into messages
+// by step.
+func stepServer(t *testing.T, opts PumpOptions, src chan []byte, step func([]byte) [][]byte) (url string, ended chan struct{}) {
 	t.Helper()
 	ended = make(chan struct{}, 4)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/p", websocket.New(func(c *websocket.Conn) {
 		Run(c, func() <-chan []byte { return src }, func(v []byte, ok bool) ([][]byte, *Close) {
-			return [][]byte{v}, nil
+			return step(v), nil
 		}, opts)
 		ended <- struct{}{}
 	}))
@@ -96,5 +103,33 @@ func TestPumpDropsAClientThatStopsReading(t *testing.T) {
 	case <-ended:
 		t.Fatal("the reading client's pump ended too")
 	default:
+	}
+}
+
+// Messages that waited together go out in one write, each still a message
+// of its own, whatever its length (the three header forms of RFC 6455).
+func TestPumpWritesWaitingMessagesAsFramesOfTheirOwn(t *testing.T) {
+	sizes := []int{0, 5, 125, 126, 200, 65535, 65536, 70000, 3}
+	var want [][]byte
+	for i, n := range sizes {
+		want = append(want, bytes.Repeat([]byte{'a' + byte(i)}, n))
+	}
+	src := make(chan []byte, 1)
+	url, _ := stepServer(t, PumpOptions{}, src, func([]byte) [][]byte { return want })
+	c, _, err := fws.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	src <- nil
+	_ = c.SetReadDeadline(time.Now().Add(enginetest.Timeout()))
+	for i, w := range want {
+		mt, got, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if mt != fws.TextMessage || !bytes.Equal(got, w) {
+			t.Fatalf("message %d: type %d, %d bytes %.10q; want a text message of %d bytes %.10q", i, mt, len(got), got, len(w), w)
+		}
 	}
 }
