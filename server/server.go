@@ -87,7 +87,7 @@ type NetworkOptions struct {
 	RateLimit float64
 	RateBurst int
 	// MaxStreams caps the live connections (/ws, Socket.IO, dashboard
-	// pages) of one identity: 0 is DefaultMaxStreams, negative no cap.
+	// pages, log reads waiting with ?wait=) of one identity: 0 is DefaultMaxStreams, negative no cap.
 	MaxStreams int
 	// ReadTimeout bounds reading a whole request (a client trickling its
 	// headers is cut off), WriteTimeout writing an answer, IdleTimeout a

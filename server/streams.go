@@ -8,8 +8,8 @@ import (
 )
 
 // DefaultMaxStreams is how many long-lived connections (WebSockets on /ws,
-// Socket.IO sessions, the dashboard's live feed: one per open page) one
-// identity may hold at once.
+// Socket.IO sessions, the dashboard's live feed: one per open page, and
+// log reads waiting with ?wait=) one identity may hold at once.
 const DefaultMaxStreams = 64
 
 // Streams is the registry of the long-lived connections of a server, by
