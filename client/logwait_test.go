@@ -5,18 +5,13 @@ package client_test
 import (
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/simjobs/simjobs/client"
-	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
-	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // Log with Wait at the end of a running job's log answers with what the
@@ -44,22 +39,7 @@ func TestLogWait(t *testing.T) {
 	}
 
 	// A job whose output is what the test writes to a pipe.
-	fifo := filepath.Join(t.TempDir(), "lines")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skip("no named pipes:", err)
-	}
-	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if _, err := c.Submit(ctx, srv.Command("pipe", fakesolver.EnvScript+"="+fifo, "FAKE_SOLVER_RESULTS=0"), 0); err != nil {
-		t.Fatal(err)
-	}
-	enginetest.WaitFor(t, "pipe running", func() bool {
-		j, err := srv.Manager.Job(ctx, "pipe")
-		return err == nil && j.Status == engine.StatusRunning
-	})
+	w := srv.FIFOJob(t, "pipe")
 
 	type answer struct {
 		l   client.Log

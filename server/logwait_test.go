@@ -10,18 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
-	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // The tests of ?wait= run servers whose one identity (no auth) may hold
@@ -51,29 +46,6 @@ func submitJob(t *testing.T, base string, config map[string]any) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("submit: HTTP %d", resp.StatusCode)
 	}
-}
-
-// fifoJob runs a job whose standard output is what the test writes to the
-// returned pipe, line by line as it is written; closing the pipe ends the
-// job (exit 0).
-func fifoJob(t *testing.T, srv *servertest.Server, base, id string) *os.File {
-	t.Helper()
-	fifo := filepath.Join(t.TempDir(), "lines")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skip("no named pipes:", err)
-	}
-	// Read-write: opening does not wait for the job to open its end.
-	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	submitJob(t, base, srv.Command(id, fakesolver.EnvScript+"="+fifo, "FAKE_SOLVER_RESULTS=0"))
-	enginetest.WaitFor(t, id+" running", func() bool {
-		j, err := srv.Manager.Job(t.Context(), id)
-		return err == nil && j.Status == engine.StatusRunning
-	})
-	return w
 }
 
 type logAnswer struct {
@@ -124,7 +96,7 @@ func waiting(t *testing.T, base string, want bool) {
 func TestLogWaitUntilGrowthAndEnd(t *testing.T) {
 	t.Parallel()
 	srv := logWaitServer(t)
-	w := fifoJob(t, srv, srv.URL, "grow")
+	w := srv.FIFOJob(t, "grow")
 
 	start := time.Now()
 	first := goGetLog(t.Context(), srv.URL, "grow", "offset=0&wait=60s")
@@ -167,7 +139,7 @@ func TestLogWaitUntilGrowthAndEnd(t *testing.T) {
 func TestLogWaitAnswers(t *testing.T) {
 	t.Parallel()
 	srv := logWaitServer(t)
-	w := fifoJob(t, srv, srv.URL, "run")
+	w := srv.FIFOJob(t, "run")
 	if _, err := w.WriteString("one\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +184,7 @@ func TestLogWaitAnswers(t *testing.T) {
 func TestLogWaitEndsWhenTheClientGoesAway(t *testing.T) {
 	t.Parallel()
 	srv := logWaitServer(t)
-	fifoJob(t, srv, srv.URL, "quiet")
+	srv.FIFOJob(t, "quiet")
 	start := time.Now()
 	ctx, cancel := context.WithCancel(t.Context())
 	gone := goGetLog(ctx, srv.URL, "quiet", "offset=0&wait=60s")
@@ -248,7 +220,7 @@ func TestLogWaitDoesNotHoldUpShutdown(t *testing.T) {
 	if _, err := srv.Manager.Wait(t.Context(), "done"); err != nil {
 		t.Fatal(err)
 	}
-	fifoJob(t, srv, base, "quiet")
+	srv.FIFOJob(t, "quiet")
 
 	blocked := goGetLog(t.Context(), base, "quiet", "offset=0&wait=60s")
 	waiting(t, base, true)

@@ -6,18 +6,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/simjobs/simjobs/client"
-	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
-	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
 // log -f waits at the server for the job's output (no clock of its own):
@@ -48,22 +43,7 @@ func TestCLILogFollowWaitsAtTheServer(t *testing.T) {
 		})
 	}
 
-	fifo := filepath.Join(t.TempDir(), "lines")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skip("no named pipes:", err)
-	}
-	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if _, err := api.Submit(ctx, srv.Command("piped", fakesolver.EnvScript+"="+fifo, "FAKE_SOLVER_RESULTS=0", "FAKE_SOLVER_EXIT=3"), 0); err != nil {
-		t.Fatal(err)
-	}
-	enginetest.WaitFor(t, "piped running", func() bool {
-		j, err := srv.Manager.Job(ctx, "piped")
-		return err == nil && j.Status == engine.StatusRunning
-	})
+	w := srv.FIFOJob(t, "piped", "FAKE_SOLVER_EXIT=3")
 
 	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
