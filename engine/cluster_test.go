@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/cluster"
 	"github.com/simjobs/simjobs/engine/runner/pbs"
@@ -143,13 +145,7 @@ func TestClusterEndBeforeSubmissionIsRecorded(t *testing.T) {
 	b.submit(t, "early_end", 0, fakesolver.EnvExit+"=2")
 	// The runner asked the accounting for the job's end: it has sent the
 	// end, which the manager must not apply yet.
-	deadline := time.Now().Add(30 * time.Second)
-	for c.calls(t, "qstat -x -f") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the runner never looked up the job's end")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, "the runner to look up the job's end", func() bool { return c.calls(t, "qstat -x -f") > 0 })
 	close(gate)
 	j := b.wait(t, "early_end")
 	if j.Status != engine.StatusFailed || j.ReturnCode == nil || *j.ReturnCode != 2 || j.SchedulerJobID == nil || j.StartTime == nil {
@@ -225,17 +221,16 @@ func (c fakePBS) outage(t *testing.T, down bool) {
 // the scheduler in its error, and returns the job.
 func (b *bundle) waitWaiting(t *testing.T, id string) engine.Job {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		j, err := b.m.Job(context.Background(), id)
+	var j engine.Job
+	enginetest.WaitForNil(t, func() error {
+		var err error
+		j, err = b.m.Job(context.Background(), id)
 		if err == nil && j.Status == engine.StatusPending && strings.Contains(j.Error, "waiting for pbs") {
-			return j
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s never said it waits for the scheduler: %+v, %v", id, j, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("job %s never said it waits for the scheduler: %+v, %v", id, j, err)
+	})
+	return j
 }
 
 // While the scheduler cannot be reached, jobs stay pending and say why;

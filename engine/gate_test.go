@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -116,20 +118,16 @@ func TestWaitingReasonNamesTheLimit(t *testing.T) {
 	waitFor(t, sub, engine.EventJobQueued, "next")
 	// The dispatcher looks at the queue after the submission's event; the
 	// reason is there once it has.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	enginetest.WaitForNil(t, func() error {
 		j, err := b.m.Job(context.Background(), "next")
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if j.WaitingReason == "1 of 1 job slots in use" {
-			break
+		if j.WaitingReason != "1 of 1 job slots in use" {
+			return fmt.Errorf("waiting_reason = %q", j.WaitingReason)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting_reason = %q", j.WaitingReason)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	b.m.Cancel(context.Background(), "long", "")
 	b.m.Cancel(context.Background(), "next", "")
 }

@@ -482,6 +482,8 @@ func TestCLIWaitInterrupted(t *testing.T) {
 	defer cancel()
 	go func() {
 		defer cancel()
+		// Not WaitFor: this runs on a goroutine of its own, where a test may not
+		// fail; the wait after it reports what went wrong.
 		deadline := time.Now().Add(30 * time.Second)
 		for srv.Manager.Events().Subscribers() == 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -84,13 +84,7 @@ func (p *proc) body(t *testing.T, path string) (int, string) {
 // until polls cond, which reads state of another process, for up to 30 s.
 func until(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, what, cond)
 }
 
 // A real full disk: submissions get 503 naming the cause (never a 500,

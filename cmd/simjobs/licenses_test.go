@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/testdata/fakelmutil"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
@@ -31,13 +31,7 @@ func lmutilFor(t *testing.T, fake fakelmutil.Dir) string {
 // waitFor polls get until ok holds.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, what, ok)
 }
 
 func TestServeGatesOnLicenses(t *testing.T) {

@@ -68,6 +68,8 @@ func checkMachineList(t *testing.T, scheduler string, opts map[string]any, want 
 	if code != 200 {
 		t.Fatalf("submit: %d %v", code, body)
 	}
+	// Not WaitFor: a real scheduler's queue and accounting take their own
+	// time, with a bound of their own (90 s, where WaitFor gives 60 locally).
 	deadline := time.Now().Add(90 * time.Second)
 	var j map[string]any
 	for {

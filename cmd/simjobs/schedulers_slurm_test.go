@@ -46,6 +46,8 @@ func stateChangeLatency(t *testing.T, scheduler string) {
 			t.Fatalf("submit %s: %d %v", r.id, code, body)
 		}
 	}
+	// Not WaitFor: a real scheduler's queue and accounting take their own
+	// time, with a bound of their own (90 s, where WaitFor gives 60 locally).
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		done := true

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/runner"
 )
 
@@ -108,13 +110,7 @@ func TestSchedulerWatch(t *testing.T) {
 	}
 	until := func(want bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for info.Available() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("Available stayed %v", !want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		enginetest.WaitFor(t, fmt.Sprintf("Available to turn %v", want), func() bool { return info.Available() == want })
 	}
 	f.down.Store(false)
 	until(true)
@@ -157,13 +153,7 @@ func TestSchedulerWatchUsesTheRunnersListing(t *testing.T) {
 		t.Fatal("a scheduler whose listing failed shows as available")
 	}
 	l.down.Store(false)
-	deadline := time.Now().Add(10 * time.Second)
-	for !w.Available() {
-		if time.Now().After(deadline) {
-			t.Fatal("Available stayed false after the listing answered")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, "Available after the listing answered", w.Available)
 	if n := l.asked.Load(); n != 0 {
 		t.Errorf("the watch asked for partitions %d times while the runner was listing", n)
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -171,17 +172,12 @@ func (p *proc) get(t *testing.T, path string) (int, map[string]any) {
 
 func (p *proc) waitStatus(t *testing.T, id, want string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, j := p.get(t, "/jobs/"+id)
-		if j["status"] == want {
-			return
+	enginetest.WaitForNil(t, func() error {
+		if _, j := p.get(t, "/jobs/"+id); j["status"] != want {
+			return fmt.Errorf("job %s is %v, want %s", id, j["status"], want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s is %v, want %s", id, j["status"], want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func sleeper(id, secs string) map[string]any {
@@ -204,17 +200,10 @@ func TestSIGTERMDrainsThenRestartKeepsQueue(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	enginetest.WaitFor(t, "readyz to report the drain", func() bool {
 		code, _ := p.get(t, "/readyz")
-		if code == 503 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("readyz never reported the drain")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return code == 503
+	})
 	if code, r := p.post(t, "/jobs/submit", sleeper("c", "0")); code != 200 {
 		t.Fatalf("submission during the drain: %d %v", code, r)
 	}
@@ -279,16 +268,10 @@ func TestCrashedServerRestartsAndJobKeepsExitCode(t *testing.T) {
 	p.waitStatus(t, "survivor", "running")
 	// "running" is recorded before the process starts: wait for the solver
 	// itself, or the kill may come before there is anything to adopt.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if runs, _ := fakesolver.ReadRecord(record); len(runs) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the solver never started")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, "the solver to start", func() bool {
+		runs, _ := fakesolver.ReadRecord(record)
+		return len(runs) == 1
+	})
 	_, st := p.get(t, "/system/status")
 	pid, ok := st["pid"].(float64)
 	if !ok || int(pid) == p.cmd.Process.Pid {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -53,16 +54,10 @@ func TestServeDependencyOrderAcrossRestart(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if code, _ := p.get(t, "/readyz"); code == 503 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("readyz never reported the drain")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, "readyz to report the drain", func() bool {
+		code, _ := p.get(t, "/readyz")
+		return code == 503
+	})
 	if code, r := p.post(t, "/api/submit", map[string]any{"config": recorded("second", record, "0"),
 		"depends_on": []map[string]string{{"job_id": "first"}}}); code != 200 {
 		t.Fatalf("submit second: %d %v", code, r)

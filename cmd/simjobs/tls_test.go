@@ -27,6 +27,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
@@ -224,13 +225,7 @@ func TestTLSAndTokenManagement(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(p.logs.String(), "why=SIGHUP") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reload on SIGHUP:\n%s", p.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, "a reload on SIGHUP", func() bool { return strings.Contains(p.logs.String(), "why=SIGHUP") })
 	if code, _, _ := call(carol, "GET", "/api/me", nil); code != 200 {
 		t.Errorf("carol after SIGHUP: %d", code)
 	}

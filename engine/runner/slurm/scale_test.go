@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/cluster"
 )
@@ -104,13 +105,7 @@ func TestTrackTenThousandJobs(t *testing.T) {
 
 	// A few more cycles with nothing changing.
 	before := r.Stats().Polls
-	deadline := time.Now().Add(30 * time.Second)
-	for r.Stats().Polls < before+5 {
-		if time.Now().After(deadline) {
-			t.Fatal("polling stopped")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, "five more polls", func() bool { return r.Stats().Polls >= before+5 })
 	r.Close()
 	st := r.Stats()
 	got := calls(t, dir)
