@@ -55,7 +55,7 @@ func (b *bundle) hold() {
 	b.tel.Update(func(s *host.Sample) { s.CPUPercent = 100 })
 	b.m.TelemetryUpdated()
 }
-func (b *bundle) release() { b.tel.Set(idleHost()); b.m.TelemetryUpdated() }
+func (b *bundle) release() { b.tel.Set(host.IdleSample()); b.m.TelemetryUpdated() }
 
 // Every engine path meets a store that cannot write (a full or read-only
 // volume) and recovers when it can again: nothing is acknowledged that is

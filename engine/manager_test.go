@@ -27,10 +27,6 @@ import (
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
-func idleHost() host.Sample {
-	return host.Sample{CPUPercent: 5, MemoryFreeGB: 64, MemoryTotalGB: 128, DiskFreeGB: 500}
-}
-
 // bundle is what setup gives a test.
 type bundle struct {
 	m       *engine.Manager
@@ -67,7 +63,7 @@ type setupOpts struct {
 // the configured solver is the fake solver.
 func setup(t *testing.T, so setupOpts) *bundle {
 	t.Helper()
-	b := &bundle{dataDir: so.dataDir, tel: host.NewFakeSource(idleHost())}
+	b := &bundle{dataDir: so.dataDir, tel: host.NewFakeSource(host.IdleSample())}
 	if b.dataDir == "" {
 		b.dataDir = t.TempDir()
 	}
@@ -76,7 +72,7 @@ func setup(t *testing.T, so setupOpts) *bundle {
 	if err := os.WriteFile(b.project, []byte("fake project"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b.tel.Set(idleHost())
+	b.tel.Set(host.IdleSample())
 	envExe, err := exec.LookPath("env")
 	if err != nil {
 		t.Skip("no env(1) on PATH:", err)
@@ -236,7 +232,7 @@ func TestPriorityOrderAndFIFO(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
 	// Hold every job back until all are queued: the CPU gate is closed.
-	busy := idleHost()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99
 	b.tel.Set(busy)
 	subs := []struct {
@@ -248,7 +244,7 @@ func TestPriorityOrderAndFIFO(t *testing.T) {
 	}
 	sub := b.m.Events().Subscribe(-1, 100)
 	defer sub.Close()
-	b.tel.Set(idleHost())
+	b.tel.Set(host.IdleSample())
 	b.m.TelemetryUpdated()
 	for _, s := range subs {
 		if j := b.wait(t, s.id); j.Status != engine.StatusCompleted {
@@ -331,7 +327,7 @@ func TestResourceGatesHoldJobsBack(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, setupOpts{})
-			s := idleHost()
+			s := host.IdleSample()
 			tc.sample(&s)
 			b.tel.Set(s)
 			sub := b.m.Events().Subscribe(-1, 100)
@@ -348,7 +344,7 @@ func TestResourceGatesHoldJobsBack(t *testing.T) {
 			if j, _ := b.m.Job(context.Background(), "gated"); j.Status != engine.StatusQueued {
 				t.Fatalf("gated job is %s, want queued", j.Status)
 			}
-			b.tel.Set(idleHost())
+			b.tel.Set(host.IdleSample())
 			b.m.TelemetryUpdated()
 			waitFor(t, sub, engine.EventJobStarted, "gated")
 			b.wait(t, "gated")
@@ -497,7 +493,7 @@ func TestIdempotentResubmission(t *testing.T) {
 func TestPriorityChange(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
-	busy := idleHost()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99
 	b.tel.Set(busy)
 	b.submit(t, "a", 0)
@@ -508,7 +504,7 @@ func TestPriorityChange(t *testing.T) {
 	if j, _ := b.m.Job(context.Background(), "b"); j.Priority != 9 {
 		t.Fatalf("stored priority = %d", j.Priority)
 	}
-	b.tel.Set(idleHost())
+	b.tel.Set(host.IdleSample())
 	b.m.TelemetryUpdated()
 	b.wait(t, "a")
 	b.wait(t, "b")
@@ -606,7 +602,7 @@ func TestRestartKeepsQueueAndHistory(t *testing.T) {
 	b := setup(t, setupOpts{dataDir: dir, store: st})
 	b.submit(t, "done", 0)
 	b.wait(t, "done")
-	busy := idleHost()
+	busy := host.IdleSample()
 	busy.CPUPercent = 99
 	b.tel.Set(busy)
 	for i, p := range []int{0, 2, 0, 1} {

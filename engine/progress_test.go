@@ -219,7 +219,7 @@ func TestLogSummary(t *testing.T) {
 }
 
 func busyHost() host.Sample {
-	h := idleHost()
+	h := host.IdleSample()
 	h.CPUPercent = 99
 	return h
 }

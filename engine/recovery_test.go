@@ -86,7 +86,7 @@ func TestRecoveryRequeueFailureFailsStartup(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, err := engine.New(context.Background(), engine.Options{Store: f, Runner: local.New(local.Options{}),
-		Telemetry: host.NewFakeSource(idleHost()), Policy: policy, DataDir: t.TempDir(),
+		Telemetry: host.NewFakeSource(host.IdleSample()), Policy: policy, DataDir: t.TempDir(),
 		Logger: slog.New(slog.DiscardHandler)})
 	if err == nil {
 		m.Close(context.Background())

@@ -18,7 +18,7 @@ import (
 func TestSamplesBecomeResourcesUpdated(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{})
-	sample := idleHost()
+	sample := host.IdleSample()
 	sample.Time = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sampler := host.NewSampler(host.SamplerOptions{Source: host.NewFakeSource(sample), Interval: 10 * time.Millisecond})
 	opts := b.opts

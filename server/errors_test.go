@@ -5,21 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/cluster"
-	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
-	"github.com/simjobs/simjobs/server"
-	"github.com/simjobs/simjobs/testdata/fakesolver"
+	"github.com/simjobs/simjobs/server/servertest"
 )
 
 // failingScheduler is a cluster runner whose partitions query fails the
@@ -61,47 +55,31 @@ func (s *syncBuffer) String() string {
 
 type errStack struct {
 	st  *store.SQLite
-	srv *server.Server
+	url string
 	log *syncBuffer
 }
 
+// errorSetup is a stack with sched as its scheduler and the server's log
+// kept for the test to read.
 func errorSetup(t *testing.T, sched runner.Runner) *errStack {
 	t.Helper()
-	dir := t.TempDir()
-	policy, err := engine.NewPolicy(fakesolver.Path(), nil, nil, "none")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "simjobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m, err := engine.New(context.Background(), engine.Options{
-		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Cluster: sched,
-		Policy: policy, DataDir: dir, Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		m.Close(ctx)
-	})
 	log := &syncBuffer{}
-	srv := server.New(server.Options{Manager: m, Logger: slog.New(slog.NewTextHandler(log, nil)), Version: "test",
-		Scheduler: server.SchedulerInfo{Active: sched.Name(), DetectedBy: "flag", BackendAvailable: true}})
-	return &errStack{st: st, srv: srv, log: log}
+	s := servertest.Start(t, servertest.Options{Cluster: sched, ServerLog: log})
+	return &errStack{st: s.Store, url: s.URL, log: log}
 }
 
 func (e *errStack) get(t *testing.T, method, path, body string) (int, string) {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	// Over the listener Start serves on: fiber's App.Test beside a running
+	// Serve leaves Serve unable to shut down.
+	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := e.srv.App().Test(req, 10_000)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

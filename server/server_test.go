@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,14 +15,15 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
-	"github.com/simjobs/simjobs/engine/runner/local"
-	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/apitype"
+	"github.com/simjobs/simjobs/server/servertest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 	"github.com/simjobs/simjobs/testdata/pyedb"
 )
 
+// env is the stack servertest.Start builds, under the names these tests
+// use, with jobs owned by "local" by default.
 type env struct {
 	url     string
 	m       *engine.Manager
@@ -47,65 +45,9 @@ type envOpts struct {
 
 func setup(t *testing.T, o envOpts) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), tel: host.NewFakeSource(host.IdleSample()), drained: make(chan struct{}, 1)}
-	e.project = filepath.Join(e.dir, "proj", "board.aedt")
-	os.MkdirAll(filepath.Dir(e.project), 0o755)
-	if err := os.WriteFile(e.project, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.record = filepath.Join(e.dir, "record.txt")
-	envExe, err := exec.LookPath("env")
-	if err != nil {
-		t.Skip("no env(1):", err)
-	}
-	e.envExe = envExe
-	var roots []string
-	if o.roots {
-		roots = []string{filepath.Dir(e.project)}
-	}
-	policy, err := engine.NewPolicy(fakesolver.Path(), []string{envExe}, roots, "none")
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy.DefaultUser = "local"
-	st, err := store.Open(context.Background(), filepath.Join(e.dir, "simjobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var tel engine.Telemetry = e.tel
-	sampler := server.Sampler(e.tel)
-	if o.sampler != nil {
-		sampler = o.sampler
-		tel = o.sampler
-	}
-	e.m, err = engine.New(context.Background(), engine.Options{
-		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: tel,
-		Policy: policy, Limits: o.limits, DataDir: e.dir, Logger: quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = server.New(server.Options{Manager: e.m, Sampler: sampler, Auth: o.auth, Logger: quiet, Version: "test",
-		Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true},
-		Drain:     func() { e.drained <- struct{}{} }})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { e.srv.Serve(ctx, ln, time.Second); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		c, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		e.m.Close(c)
-	})
-	e.url = "http://" + ln.Addr().String()
-	return e
+	s := servertest.Start(t, servertest.Options{Auth: o.auth, Sampler: o.sampler, Limits: o.limits, ProjectRoot: o.roots, DefaultUser: "local"})
+	return &env{url: s.URL, m: s.Manager, srv: s.Server, tel: s.Telemetry, dir: s.Dir, project: s.Project, envExe: s.Env,
+		record: filepath.Join(s.Dir, "record.txt"), drained: s.Drains}
 }
 
 type answer struct {

@@ -8,12 +8,15 @@ package servertest
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/engine/host"
+	"github.com/simjobs/simjobs/engine/runner"
 	"github.com/simjobs/simjobs/engine/runner/local"
 	"github.com/simjobs/simjobs/engine/store"
 	"github.com/simjobs/simjobs/frontend"
@@ -55,11 +59,40 @@ type Options struct {
 	Licenses server.Licenses
 	// Notify checks submissions' notify field; nil refuses any.
 	Notify engine.NotifyChecker
+
+	// DefaultUser owns submissions that name no user; default "tester".
+	DefaultUser string
+	// ProjectRoot makes Project's directory the only project root.
+	ProjectRoot bool
+	// Telemetry, when set, is the fake host telemetry the server reads (one
+	// with an hour of history, say) instead of a new one reporting Sample.
+	Telemetry *host.FakeSource
+	// Sampler, when set, is the engine's and the server's telemetry in place
+	// of Telemetry (a real host.Sampler over a slow source, say).
+	Sampler server.Sampler
+	// Cluster is the scheduler runner; none by default.
+	Cluster runner.Runner
+	// Gates hold jobs back before they start (license checks).
+	Gates []engine.Gate
+	// ServerLog receives the HTTP server's log (by default discarded; the
+	// engine's is always).
+	ServerLog io.Writer
+	// DashboardOptions configure the pages (Dashboard).
+	DashboardOptions dashboard.Options
+	// Dir is the data directory, an existing one to start again on the
+	// data of a stopped server; default a new temporary directory.
+	Dir string
+	// Addr is the address to listen on; default a free loopback port. An
+	// address a stopped server used is retried while it is released.
+	Addr string
+	// TLS, when set, serves HTTPS with this configuration.
+	TLS *tls.Config
 }
 
 // Server is a running server.
 type Server struct {
-	URL     string // http://127.0.0.1:port
+	URL     string // http://127.0.0.1:port (https with Options.TLS)
+	Addr    string // 127.0.0.1:port
 	Manager *engine.Manager
 	Server  *server.Server
 	Dir     string // the data directory, also holding Project
@@ -76,18 +109,33 @@ type Server struct {
 	Drains chan struct{}
 	// Sessions are the dashboard's login sessions (Options.Dashboard).
 	Sessions *server.Sessions
+	// Store is the engine's store, for a test to close under it.
+	Store *store.SQLite
+
+	stop     func()
+	stopOnce sync.Once
 }
 
 // Start runs a server until the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	dir := t.TempDir()
-	s := &Server{Dir: dir, Solver: fakesolver.Path(), Drains: make(chan struct{}, 1)}
-	smp := host.IdleSample()
-	if o.Sample != nil {
-		smp = *o.Sample
+	dir := o.Dir
+	if dir == "" {
+		dir = t.TempDir()
 	}
-	s.Telemetry = host.NewFakeSource(smp)
+	s := &Server{Dir: dir, Solver: fakesolver.Path(), Drains: make(chan struct{}, 1)}
+	s.Telemetry = o.Telemetry
+	if s.Telemetry == nil {
+		smp := host.IdleSample()
+		if o.Sample != nil {
+			smp = *o.Sample
+		}
+		s.Telemetry = host.NewFakeSource(smp)
+	}
+	var sampler server.Sampler = s.Telemetry
+	if o.Sampler != nil {
+		sampler = o.Sampler
+	}
 	s.Project = filepath.Join(dir, "projects", "board.aedt")
 	if err := os.MkdirAll(filepath.Dir(s.Project), 0o755); err != nil {
 		t.Fatal(err)
@@ -100,44 +148,58 @@ func Start(t testing.TB, o Options) *Server {
 		t.Skip("servertest: no env(1) on PATH:", err)
 	}
 	s.Env = envExe
-	policy, err := engine.NewPolicy(s.Solver, []string{envExe, s.Solver}, o.Roots, "none")
+	roots := o.Roots
+	if o.ProjectRoot {
+		roots = []string{filepath.Dir(s.Project)}
+	}
+	policy, err := engine.NewPolicy(s.Solver, []string{envExe, s.Solver}, roots, "none")
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy.DefaultUser = "tester"
+	policy.DefaultUser = cmp.Or(o.DefaultUser, "tester")
 	policy.UploadRoot = filepath.Join(dir, "uploads")
 	st, err := store.Open(context.Background(), filepath.Join(dir, "simjobs.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Store = st
 	quiet := slog.New(slog.DiscardHandler)
+	serverLog := quiet
+	if o.ServerLog != nil {
+		serverLog = slog.New(slog.NewTextHandler(o.ServerLog, nil))
+	}
 	s.Manager, err = engine.New(context.Background(), engine.Options{
-		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: s.Telemetry,
+		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Cluster: o.Cluster, Telemetry: sampler,
 		Policy: policy, Limits: o.Limits, DataDir: dir, Logger: quiet, ProgressEvery: cmp.Or(o.ProgressEvery, 100*time.Millisecond),
-		Notify: o.Notify,
+		Notify: o.Notify, Gates: o.Gates,
 	})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
 	}
+	sched := server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true}
+	if o.Cluster != nil {
+		sched.Active = o.Cluster.Name()
+	}
 	var mount func(*fiber.App)
 	var sessions *server.Sessions
-	dashCtx, stopDash := context.WithCancel(context.Background())
-	t.Cleanup(stopDash)
+	// The pages' context ends with the server, before the engine closes,
+	// as simjobs serve orders it.
+	ctx, cancel := context.WithCancel(context.Background())
 	if o.Dashboard {
 		auth := o.Auth
 		if auth == nil {
 			auth = server.NoAuth{User: "tester"}
 		}
 		sessions = server.NewSessions(auth, 0)
-		env := &frontend.Env{Manager: s.Manager, Sampler: s.Telemetry, Sessions: sessions, AuthMode: auth.Mode(), Version: "test",
-			Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true}}
-		mount = dashboard.New(dashCtx, env, dashboard.Options{}).Mount
+		env := &frontend.Env{Manager: s.Manager, Sampler: sampler, Sessions: sessions, AuthMode: auth.Mode(), Version: "test",
+			Scheduler: sched, Licenses: o.Licenses}
+		mount = dashboard.New(ctx, env, o.DashboardOptions).Mount
 	}
 	s.Sessions = sessions
 	s.Server = server.New(server.Options{
-		Manager: s.Manager, Sampler: s.Telemetry, Auth: o.Auth, Logger: quiet, Version: "test",
-		Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true},
+		Manager: s.Manager, Sampler: sampler, Auth: o.Auth, Logger: serverLog, Version: "test",
+		Scheduler: sched,
 		Drain: func() {
 			select {
 			case s.Drains <- struct{}{}:
@@ -156,11 +218,18 @@ func Start(t testing.TB, o Options) *Server {
 		MaxUploadBytes: o.MaxUploadBytes,
 		MaxZipEntries:  o.MaxZipEntries,
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listen(cmp.Or(o.Addr, "127.0.0.1:0"))
 	if err != nil {
+		cancel()
+		st.Close()
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	s.Addr = ln.Addr().String()
+	s.URL = "http://" + s.Addr
+	if o.TLS != nil {
+		ln = tls.NewListener(ln, o.TLS)
+		s.URL = "https://" + s.Addr
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -168,7 +237,7 @@ func Start(t testing.TB, o Options) *Server {
 			t.Logf("servertest: serve: %v", err)
 		}
 	}()
-	t.Cleanup(func() {
+	s.stop = func() {
 		cancel()
 		<-done
 		c, stop := context.WithTimeout(context.Background(), 10*time.Second)
@@ -177,9 +246,28 @@ func Start(t testing.TB, o Options) *Server {
 			t.Logf("servertest: close manager: %v", err)
 		}
 		st.Close()
-	})
-	s.URL = "http://" + ln.Addr().String()
+	}
+	t.Cleanup(s.Stop)
 	return s
+}
+
+// Stop stops the server, then the engine, and closes the store, as the end
+// of the test does; a test that starts again on the same Dir and Addr calls
+// it first. Stopping twice is stopping once.
+func (s *Server) Stop() { s.stopOnce.Do(s.stop) }
+
+// listen listens on addr, retrying for up to 5 s while a stopped server's
+// port is being released.
+func listen(addr string) (net.Listener, error) {
+	var err error
+	for range 50 {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			return ln, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, err
 }
 
 // Command is a plain command job's config: the fake solver run through
