@@ -23,6 +23,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/expand"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
@@ -604,8 +605,12 @@ func TestWebSocketsCappedPerIdentity(t *testing.T) {
 	t.Parallel()
 	ts := startTokenServer(t, servertest.Options{Network: server.NetworkOptions{MaxStreams: 2}})
 	h := http.Header{"Authorization": {"Bearer " + ts.tok["alice"]}}
+	base := ts.Manager.Events().Subscribers()
 	dialWS(t, ts.URL+"/ws", h)
 	dialWS(t, ts.URL+"/ws", h)
+	// The handshake answers before the handler counts the connection:
+	// wait until both are counted (each subscribes once counted).
+	enginetest.WaitFor(t, "both WebSockets counted", func() bool { return ts.Manager.Events().Subscribers() >= base+2 })
 	u := "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws"
 	_, resp, err := websocket.DefaultDialer.Dial(u, h)
 	if err == nil || resp == nil || resp.StatusCode != 429 {
