@@ -71,10 +71,10 @@ type fanout struct {
 	// subscription's buffer (1,024 events, allocated at subscribe and
 	// resident once the ring has gone round) is in the RSS, so growth
 	// after it is what "flat" is judged by.
-	rssWarm int64
-	stalledDropped   bool
-	lagged           int64 // reading clients dropped for falling behind
-	published        int64 // events the ticker managed to publish
+	rssWarm        int64
+	stalledDropped bool
+	lagged         int64 // reading clients dropped for falling behind
+	published      int64 // events the ticker managed to publish
 }
 
 // latHist counts delivery latencies in 0.1 ms buckets up to 2 s (a list
@@ -105,14 +105,14 @@ func (h *latHist) at(q float64) time.Duration {
 
 // readers dials n clients and records each message's delivery latency.
 type readers struct {
-	lat   latHist
-	got   atomic.Int64
+	lat latHist
+	got atomic.Int64
 	// ended counts readers whose connection ended before close: the
 	// server dropped them.
 	ended   atomic.Int64
 	closing atomic.Bool
 	conns   []*fws.Conn
-	wg    sync.WaitGroup
+	wg      sync.WaitGroup
 }
 
 func dialReaders(url string, n int) (*readers, error) {
