@@ -20,6 +20,8 @@ type FakeSource struct {
 	sample Sample
 	err    error
 	calls  int
+	// hist is older readings History reports before the latest one.
+	hist []Sample
 }
 
 var _ Source = (*FakeSource)(nil)
@@ -82,13 +84,31 @@ func (f *FakeSource) Latest() (Sample, bool) {
 	return s, true
 }
 
-// History returns the sample set last when it is newer than since.
+// SetHistory gives History older readings (oldest first) to report before
+// the latest one, as a Sampler that has run for a while would: an hour of
+// them fills the pages' charts.
+func (f *FakeSource) SetHistory(h []Sample) {
+	f.mu.Lock()
+	f.hist = append([]Sample(nil), h...)
+	f.mu.Unlock()
+}
+
+// History returns the readings newer than since: those of SetHistory, then
+// the sample set last.
 func (f *FakeSource) History(since time.Time) []Sample {
-	s, _ := f.Latest()
-	if !s.Time.After(since) {
-		return []Sample{}
+	latest, _ := f.Latest()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []Sample{}
+	for _, s := range f.hist {
+		if s.Time.After(since) && s.Time.Before(latest.Time) {
+			out = append(out, s)
+		}
 	}
-	return []Sample{s}
+	if latest.Time.After(since) {
+		out = append(out, latest)
+	}
+	return out
 }
 
 // SampleNow does nothing: the fake's readings change only through Set.

@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -16,10 +15,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,54 +24,35 @@ import (
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/license"
 	"github.com/simjobs/simjobs/engine/notify"
-	"github.com/simjobs/simjobs/engine/runner/local"
-	"github.com/simjobs/simjobs/engine/store"
-	"github.com/simjobs/simjobs/frontend"
 	"github.com/simjobs/simjobs/frontend/dashboard"
 	"github.com/simjobs/simjobs/server"
+	"github.com/simjobs/simjobs/server/servertest"
 	"github.com/simjobs/simjobs/testdata/fakelmutil"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
-// sampler is host telemetry set by the test, with an hour of history.
-type sampler struct {
-	mu   sync.Mutex
-	hist []host.Sample
-}
-
-func newSampler() *sampler {
-	s := &sampler{}
+// telemetry is host telemetry set by the test, with an hour of history
+// for the overview's charts.
+func telemetry() *host.FakeSource {
 	now := time.Now().UTC()
-	for i := 120; i >= 0; i-- {
+	var hist []host.Sample
+	for i := 120; i >= 1; i-- {
 		t := now.Add(-time.Duration(i) * 30 * time.Second)
-		s.hist = append(s.hist, host.Sample{Time: t, CPUPercent: 20 + float64(i%17)*2, MemoryPercent: 40 + float64(i%7), MemoryUsedGB: 25, MemoryTotalGB: 64,
-			MemoryFreeGB: 39, DiskUsagePercent: 55, DiskFreeGB: 400})
+		hist = append(hist, reading(t, i))
 	}
-	return s
+	src := host.NewFakeSource(reading(time.Time{}, 0)) // stamped when read
+	src.SetHistory(hist)
+	return src
 }
 
-func (s *sampler) Latest() (host.Sample, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hist[len(s.hist)-1], true
+func reading(t time.Time, i int) host.Sample {
+	return host.Sample{Time: t, CPUPercent: 20 + float64(i%17)*2, MemoryPercent: 40 + float64(i%7), MemoryUsedGB: 25, MemoryTotalGB: 64,
+		MemoryFreeGB: 39, DiskUsagePercent: 55, DiskFreeGB: 400}
 }
 
-func (s *sampler) History(since time.Time) []host.Sample {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []host.Sample
-	for _, h := range s.hist {
-		if h.Time.After(since) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-func (s *sampler) SampleNow() {}
-
-// harness is a real server: SQLite store, local runner, the fake solver,
-// the API and the dashboard on a loopback port.
+// harness is a real server (servertest.Start: SQLite store, local runner,
+// the fake solver, the API) with the dashboard mounted, and what a browser
+// of it does.
 type harness struct {
 	t        testing.TB
 	dir      string
@@ -84,8 +62,9 @@ type harness struct {
 	url      string
 	auth     server.Authenticator
 	limits   engine.Limits
-	tel      *sampler
+	tel      *host.FakeSource
 	m        *engine.Manager
+	srv      *servertest.Server
 	sessions *server.Sessions
 	shutdown func()
 	tls      bool
@@ -112,23 +91,20 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func start(t testing.TB, o opts) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: o.dir, auth: o.auth, limits: o.limits, tel: newSampler(), tls: o.tls, tailEvery: o.tailEvery}
+	h := &harness{t: t, dir: o.dir, auth: o.auth, limits: o.limits, tel: telemetry(), tls: o.tls, tailEvery: o.tailEvery}
 	if h.dir == "" {
 		h.dir = t.TempDir()
 	}
 	if h.auth == nil {
 		h.auth = server.NoAuth{User: "local"}
 	}
+	// The pages' own project, beside which tests add more: "x", a byte.
 	h.project = filepath.Join(h.dir, "proj", "board.aedt")
 	if err := os.MkdirAll(filepath.Dir(h.project), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(h.project, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
-	}
-	var err error
-	if h.envExe, err = exec.LookPath("env"); err != nil {
-		t.Skip("no env(1):", err)
 	}
 	if o.licenses != nil {
 		h.lic = o.licenses(h)
@@ -143,79 +119,25 @@ func start(t testing.TB, o opts) *harness {
 
 // listen starts the engine and the server on addr.
 func (h *harness) listen(addr string) {
-	t := h.t
-	t.Helper()
-	policy, err := engine.NewPolicy(fakesolver.Path(), []string{h.envExe}, nil, "none")
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy.DefaultUser = "local"
-	policy.UploadRoot = filepath.Join(h.dir, "uploads")
-	st, err := store.Open(context.Background(), filepath.Join(h.dir, "simjobs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.m, err = engine.New(context.Background(), engine.Options{
-		Store: st, Runner: local.New(local.Options{KillGrace: time.Second}), Telemetry: h.tel,
-		Policy: policy, Limits: h.limits, DataDir: h.dir, Logger: quiet, Notify: notify.Checker{},
-		// Solver logs are read more often than a server's once a second:
-		// the fake solver's passes last a fraction of a second.
-		ProgressEvery: 100 * time.Millisecond,
-		Gates:         h.gates(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.sessions = server.NewSessions(h.auth, 0)
-	httpCtx, stopHTTP := context.WithCancel(context.Background())
-	env := &frontend.Env{Manager: h.m, Sampler: h.tel, Sessions: h.sessions, AuthMode: h.auth.Mode(), Version: "test",
-		Scheduler: server.SchedulerInfo{Active: "none", DetectedBy: "flag", BackendAvailable: true}}
-	var licenses server.Licenses
-	if h.lic != nil {
-		licenses = h.lic
-		env.Licenses = licenses
-	}
+	h.t.Helper()
 	tailEvery := 100 * time.Millisecond
 	if h.tailEvery > 0 {
 		tailEvery = h.tailEvery
 	}
-	dash := dashboard.New(httpCtx, env, dashboard.Options{TailEvery: tailEvery})
-	srv := server.New(server.Options{Manager: h.m, Sampler: h.tel, Auth: h.auth, Logger: quiet, Version: "test",
-		Scheduler: env.Scheduler, Mount: dash.Mount, Sessions: h.sessions, Licenses: licenses,
-		Backup: func(ctx context.Context) (string, error) {
-			path := filepath.Join(h.dir, fmt.Sprintf(".backup-%d.db", time.Now().UnixNano()))
-			return path, st.Backup(ctx, path)
-		}})
-	var ln net.Listener
-	for i := 0; ; i++ {
-		if ln, err = net.Listen("tcp", addr); err == nil || i == 50 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond) // the old listener's port is being released
+	o := servertest.Options{
+		Auth: h.auth, Limits: h.limits, DefaultUser: "local", Notify: notify.Checker{},
+		Telemetry: h.tel, Dashboard: true, DashboardOptions: dashboard.Options{TailEvery: tailEvery},
+		Dir: h.dir, Addr: addr,
 	}
-	if err != nil {
-		t.Fatal(err)
+	if h.lic != nil {
+		o.Gates, o.Licenses = []engine.Gate{h.lic}, h.lic
 	}
-	h.addr = ln.Addr().String()
-	h.url = "http://" + h.addr
 	if h.tls {
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{testCert(t)}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
-		h.url = "https://" + h.addr
+		o.TLS = &tls.Config{Certificates: []tls.Certificate{testCert(h.t)}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	}
-	done := make(chan struct{})
-	go func() { srv.Serve(httpCtx, ln, time.Second); close(done) }()
-	var once sync.Once
-	h.shutdown = func() {
-		once.Do(func() {
-			stopHTTP()
-			<-done
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			h.m.Close(ctx)
-			st.Close()
-		})
-	}
-	t.Cleanup(h.shutdown)
+	h.srv = servertest.Start(h.t, o)
+	h.m, h.sessions, h.addr, h.url, h.shutdown = h.srv.Manager, h.srv.Sessions, h.srv.Addr, h.srv.URL, h.srv.Stop
+	h.envExe = h.srv.Env
 }
 
 // restart stops the server and starts it again on the same port and data.
