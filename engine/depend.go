@@ -147,7 +147,7 @@ func (m *Manager) unparkLocked(s *sweepSlot) {
 		// from elsewhere (a read of its waiting reason) is dropped, and
 		// held again when it does wait.
 		if a, ok := m.active[id]; ok && a.gateWait != nil {
-			m.wakeLocked(id)
+			a.wake()
 			n--
 		}
 	}
@@ -180,33 +180,33 @@ func (m *Manager) parkLocked(a *activeJob) bool {
 	return true
 }
 
-// reprioritiseParkedLocked moves a parked job within its parking.
-func (m *Manager) reprioritiseParkedLocked(id string, priority int) {
-	m.plans.waiting.setPriority(id, priority)
-	if p := m.plans.jobs[id]; p != nil && p.sweep != nil {
+// reprioritise moves a parked job within its parking.
+func (ps *plans) reprioritise(id string, priority int) {
+	ps.waiting.setPriority(id, priority)
+	if p := ps.jobs[id]; p != nil && p.sweep != nil {
 		p.sweep.parked.setPriority(id, priority)
 	}
 }
 
-// unparkJobLocked takes a parked job out (to cancel it), reporting
-// whether it was parked.
-func (m *Manager) unparkJobLocked(id string) bool {
-	if m.plans.waiting.remove(id) {
+// unpark takes a parked job out (to cancel it), reporting whether it was
+// parked.
+func (ps *plans) unpark(id string) bool {
+	if ps.waiting.remove(id) {
 		return true
 	}
-	if p := m.plans.jobs[id]; p != nil && p.sweep != nil {
+	if p := ps.jobs[id]; p != nil && p.sweep != nil {
 		return p.sweep.parked.remove(id)
 	}
 	return false
 }
 
-// parkedLocked adds the parked jobs to queue statistics.
-func (m *Manager) parkedLocked(s *QueueStats) {
-	s.TotalQueued += m.plans.waiting.Len()
-	for p, n := range m.plans.waiting.byPriority() {
+// countParked adds the parked jobs to queue statistics.
+func (ps *plans) countParked(s *QueueStats) {
+	s.TotalQueued += ps.waiting.Len()
+	for p, n := range ps.waiting.byPriority() {
 		s.ByPriority[p] += n
 	}
-	for _, sw := range m.plans.sweeps {
+	for _, sw := range ps.sweeps {
 		s.TotalQueued += sw.parked.Len()
 		for p, n := range sw.parked.byPriority() {
 			s.ByPriority[p] += n
@@ -229,7 +229,14 @@ func (m *Manager) planReasonLocked(a *activeJob) string {
 
 // wakeLocked asks a cluster job held in awaitGates to ask its gates again.
 func (m *Manager) wakeLocked(id string) {
-	if a, ok := m.active[id]; ok && a.gateWait != nil {
+	if a, ok := m.active[id]; ok {
+		a.wake()
+	}
+}
+
+// wake asks the job, if it waits in awaitGates, to ask its gates again.
+func (a *activeJob) wake() {
+	if a.gateWait != nil {
 		select {
 		case a.gateWait <- struct{}{}:
 		default:
@@ -287,40 +294,40 @@ func (m *Manager) attachLocked(a *activeJob, p *jobPlan, sweepID string, maxPara
 	return unknown
 }
 
-// detachLocked forgets the plan of a job that ended for good.
+// detach forgets the plan of a job that ended for good.
 //
 // It returns the id of the job's sweep when the job was its last one not
 // yet ended, "" otherwise.
-func (m *Manager) detachLocked(id string) (sweepEnded string) {
-	p := m.plans.jobs[id]
+func (ps *plans) detach(id string) (sweepEnded string) {
+	p := ps.jobs[id]
 	if p == nil {
 		return ""
 	}
-	delete(m.plans.jobs, id)
-	m.plans.waiting.remove(id)
-	if t := m.plans.timers[id]; t != nil {
+	delete(ps.jobs, id)
+	ps.waiting.remove(id)
+	if t := ps.timers[id]; t != nil {
 		t.Stop()
-		delete(m.plans.timers, id)
+		delete(ps.timers, id)
 	}
 	if s := p.sweep; s != nil {
 		s.members--
 		s.held.remove(id)
 		s.parked.remove(id)
 		if s.members <= 0 {
-			delete(m.plans.sweeps, s.id)
+			delete(ps.sweeps, s.id)
 			sweepEnded = s.id
 		}
 	}
 	for i, d := range p.deps {
 		if p.unmet[i] {
-			m.dropDependentLocked(d.JobID, id)
+			ps.dropDependent(d.JobID, id)
 		}
 	}
 	return sweepEnded
 }
 
-func (m *Manager) dropDependentLocked(on, id string) {
-	ds := m.plans.dependents[on]
+func (ps *plans) dropDependent(on, id string) {
+	ds := ps.dependents[on]
 	for i, x := range ds {
 		if x == id {
 			ds = append(ds[:i], ds[i+1:]...)
@@ -328,9 +335,9 @@ func (m *Manager) dropDependentLocked(on, id string) {
 		}
 	}
 	if len(ds) == 0 {
-		delete(m.plans.dependents, on)
+		delete(ps.dependents, on)
 	} else {
-		m.plans.dependents[on] = ds
+		ps.dependents[on] = ds
 	}
 }
 
@@ -404,7 +411,7 @@ func (m *Manager) settleFromStore(ctx context.Context, id string, deps []Depende
 		reason := ""
 		if p != nil && !tracked && job.Status.Terminal() {
 			reason = m.settleLocked(id, p, d.JobID, job.Status)
-		} else if p != nil && tracked && !m.waitsOnLocked(d.JobID, id) {
+		} else if p != nil && tracked && !m.plans.waitsOn(d.JobID, id) {
 			// Submitted again meanwhile: wait for the new attempt.
 			m.plans.dependents[d.JobID] = append(m.plans.dependents[d.JobID], id)
 		}
@@ -417,8 +424,9 @@ func (m *Manager) settleFromStore(ctx context.Context, id string, deps []Depende
 	m.kick()
 }
 
-func (m *Manager) waitsOnLocked(on, id string) bool {
-	for _, x := range m.plans.dependents[on] {
+// waitsOn reports whether job id is noted as waiting for job on.
+func (ps *plans) waitsOn(on, id string) bool {
+	for _, x := range ps.dependents[on] {
 		if x == id {
 			return true
 		}

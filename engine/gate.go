@@ -92,12 +92,7 @@ func (m *Manager) unadmitLocked(a *activeJob) {
 func (m *Manager) Recheck() {
 	m.mu.Lock()
 	for _, a := range m.active {
-		if a.gateWait != nil {
-			select {
-			case a.gateWait <- struct{}{}:
-			default:
-			}
-		}
+		a.wake()
 	}
 	m.mu.Unlock()
 	m.kick()

@@ -487,7 +487,7 @@ func (m *Manager) Cancel(ctx context.Context, id, by string) (CancelResult, erro
 		}
 		return CancelResult{Status: job.Status, Message: fmt.Sprintf("Job %s already %s; nothing to cancel", id, job.Status)}, nil
 	}
-	if a.status == StatusQueued && (m.queue.remove(id) || m.unparkJobLocked(id)) {
+	if a.status == StatusQueued && (m.queue.remove(id) || m.plans.unpark(id)) {
 		a.status = StatusCancelled
 		prev := a.cancel
 		a.cancel = cancelReason{kind: cancelAsked, by: by, message: prev.message}
@@ -580,7 +580,7 @@ func (m *Manager) SetPriority(ctx context.Context, id string, priority int) erro
 	m.mu.Lock()
 	a.priority = priority
 	m.queue.setPriority(id, priority)
-	m.reprioritiseParkedLocked(id, priority)
+	m.plans.reprioritise(id, priority)
 	pos := m.queue.position(id)
 	m.mu.Unlock()
 	m.bus.Publish(EventPriorityChanged, PriorityChangedData{JobID: id, OldPriority: old, NewPriority: priority, QueuePosition: pos})
@@ -650,7 +650,7 @@ func (m *Manager) QueueStats() QueueStats {
 		BlockedBy:      m.blocked,
 		Draining:       m.draining,
 	}
-	m.parkedLocked(&s)
+	m.plans.countParked(&s)
 	for p, n := range s.ByPriority {
 		if p > 0 {
 			s.PriorityQueues[p] = n

@@ -102,7 +102,7 @@ func (m *Manager) afterEnd(ctx context.Context, a *activeJob, st Status, msg str
 	m.mu.Lock()
 	sweepEnded := ""
 	if p != nil {
-		sweepEnded = m.detachLocked(a.id)
+		sweepEnded = m.plans.detach(a.id)
 	}
 	m.mu.Unlock()
 	m.dependencyEnded(ctx, a.id, st)
