@@ -363,7 +363,9 @@ func (m *Manager) end(ctx context.Context, a *activeJob, st Status, code *int, m
 	if err != nil && !errors.Is(err, ErrStale) {
 		return err
 	}
-	m.capJobLogs(a)
+	if !a.cluster {
+		m.retainer.capAttempt(m.jobDir(a.id, a.attempt))
+	}
 	m.release(a)
 	data := JobEndedData{JobID: a.id, Status: st, EndTime: now, ReturnCode: code, Error: errText, Attempt: a.attempt}
 	m.bus.Publish(EventJobCompleted, data)

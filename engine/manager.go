@@ -90,8 +90,9 @@ type Manager struct {
 	now       func() time.Time
 	// submitter hands jobs to the Cluster runner; nil without one.
 	submitter *clusterSubmitter
-	// retention: see Options.Retention.
-	retention Retention
+	// retainer runs the retention passes (Options.Retention); it is a
+	// component only when there is something to retain by.
+	retainer *retainer
 	// follower reads running jobs' logs for their progress; nil when
 	// Options.ProgressEvery turned it off.
 	follower *follower
@@ -229,7 +230,6 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		active:          make(map[string]*activeJob),
 		waiters:         make(map[string][]chan struct{}),
 		gates:           o.Gates,
-		retention:       o.Retention,
 		plans:           newPlans(),
 		notify:          o.Notify,
 	}
@@ -238,6 +238,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	m.gates = append([]Gate{planGate{m}}, o.Gates...)
 	m.bus.now = o.Now
 	m.dispatcher = newDispatcher(dispatcherParams{next: m.next, run: m.startLocal})
+	m.retainer = newRetainer(retainParams{store: o.Store, dataDir: o.DataDir, retention: o.Retention, log: o.Logger, now: o.Now, running: m.runningDirs})
 	if err := m.loadLimits(ctx); err != nil {
 		return nil, fmt.Errorf("engine: limits: %w", err)
 	}
@@ -278,9 +279,8 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		m.samples.start(&m.wg)
 	}
 	m.dispatcher.start(&m.wg)
-	if o.Retention.KeepFor > 0 || o.Retention.MaxLogBytes > 0 {
-		m.wg.Add(1)
-		go m.retain(o.Retention)
+	if m.retainer.needed() {
+		m.retainer.start(&m.wg)
 	}
 	m.kick()
 	return m, nil
@@ -865,9 +865,10 @@ type component interface{ shutdown() }
 // components lists the manager's background parts in the order Close
 // stops them, once no local job runs any more: the dispatcher first
 // (nothing starts), then the cluster submitter (its retry and gate waits
-// end; those jobs stay pending in the store), the host-sample follower and
-// the progress follower. The runners close after them, which ends the
-// update consumers, and Close then waits for every goroutine.
+// end; those jobs stay pending in the store), the host-sample follower,
+// the progress follower and the retainer. The runners close after them,
+// which ends the update consumers, and Close then waits for every
+// goroutine.
 func (m *Manager) components() []component {
 	cs := []component{m.dispatcher}
 	if m.submitter != nil {
@@ -878,6 +879,9 @@ func (m *Manager) components() []component {
 	}
 	if m.follower != nil {
 		cs = append(cs, m.follower)
+	}
+	if m.retainer.needed() {
+		cs = append(cs, m.retainer)
 	}
 	return cs
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -31,10 +33,48 @@ type Retention struct {
 // hundred thousand jobs in a few minutes.
 const pruneBatch = 200
 
-// retain runs the retention passes until the manager closes.
-func (m *Manager) retain(r Retention) {
-	defer m.wg.Done()
-	every := r.Every
+// retainer runs the retention passes: ended jobs past the retention
+// period deleted with their files, logs cut to their cap. newRetainer makes
+// it, start runs it on the manager's WaitGroup, shutdown ends it.
+type retainer struct {
+	retainParams
+	// ctx ends with shutdown, stopping a pass under way.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// retainParams are what the retainer needs of the manager.
+type retainParams struct {
+	store     Store
+	dataDir   string
+	retention Retention
+	log       *slog.Logger
+	now       func() time.Time
+	// running lists the folders of the attempts running on this host now.
+	running func() []string
+}
+
+func newRetainer(p retainParams) *retainer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &retainer{retainParams: p, ctx: ctx, cancel: cancel}
+}
+
+// needed reports whether there is anything to retain by.
+func (r *retainer) needed() bool { return r.retention.KeepFor > 0 || r.retention.MaxLogBytes > 0 }
+
+func (r *retainer) start(wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.run(r.ctx)
+	}()
+}
+
+func (r *retainer) shutdown() { r.cancel() }
+
+// run runs the passes until ctx ends.
+func (r *retainer) run(ctx context.Context) {
+	every := r.retention.Every
 	if every <= 0 {
 		every = 10 * time.Minute
 	}
@@ -42,16 +82,20 @@ func (m *Manager) retain(r Retention) {
 	defer t.Stop()
 	for {
 		select {
-		case <-m.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if n, err := m.PruneNow(m.ctx); err != nil && m.ctx.Err() == nil {
-			m.log.Warn("retention: prune", "deleted", n, "err", err)
+		if n, err := r.prune(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("retention: prune", "deleted", n, "err", err)
 		} else if n > 0 {
-			m.log.Info("retention: deleted ended jobs", "jobs", n, "older_than", r.KeepFor)
+			r.log.Info("retention: deleted ended jobs", "jobs", n, "older_than", r.retention.KeepFor)
 		}
-		m.capRunningLogs()
+		if r.retention.MaxLogBytes > 0 {
+			for _, d := range r.running() {
+				r.capDir(d)
+			}
+		}
 		t.Reset(every)
 	}
 }
@@ -60,12 +104,14 @@ func (m *Manager) retain(r Retention) {
 // the retention period, and its files; it returns how many it deleted.
 // Nothing happens without a retention period or with a store that cannot
 // delete.
-func (m *Manager) PruneNow(ctx context.Context) (int, error) {
-	p, ok := m.store.(Pruner)
-	if !ok || m.retention.KeepFor <= 0 {
+func (m *Manager) PruneNow(ctx context.Context) (int, error) { return m.retainer.prune(ctx) }
+
+func (r *retainer) prune(ctx context.Context) (int, error) {
+	p, ok := r.store.(Pruner)
+	if !ok || r.retention.KeepFor <= 0 {
 		return 0, nil
 	}
-	cutoff := m.now().Add(-m.retention.KeepFor)
+	cutoff := r.now().Add(-r.retention.KeepFor)
 	total := 0
 	for {
 		ids, err := p.JobPrune(ctx, JobPruneParams{EndedBefore: cutoff, Limit: pruneBatch})
@@ -73,7 +119,7 @@ func (m *Manager) PruneNow(ctx context.Context) (int, error) {
 			return total, err
 		}
 		for _, id := range ids {
-			m.removeJobFiles(id)
+			r.removeJobFiles(id)
 		}
 		total += len(ids)
 		if len(ids) < pruneBatch {
@@ -87,47 +133,42 @@ func (m *Manager) PruneNow(ctx context.Context) (int, error) {
 
 // removeJobFiles deletes a pruned job's folder (every attempt's logs and
 // files).
-func (m *Manager) removeJobFiles(id string) {
+func (r *retainer) removeJobFiles(id string) {
 	// Ids are checked at submission; a stored one that could leave the
 	// jobs folder is left alone rather than trusted.
 	if id == "" || id == "." || id == ".." || filepath.Base(id) != id {
-		m.log.Warn("retention: not removing the files of a job with an unusual id", "job", id)
+		r.log.Warn("retention: not removing the files of a job with an unusual id", "job", id)
 		return
 	}
-	if err := os.RemoveAll(filepath.Join(m.dataDir, "jobs", id)); err != nil {
-		m.log.Warn("retention: remove job files", "job", id, "err", err)
+	if err := os.RemoveAll(filepath.Join(r.dataDir, "jobs", id)); err != nil {
+		r.log.Warn("retention: remove job files", "job", id, "err", err)
 	}
 }
 
-// capRunningLogs caps the logs of the local jobs running now.
-func (m *Manager) capRunningLogs() {
-	if m.retention.MaxLogBytes <= 0 {
-		return
-	}
+// runningDirs are the folders of the local attempts running now.
+func (m *Manager) runningDirs() []string {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	var dirs []string
 	for _, a := range m.active {
 		if a.started() && !a.cluster {
 			dirs = append(dirs, m.jobDir(a.id, a.attempt))
 		}
 	}
-	m.mu.Unlock()
-	for _, d := range dirs {
-		m.capDir(d)
+	return dirs
+}
+
+// capAttempt caps the logs of one attempt in dir (called when it ends).
+func (r *retainer) capAttempt(dir string) {
+	if r.retention.MaxLogBytes > 0 {
+		r.capDir(dir)
 	}
 }
 
-// capJobLogs caps the logs of one attempt (called when it ends).
-func (m *Manager) capJobLogs(a *activeJob) {
-	if m.retention.MaxLogBytes > 0 && !a.cluster {
-		m.capDir(m.jobDir(a.id, a.attempt))
-	}
-}
-
-func (m *Manager) capDir(dir string) {
+func (r *retainer) capDir(dir string) {
 	for _, name := range []string{"stdout.log", "stderr.log"} {
-		if _, err := CapLog(filepath.Join(dir, name), m.retention.MaxLogBytes); err != nil && !errors.Is(err, os.ErrNotExist) {
-			m.log.Warn("cap job log", "file", filepath.Join(dir, name), "err", err)
+		if _, err := CapLog(filepath.Join(dir, name), r.retention.MaxLogBytes); err != nil && !errors.Is(err, os.ErrNotExist) {
+			r.log.Warn("cap job log", "file", filepath.Join(dir, name), "err", err)
 		}
 	}
 }
