@@ -300,13 +300,6 @@ func testCert(t testing.TB) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-func (h *harness) gates() []engine.Gate {
-	if h.lic == nil {
-		return nil
-	}
-	return []engine.Gate{h.lic}
-}
-
 // withLicenses is opts.licenses for a monitor on the fake lmutil in fake,
 // with lm as the license map; each poll is announced and held jobs rechecked.
 func withLicenses(fake fakelmutil.Dir, lm string) func(h *harness) *license.Monitor {
