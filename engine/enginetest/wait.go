@@ -30,7 +30,7 @@ func Timeout() time.Duration {
 // wait for the event. cond runs on the test's goroutine.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	if err := poll(Timeout(), func() error {
+	if err := Poll(Timeout(), func() error {
 		if cond() {
 			return nil
 		}
@@ -45,7 +45,7 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 // instead.
 func WaitForNil(t testing.TB, cond func() error) {
 	t.Helper()
-	if err := poll(Timeout(), cond); err != nil {
+	if err := Poll(Timeout(), cond); err != nil {
 		t.Fatalf("timed out after %v: %v", Timeout(), err)
 	}
 }
@@ -56,10 +56,14 @@ func (notYet) Error() string { return "not yet" }
 
 var errNotYet error = notYet{}
 
-// poll calls cond until it returns nil or within passes, sleeping 1 ms
-// after the first try and doubling up to 50 ms: quick for what is nearly
-// there, cheap for what takes seconds (a scheduler's poll, a process).
-func poll(within time.Duration, cond func() error) error {
+// Poll calls cond until it returns nil or within passes, and returns
+// cond's last error, failing nothing: it is the wait for a goroutine that
+// is not the test's (where t.Fatal may not be called) and for a real
+// scheduler, whose queue and accounting have a bound of their own. It
+// sleeps 1 ms after the first try and doubles up to 50 ms: quick for what
+// is nearly there, cheap for what takes seconds (a scheduler's poll, a
+// process).
+func Poll(within time.Duration, cond func() error) error {
 	deadline := time.Now().Add(within)
 	pause := time.Millisecond
 	for {
@@ -72,5 +76,35 @@ func poll(within time.Duration, cond func() error) error {
 		}
 		time.Sleep(pause)
 		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+// WaitOn checks cond now and again each time wake delivers (an event
+// subscription's channel, taken before the call so nothing is missed),
+// until cond returns nil; it fails the test with cond's last error when
+// Timeout passes first. It is WaitFor for state an event announces. It
+// also looks every 50 ms, for the part of the state that announces
+// nothing (a gate's hold) and for a subscription the bus closed because
+// the test read it too slowly.
+func WaitOn[T any](t testing.TB, wake <-chan T, cond func() error) {
+	t.Helper()
+	timeout := time.NewTimer(Timeout())
+	defer timeout.Stop()
+	look := time.NewTicker(50 * time.Millisecond)
+	defer look.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case _, ok := <-wake:
+			if !ok {
+				wake = nil // closed: the ticker alone wakes us now
+			}
+		case <-look.C:
+		case <-timeout.C:
+			t.Fatalf("timed out after %v: %v", Timeout(), err)
+		}
 	}
 }

@@ -15,7 +15,7 @@ func TestPollReturnsOnceTheConditionHolds(t *testing.T) {
 			n.Add(1)
 		}
 	}()
-	if err := poll(10*time.Second, func() error {
+	if err := Poll(10*time.Second, func() error {
 		if n.Load() < 3 {
 			return errNotYet
 		}
@@ -29,7 +29,7 @@ func TestPollReturnsTheLastErrorAtTheDeadline(t *testing.T) {
 	t.Parallel()
 	last := errors.New("still 2 of 3")
 	start := time.Now()
-	err := poll(30*time.Millisecond, func() error { return last })
+	err := Poll(30*time.Millisecond, func() error { return last })
 	if !errors.Is(err, last) {
 		t.Errorf("poll = %v, want %v", err, last)
 	}
@@ -45,4 +45,36 @@ func TestTimeoutIsLongerUnderCI(t *testing.T) {
 	if ci := Timeout(); ci <= local && !raceEnabled {
 		t.Errorf("Timeout under CI = %v, want more than the local %v", ci, local)
 	}
+}
+
+func TestWaitOnLooksAgainAtEachWake(t *testing.T) {
+	t.Parallel()
+	wake := make(chan struct{})
+	var n atomic.Int32
+	go func() {
+		for range 3 {
+			n.Add(1)
+			wake <- struct{}{}
+		}
+		close(wake)
+	}()
+	WaitOn(t, wake, func() error {
+		if n.Load() < 3 {
+			return errNotYet
+		}
+		return nil
+	})
+}
+
+func TestWaitOnSurvivesAClosedChannel(t *testing.T) {
+	t.Parallel()
+	wake := make(chan int)
+	close(wake)
+	start := time.Now()
+	WaitOn(t, wake, func() error {
+		if time.Since(start) < 120*time.Millisecond {
+			return errNotYet
+		}
+		return nil
+	})
 }
