@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"io"
 	"net/http"
 	"strings"
@@ -89,8 +91,8 @@ func (c *eioClient) send(pkts ...string) {
 // until polls until a packet starting with prefix arrives, answering pings.
 func (c *eioClient) until(prefix string) string {
 	c.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var got string
+	enginetest.WaitFor(c.t, fmt.Sprintf("a packet %q", prefix), func() bool {
 		if len(c.held) == 0 {
 			c.held = c.poll()
 		}
@@ -101,12 +103,13 @@ func (c *eioClient) until(prefix string) string {
 				c.send("3")
 			}
 			if strings.HasPrefix(p, prefix) {
-				return p
+				got = p
+				return true
 			}
 		}
-	}
-	c.t.Fatalf("no packet %q", prefix)
-	return ""
+		return false
+	})
+	return got
 }
 
 func submit(t *testing.T, srv *servertest.Server, cfg map[string]any) {

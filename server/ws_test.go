@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"net/http"
 	"strings"
 	"testing"
@@ -117,13 +119,7 @@ func TestSlowWebSocketClientDoesNotBlock(t *testing.T) {
 
 func waitSubscribers(t *testing.T, e *env, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for e.m.Events().Subscribers() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d subscribers, want %d", e.m.Events().Subscribers(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, fmt.Sprintf("%d subscribers", n), func() bool { return e.m.Events().Subscribers() >= n })
 }
 
 func itoa(n int64) string {

@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"maps"
 	"net"
 	"os"
@@ -228,19 +231,14 @@ func waitProgress(t *testing.T, srv *servertest.Server, id string, want solverlo
 	t.Helper()
 	sub := srv.Manager.Events().Subscribe(-1, 1024)
 	defer sub.Close()
-	timeout := time.After(30 * time.Second)
-	for {
+	enginetest.WaitOn(t, sub.C, func() error {
 		j, err := srv.Manager.Job(context.Background(), id)
 		var p solverlog.Progress
-		if err == nil && json.Unmarshal(j.Progress, &p) == nil && p.Phase == want {
-			return
+		if err != nil || json.Unmarshal(j.Progress, &p) != nil || p.Phase != want {
+			return fmt.Errorf("job %s: progress %s, want phase %s (%v)", id, j.Progress, want, err)
 		}
-		select {
-		case <-sub.C:
-		case <-timeout:
-			t.Fatalf("job %s: progress %s, want phase %s", id, j.Progress, want)
-		}
-	}
+		return nil
+	})
 }
 
 func TestCLIUsage(t *testing.T) {
@@ -482,12 +480,14 @@ func TestCLIWaitInterrupted(t *testing.T) {
 	defer cancel()
 	go func() {
 		defer cancel()
-		// Not WaitFor: this runs on a goroutine of its own, where a test may not
-		// fail; the wait after it reports what went wrong.
-		deadline := time.Now().Add(30 * time.Second)
-		for srv.Manager.Events().Subscribers() == 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		// Poll, not WaitFor: this runs on a goroutine of its own, where a
+		// test may not fail; the wait after it reports what went wrong.
+		_ = enginetest.Poll(enginetest.Timeout(), func() error {
+			if srv.Manager.Events().Subscribers() == 0 {
+				return errors.New("no subscriber yet")
+			}
+			return nil
+		})
 	}()
 	r := cliRun{t: t, env: env, ctx: ctx}.run("submit", "--jobid", "held", "--wait", "--", srv.Env, srv.Solver)
 	if r.code != exitInterrupted || !strings.Contains(r.stderr, "stopped waiting; job held keeps running on the server") {

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -104,24 +105,17 @@ func TestWebhookDeliveredAcrossKill9(t *testing.T) {
 	}
 
 	// The history shows the delivery as delivered.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	enginetest.WaitForNil(t, func() error {
 		_, hist := p.get(t, "/jobs/told/history")
 		ds, _ := hist["deliveries"].([]any)
-		if len(ds) == 1 {
-			d := ds[0].(map[string]any)
-			if d["status"] == "delivered" {
-				if d["id"] != h1.delivery || d["channel"] != "webhook" || d["last_code"] != float64(204) {
-					t.Errorf("history delivery %v", d)
-				}
-				break
-			}
+		if len(ds) != 1 || ds[0].(map[string]any)["status"] != "delivered" {
+			return fmt.Errorf("history deliveries %v, want one delivered", hist["deliveries"])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("history deliveries %v", hist["deliveries"])
+		if d := ds[0].(map[string]any); d["id"] != h1.delivery || d["channel"] != "webhook" || d["last_code"] != float64(204) {
+			t.Errorf("history delivery %v", d)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	// And `simjobs status`.
 	res := cliRun{t: t, env: map[string]string{"SIMJOBS_SERVER": p.url}}.run("status", "told")
 	if res.code != 0 || !strings.Contains(res.stdout, "notifications:") || !strings.Contains(res.stdout, "completed  webhook http://") || !strings.Contains(res.stdout, "delivered") {

@@ -3,12 +3,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/simjobs/simjobs/engine/runner/cluster/clustertest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
@@ -68,20 +68,14 @@ func checkMachineList(t *testing.T, scheduler string, opts map[string]any, want 
 	if code != 200 {
 		t.Fatalf("submit: %d %v", code, body)
 	}
-	// Not WaitFor: a real scheduler's queue and accounting take their own
-	// time, with a bound of their own (90 s, where WaitFor gives 60 locally).
-	deadline := time.Now().Add(90 * time.Second)
 	var j map[string]any
-	for {
+	waitScheduler(t, p.logs, func() error {
 		_, j = p.get(t, "/jobs/"+id)
 		if s := j["status"]; s == "completed" || s == "failed" || s == "cancelled" {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job still %v after 90 s: %s", j["status"], p.logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("job still %v", j["status"])
+	})
 	if j["status"] != "completed" {
 		t.Fatalf("job ended %v: %v", j["status"], j)
 	}

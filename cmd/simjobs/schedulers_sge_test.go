@@ -3,11 +3,11 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/simjobs/simjobs/engine/runner/cluster/clustertest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
@@ -68,15 +68,11 @@ func TestSGEServe(t *testing.T) {
 	if code, body := p.post(t, "/jobs/sge_page/cancel", nil); code != 200 {
 		t.Fatalf("cancel: %d %v", code, body)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitScheduler(t, p.logs, func() error {
 		_, job = p.get(t, "/jobs/sge_page")
-		if job["status"] == "cancelled" {
-			break
+		if job["status"] != "cancelled" {
+			return fmt.Errorf("job %v after cancel", job["status"])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %v after cancel: %s", job["status"], p.logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,10 +47,7 @@ func stateChangeLatency(t *testing.T, scheduler string) {
 			t.Fatalf("submit %s: %d %v", r.id, code, body)
 		}
 	}
-	// Not WaitFor: a real scheduler's queue and accounting take their own
-	// time, with a bound of their own (90 s, where WaitFor gives 60 locally).
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	waitScheduler(t, p.logs, func() error {
 		done := true
 		for _, r := range runs {
 			if !r.seenEnd.IsZero() {
@@ -73,14 +71,11 @@ func stateChangeLatency(t *testing.T, scheduler string) {
 				}
 			}
 		}
-		if done {
-			break
+		if !done {
+			return errors.New("jobs did not end")
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jobs did not end: %s", p.logs)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return nil
+	})
 	const bound = 10*time.Second + time.Second // PollMax + 1 s
 	for _, r := range runs {
 		r.startAt, r.endAt = stamp(t, dataDir, r.id+".start"), stamp(t, dataDir, r.id+".end")

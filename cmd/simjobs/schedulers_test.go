@@ -158,3 +158,15 @@ func TestSchedulerWatchUsesTheRunnersListing(t *testing.T) {
 		t.Errorf("the watch asked for partitions %d times while the runner was listing", n)
 	}
 }
+
+// waitScheduler is enginetest.WaitForNil with a real scheduler's bound:
+// its queue and accounting take their own time, at least 90 s (WaitFor
+// gives 60 locally). On timeout it fails with cond's last error and the
+// server's log.
+func waitScheduler(t *testing.T, serverLog fmt.Stringer, cond func() error) {
+	t.Helper()
+	within := max(90*time.Second, enginetest.Timeout())
+	if err := enginetest.Poll(within, cond); err != nil {
+		t.Fatalf("after %v: %v\nserver log:\n%s", within, err, serverLog)
+	}
+}

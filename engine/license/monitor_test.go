@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"io"
 	"log/slog"
 	"os"
@@ -180,29 +182,23 @@ func (r *rig) submit(t *testing.T, id string, env ...string) error {
 }
 
 // waitJob waits until the job's record satisfies ok. It looks again at
-// every event and every 10ms: a gate's hold announces nothing.
+// every event and, since a gate's hold announces nothing, every 50 ms.
 func (r *rig) waitJob(t *testing.T, id string, ok func(engine.Job) bool) engine.Job {
 	t.Helper()
 	sub := r.m.Events().Subscribe(-1, 1024)
 	defer sub.Close()
-	timeout := time.After(30 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		j, err := r.m.Job(context.Background(), id)
-		if err != nil {
+	var j engine.Job
+	enginetest.WaitOn(t, sub.C, func() error {
+		var err error
+		if j, err = r.m.Job(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if ok(j) {
-			return j
+		if !ok(j) {
+			return fmt.Errorf("job %s stayed %s (waiting %q); report %+v", id, j.Status, j.WaitingReason, r.mon.Report())
 		}
-		select {
-		case <-sub.C:
-		case <-tick.C:
-		case <-timeout:
-			t.Fatalf("job %s stayed %s (waiting %q); report %+v", id, j.Status, j.WaitingReason, r.mon.Report())
-		}
-	}
+		return nil
+	})
+	return j
 }
 
 func feature(t *testing.T, rep license.Report, name string) license.FeatureUse {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -434,13 +435,7 @@ func TestBrowserCSPViolationIsReported(t *testing.T) {
 		t.Fatalf("the overview alone violates the policy: %v", v)
 	}
 	do(t, tab, chromedp.Evaluate[chromedp.Void](`document.body.setAttribute("style", "color: red")`))
-	deadline := time.Now().Add(10 * time.Second)
-	for len(csp.violations()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("an inline style set against the policy was not reported")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, "the report of an inline style set against the policy", func() bool { return len(csp.violations()) > 0 })
 	if v := csp.violations(); !strings.Contains(strings.Join(v, " "), "style-src") {
 		t.Errorf("reported: %v; want the style-src directive named", v)
 	}

@@ -8,6 +8,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"io"
 	"log/slog"
 	"math/big"
@@ -241,38 +243,31 @@ func (h *harness) wait(id string) engine.Job {
 	return j
 }
 
-// waitStatus waits for a job to reach a status, on the event stream.
 // waitRunning waits until n jobs run.
 func (h *harness) waitRunning(n int) {
 	h.t.Helper()
 	sub := h.m.Events().Subscribe(-1, 1024)
 	defer sub.Close()
-	deadline := time.After(30 * time.Second)
-	for h.m.QueueStats().Running < n {
-		select {
-		case <-sub.C:
-		case <-deadline:
-			h.t.Fatalf("%d jobs run, want %d", h.m.QueueStats().Running, n)
+	enginetest.WaitOn(h.t, sub.C, func() error {
+		if r := h.m.QueueStats().Running; r < n {
+			return fmt.Errorf("%d jobs run, want %d", r, n)
 		}
-	}
+		return nil
+	})
 }
 
+// waitStatus waits for a job to reach a status, on the event stream.
 func (h *harness) waitStatus(id string, want engine.Status) {
 	h.t.Helper()
 	sub := h.m.Events().Subscribe(-1, 1024)
 	defer sub.Close()
-	deadline := time.After(30 * time.Second)
-	for {
+	enginetest.WaitOn(h.t, sub.C, func() error {
 		j, err := h.m.Job(context.Background(), id)
-		if err == nil && j.Status == want {
-			return
+		if err != nil || j.Status != want {
+			return fmt.Errorf("job %s never became %s (is %s, %v)", id, want, j.Status, err)
 		}
-		select {
-		case <-sub.C:
-		case <-deadline:
-			h.t.Fatalf("job %s never became %s (is %s)", id, want, j.Status)
-		}
-	}
+		return nil
+	})
 }
 
 func mustStatus(t testing.TB, a answer, want int) {

@@ -2,11 +2,12 @@ package dashboard_test
 
 import (
 	"context"
+	"errors"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
@@ -80,12 +81,10 @@ func (h *harness) until(ok func() bool) {
 	h.t.Helper()
 	sub := h.m.Events().Subscribe(-1, 1024)
 	defer sub.Close()
-	deadline := time.After(30 * time.Second)
-	for !ok() {
-		select {
-		case <-sub.C:
-		case <-deadline:
-			h.t.Fatal("the condition never held")
+	enginetest.WaitOn(h.t, sub.C, func() error {
+		if !ok() {
+			return errors.New("the condition never held")
 		}
-	}
+		return nil
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,22 +64,6 @@ func next(t *testing.T, r *Runner) runner.Update {
 		t.Fatal("no update within 30s")
 	}
 	panic("unreachable")
-}
-
-// eventually polls cond until it holds: for state outside the runner (what
-// the fake solver wrote), which nothing signals.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 func intp(i int) *int { return &i }
@@ -281,7 +266,7 @@ func startWithChild(t *testing.T, r *Runner, id string, env ...string) (runner.R
 		t.Fatal(err)
 	}
 	var run fakesolver.Run
-	eventually(t, "the child to be recorded", func() bool {
+	enginetest.WaitFor(t, "the child to be recorded", func() bool {
 		runs, err := fakesolver.ReadRecord(filepath.Join(spec.Dir, "record"))
 		if err != nil || len(runs) == 0 || runs[0].Child == 0 {
 			return false
