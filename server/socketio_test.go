@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/simjobs/simjobs/engine/enginetest"
 	"io"
 	"net/http"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/server"
 	"github.com/simjobs/simjobs/server/servertest"
 )

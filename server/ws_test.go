@@ -3,13 +3,14 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/simjobs/simjobs/engine/enginetest"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/simjobs/simjobs/engine/enginetest"
 )
 
 type envelope struct {

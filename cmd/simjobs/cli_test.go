@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/simjobs/simjobs/engine/enginetest"
 	"maps"
 	"net"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/solverlog"
 	"github.com/simjobs/simjobs/server"

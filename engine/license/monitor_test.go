@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/simjobs/simjobs/engine/enginetest"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/license"
 	"github.com/simjobs/simjobs/engine/runner"

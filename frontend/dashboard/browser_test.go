@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/simjobs/simjobs/engine/enginetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/simjobs/simjobs/engine/enginetest"
 
 	"github.com/simjobs/simjobs/engine"
 	"github.com/simjobs/simjobs/testdata/fakesolver"

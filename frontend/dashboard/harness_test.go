@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
-	"github.com/simjobs/simjobs/engine/enginetest"
 	"io"
 	"log/slog"
 	"math/big"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/engine/host"
 	"github.com/simjobs/simjobs/engine/license"
 	"github.com/simjobs/simjobs/engine/notify"

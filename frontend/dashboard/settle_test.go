@@ -3,13 +3,13 @@ package dashboard_test
 import (
 	"context"
 	"errors"
-	"github.com/simjobs/simjobs/engine/enginetest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/simjobs/simjobs/engine"
+	"github.com/simjobs/simjobs/engine/enginetest"
 	"github.com/simjobs/simjobs/testdata/fakesolver"
 )
 
