@@ -60,6 +60,7 @@ bench: ## the load harness (ratios against same-run baselines, into bench/result
 	$(GO) test -run '^$$' -bench 'Submit' -benchtime 3000x ./engine/
 	$(GO) test -run '^$$' -bench 'JobInsertParallel' -benchtime 20000x ./engine/store/
 	$(GO) test -run '^$$' -bench 'ListTenThousand' -benchtime 20x ./engine/runner/slurm/
+	$(GO) test -run '^$$' -bench 'EncodeJobPage' -benchtime 2000x ./server/
 	@echo "# at 1,000,000 jobs (the first run seeds a database under $$TMPDIR for a few minutes)"
 	$(GO) test -run '^$$' -bench 'PagesMillionJobs|LiveFanout' -benchtime 20x -timeout 30m ./frontend/dashboard/
 	$(GO) test -run '^$$' -bench 'JobListPage|JobCountByStatus' -benchtime 200x -timeout 30m ./engine/store/

@@ -185,6 +185,7 @@ func New(o Options) *Server {
 		StreamRequestBody: true,
 		// The API answers JSON errors for unknown methods too.
 		DisableDefaultContentType: false,
+		JSONEncoder:               encodeJSON,
 	})
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: false, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic in handler", "path", c.Path(), "panic", e)

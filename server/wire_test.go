@@ -21,8 +21,15 @@ import (
 
 // filler sets every exported field of a value, recursively, to a value no
 // other field has, so that a field the conversion drops or swaps changes
-// the JSON.
-type filler struct{ n int }
+// the JSON. A fuzz target sets str, num, raw and at to choose the strings,
+// floats, raw JSON and times itself.
+type filler struct {
+	n   int
+	str func(n int) string
+	num func(n int) float64
+	raw func(n int) []byte
+	at  func(n int) time.Time
+}
 
 var (
 	timeType = reflect.TypeFor[time.Time]()
@@ -33,8 +40,14 @@ func (f *filler) fill(v reflect.Value) {
 	f.n++
 	n := f.n
 	switch {
+	case v.Type() == timeType && f.at != nil:
+		v.Set(reflect.ValueOf(f.at(n)))
+		return
 	case v.Type() == timeType:
 		v.Set(reflect.ValueOf(time.Date(2026, 1, 2, 3, 4, 5, n*1000, time.UTC)))
+		return
+	case v.Type() == rawType && f.raw != nil:
+		v.SetBytes(f.raw(n))
 		return
 	case v.Type() == rawType:
 		v.SetBytes(fmt.Appendf(nil, `{"k":%d}`, n))
@@ -42,6 +55,10 @@ func (f *filler) fill(v reflect.Value) {
 	}
 	switch v.Kind() {
 	case reflect.String:
+		if f.str != nil {
+			v.SetString(f.str(n))
+			break
+		}
 		v.SetString(fmt.Sprintf("s%d", n))
 	case reflect.Bool:
 		v.SetBool(true)
@@ -50,6 +67,10 @@ func (f *filler) fill(v reflect.Value) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		v.SetUint(uint64(n))
 	case reflect.Float32, reflect.Float64:
+		if f.num != nil {
+			v.SetFloat(f.num(n))
+			break
+		}
 		v.SetFloat(float64(n) + 0.5)
 	case reflect.Pointer:
 		p := reflect.New(v.Type().Elem())
