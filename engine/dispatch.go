@@ -109,6 +109,7 @@ func (m *Manager) startLocal(a *activeJob) {
 	// it started.
 	announced := m.holdUpdates(a)
 	defer announced()
+	m.folders.claim(a.id, a.attempt)
 	h, err := m.local.Start(ctx, spec)
 	if err != nil {
 		m.mustEnd(a, StatusFailed, nil, "cannot start: "+err.Error())

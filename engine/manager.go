@@ -105,6 +105,8 @@ type Manager struct {
 	// samples announces host samples; nil unless Options.Telemetry is a
 	// SampleSubscriber.
 	samples *telemetryFollower
+	// folders makes job folders ahead of the starts that need them.
+	folders *folders
 
 	// DispatchLatency is the time from a job leaving the queue to its
 	// process running (or its scheduler accepting it).
@@ -238,6 +240,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	m.gates = append([]Gate{planGate{m}}, o.Gates...)
 	m.bus.now = o.Now
 	m.dispatcher = newDispatcher(dispatcherParams{next: m.next, run: m.startLocal})
+	m.folders = newFolders(o.DataDir, o.Logger)
 	m.retainer = newRetainer(retainParams{store: o.Store, dataDir: o.DataDir, retention: o.Retention, log: o.Logger, now: o.Now, running: m.runningDirs})
 	if err := m.loadLimits(ctx); err != nil {
 		return nil, fmt.Errorf("engine: limits: %w", err)
@@ -278,6 +281,7 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 		})
 		m.samples.start(&m.wg)
 	}
+	m.folders.start(&m.wg)
 	m.dispatcher.start(&m.wg)
 	if m.retainer.needed() {
 		m.retainer.start(&m.wg)
@@ -864,13 +868,13 @@ type component interface{ shutdown() }
 
 // components lists the manager's background parts in the order Close
 // stops them, once no local job runs any more: the dispatcher first
-// (nothing starts), then the cluster submitter (its retry and gate waits
-// end; those jobs stay pending in the store), the host-sample follower,
-// the progress follower and the retainer. The runners close after them,
-// which ends the update consumers, and Close then waits for every
-// goroutine.
+// (nothing starts) and the spare folders' refill, then the cluster
+// submitter (its retry and gate waits end; those jobs stay pending in the
+// store), the host-sample follower, the progress follower and the
+// retainer. The runners close after them, which ends the update
+// consumers, and Close then waits for every goroutine.
 func (m *Manager) components() []component {
-	cs := []component{m.dispatcher}
+	cs := []component{m.dispatcher, m.folders}
 	if m.submitter != nil {
 		cs = append(cs, m.submitter)
 	}
