@@ -130,6 +130,7 @@ func (m *Manager) startLocal(a *activeJob) {
 	// and the announcement does not wait for a second store write.
 	m.bus.Publish(EventJobStarted, JobStartedData{JobID: a.id, StartTime: start, Attempt: a.attempt, PID: h.PID})
 	announced()
+	m.folders.refill()
 	if err := m.store.JobUpdate(ctx, JobUpdateParams{ID: a.id, Attempt: a.attempt, Process: &ProcessRef{PID: h.PID, StartTime: h.PIDStart}, Time: start, NoSync: true}); err != nil && !errors.Is(err, ErrStale) {
 		m.log.Error("persist process of job", "job", a.id, "err", err)
 	}

@@ -84,16 +84,16 @@ func (f *folders) shutdown() { f.once.Do(func() { close(f.stop) }) }
 
 // claim puts a spare in place as the folder of the job's attempt and
 // reports whether it did; false leaves the folder to be made by whoever
-// starts the job. It never blocks.
+// starts the job. It never blocks. It does not ask for a new spare: the
+// caller does (refill) once its process runs, so that making the spare
+// does not compete for the CPU with the start it was made for.
 func (f *folders) claim(id string, attempt int) bool {
 	var spare string
 	select {
 	case spare = <-f.ready:
 	default:
-		f.refill()
 		return false
 	}
-	defer f.refill()
 	job := filepath.Join(f.jobs, id)
 	if attempt == 1 && os.Rename(spare, job) == nil {
 		return true
@@ -118,6 +118,7 @@ func (f *folders) claim(id string, attempt int) bool {
 	return false
 }
 
+// refill asks for the pool to be topped up; it never blocks.
 func (f *folders) refill() {
 	select {
 	case f.kick <- struct{}{}:
