@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // spareFolderPool is a pool over a fresh data dir, filled (without its
@@ -22,23 +24,39 @@ func spareFolderPool(t *testing.T) (*folders, string) {
 	return f, dataDir
 }
 
-func writeFile(t *testing.T, path, content string) {
+// writeTree writes files (paths relative to root, slash-separated) with
+// their content.
+func writeTree(t *testing.T, root string, files map[string]string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
+	for name, content := range files {
+		path := filepath.Join(root, filepath.FromSlash(name))
+		err := os.MkdirAll(filepath.Dir(path), 0o755)
+		if err == nil {
+			err = os.WriteFile(path, []byte(content), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
-func readFile(t *testing.T, path string) string {
+// readTree is every file under root with its content.
+func readTree(t *testing.T, root string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	files := map[string]string{}
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(root, path)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	return files
 }
 
 // TestFoldersClaim: a claim puts a spare in place as the attempt's folder,
@@ -72,26 +90,12 @@ func TestFoldersClaim(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for name, content := range c.before {
-				writeFile(t, filepath.Join(job, name), content)
-			}
+			writeTree(t, job, c.before)
 			if got := f.claim("j1", c.attempt); got != c.claimed {
 				t.Fatalf("claim = %v, want %v", got, c.claimed)
 			}
-			for name, content := range c.after {
-				if got := readFile(t, filepath.Join(job, name)); got != content {
-					t.Errorf("%s holds %q, want %q", name, got, content)
-				}
-			}
-			var files int
-			_ = filepath.WalkDir(job, func(_ string, d os.DirEntry, _ error) error {
-				if d != nil && !d.IsDir() {
-					files++
-				}
-				return nil
-			})
-			if files != len(c.after) {
-				t.Errorf("%d files under the job's folder, want %d", files, len(c.after))
+			if diff := cmp.Diff(c.after, readTree(t, job)); diff != "" {
+				t.Errorf("the job's folder (-want +got):\n%s", diff)
 			}
 			// A claimed spare leaves the pool; one not placed stays in it,
 			// whole.
@@ -134,15 +138,10 @@ func TestFoldersAdopt(t *testing.T) {
 	if err := makeSpare(filepath.Join(spare, "written")); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(spare, "written", "1", stdoutLog), "x")
-	if err := os.MkdirAll(filepath.Join(spare, "half", "1"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(spare, "stray"), "")
 	if err := makeSpare(filepath.Join(spare, "extra")); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(spare, "extra", "1", "more.log"), "")
+	writeTree(t, spare, map[string]string{"written/1/" + stdoutLog: "x", "extra/1/more.log": "", "stray": "", "half/1/" + stdoutLog: ""})
 
 	f := newFolders(dataDir, slog.New(slog.DiscardHandler))
 	f.adopt()
