@@ -200,8 +200,8 @@ func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error
 	spec.Attempt = a.attempt
 	// The runner creates the job's folder with its log files.
 	dir := m.jobDir(a.id, a.attempt)
-	spec.Stdout = filepath.Join(dir, "stdout.log")
-	spec.Stderr = filepath.Join(dir, "stderr.log")
+	spec.Stdout = filepath.Join(dir, stdoutLog)
+	spec.Stderr = filepath.Join(dir, stderrLog)
 	if spec.Dir == "" {
 		spec.Dir = dir
 	}

@@ -46,7 +46,7 @@ type folders struct {
 // starts finds its folders made.
 const spareFolders = 8
 
-// The names the engine gives an attempt's logs (specFor).
+// The names of an attempt's logs in its folder.
 const (
 	stdoutLog = "stdout.log"
 	stderrLog = "stderr.log"
@@ -113,7 +113,7 @@ func (f *folders) claim(id string, attempt int) bool {
 	}
 	select {
 	case f.ready <- spare:
-	default:
+	default: // the refill filled the pool meanwhile: the next server adopts it
 	}
 	return false
 }
@@ -142,7 +142,12 @@ func (f *folders) fill() {
 			_ = os.RemoveAll(spare)
 			return
 		}
-		f.ready <- spare // fill is the only sender besides claim's give-back, which never blocks
+		// A claim's give-back may have filled the pool meanwhile.
+		select {
+		case f.ready <- spare:
+		case <-f.stop:
+			return
+		}
 	}
 }
 

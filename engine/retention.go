@@ -166,7 +166,7 @@ func (r *retainer) capAttempt(dir string) {
 }
 
 func (r *retainer) capDir(dir string) {
-	for _, name := range []string{"stdout.log", "stderr.log"} {
+	for _, name := range []string{stdoutLog, stderrLog} {
 		if _, err := CapLog(filepath.Join(dir, name), r.retention.MaxLogBytes); err != nil && !errors.Is(err, os.ErrNotExist) {
 			r.log.Warn("cap job log", "file", filepath.Join(dir, name), "err", err)
 		}

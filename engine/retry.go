@@ -45,7 +45,7 @@ func (m *Manager) attemptFailedOnLicense(id string, attempt int, msg string) boo
 	if LicenseFailure([]byte(msg)) {
 		return true
 	}
-	for _, stream := range []string{"stdout.log", "stderr.log"} {
+	for _, stream := range []string{stdoutLog, stderrLog} {
 		b, err := readTail(filepath.Join(m.jobDir(id, attempt), stream), logScanBytes)
 		if err == nil && LicenseFailure(b) {
 			return true

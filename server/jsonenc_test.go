@@ -82,7 +82,7 @@ func TestEncodeJSONMatchesStd(t *testing.T) {
 	for _, s := range []string{"<a href=\"x\">&amp;</a>", "\u2028\u2029", "\x00\x01\b\f\n\r\t\x7f", "\xff\xfeinvalid", "é漢字🙂", `\"\\/`} {
 		raw, _ := json.Marshal(s)
 		sameAsStd(t, apitype.Job{ID: s, Error: s, Config: json.RawMessage(" {\n\t\"k\" : " + string(raw) + " } ")})
-		sameAsStd(t, map[string]any{s: s, "n": 1.5e-7, "big": 1e21, "neg": -0.0})
+		sameAsStd(t, map[string]any{s: s, "n": 1.5e-7, "big": 1e21, "neg": math.Copysign(0, -1)})
 	}
 	sameAsStd(t, apitype.HostSample{CPUPercent: math.NaN()}) // both refuse
 }
