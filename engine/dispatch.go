@@ -109,7 +109,7 @@ func (m *Manager) startLocal(a *activeJob) {
 	// it started.
 	announced := m.holdUpdates(a)
 	defer announced()
-	m.folders.claim(a.id, a.attempt)
+	m.folders.claim(m.jobDir(a.id, a.attempt))
 	h, err := m.local.Start(ctx, spec)
 	if err != nil {
 		m.mustEnd(a, StatusFailed, nil, "cannot start: "+err.Error())
@@ -198,7 +198,8 @@ func (m *Manager) specFor(ctx context.Context, a *activeJob) (runner.Spec, error
 		spec = p.spec
 	}
 	spec.Attempt = a.attempt
-	// The runner creates the job's folder with its log files.
+	// The runner creates the job's folder with its log files, unless a
+	// spare was put in place (folders.claim).
 	dir := m.jobDir(a.id, a.attempt)
 	spec.Stdout = filepath.Join(dir, stdoutLog)
 	spec.Stderr = filepath.Join(dir, stderrLog)

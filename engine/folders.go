@@ -82,25 +82,26 @@ func (f *folders) start(wg *sync.WaitGroup) {
 
 func (f *folders) shutdown() { f.once.Do(func() { close(f.stop) }) }
 
-// claim puts a spare in place as the folder of the job's attempt and
-// reports whether it did; false leaves the folder to be made by whoever
-// starts the job. It never blocks. It does not ask for a new spare: the
-// caller does (refill) once its process runs, so that making the spare
-// does not compete for the CPU with the start it was made for.
-func (f *folders) claim(id string, attempt int) bool {
+// claim puts a spare in place as dir, the folder of a job's attempt
+// (Manager.jobDir), and reports whether it did; false leaves the folder to
+// be made by whoever starts the job. It never blocks. It does not ask for
+// a new spare: the caller does (refill) once its process runs, so that
+// making the spare does not compete for the CPU with the start it was made
+// for.
+func (f *folders) claim(dir string) bool {
 	var spare string
 	select {
 	case spare = <-f.ready:
 	default:
 		return false
 	}
-	job := filepath.Join(f.jobs, id)
-	if attempt == 1 && os.Rename(spare, job) == nil {
+	// A first attempt of a new job takes the whole spare as the job's
+	// folder; otherwise (a later attempt, or a first attempt started again)
+	// only the spare's attempt folder moves, and its shell goes.
+	if filepath.Base(dir) == "1" && os.Rename(spare, filepath.Dir(dir)) == nil {
 		return true
 	}
-	// The job's folder exists (a later attempt, or a first attempt started
-	// again): only the attempt's folder moves, and the spare's shell goes.
-	if os.Rename(filepath.Join(spare, "1"), filepath.Join(job, strconv.Itoa(attempt))) == nil {
+	if os.Rename(filepath.Join(spare, "1"), dir) == nil {
 		if err := os.Remove(spare); err != nil {
 			f.log.Debug("remove an emptied spare folder", "dir", spare, "err", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -91,7 +92,7 @@ func TestFoldersClaim(t *testing.T) {
 				}
 			}
 			writeTree(t, job, c.before)
-			if got := f.claim("j1", c.attempt); got != c.claimed {
+			if got := f.claim(filepath.Join(job, strconv.Itoa(c.attempt))); got != c.claimed {
 				t.Fatalf("claim = %v, want %v", got, c.claimed)
 			}
 			if diff := cmp.Diff(c.after, readTree(t, job)); diff != "" {
@@ -118,11 +119,11 @@ func TestFoldersClaim(t *testing.T) {
 // missing (its folder removed by hand) is dropped, not handed out again.
 func TestFoldersClaimFromAnEmptyPool(t *testing.T) {
 	f := newFolders(t.TempDir(), slog.New(slog.DiscardHandler))
-	if f.claim("j1", 1) {
+	if f.claim(filepath.Join(f.jobs, "j1", "1")) {
 		t.Fatal("claimed from an empty pool")
 	}
 	f.ready <- filepath.Join(f.dir, "gone")
-	if f.claim("j1", 1) || len(f.ready) != 0 {
+	if f.claim(filepath.Join(f.jobs, "j1", "1")) || len(f.ready) != 0 {
 		t.Errorf("a missing spare was claimed or kept (%d ready)", len(f.ready))
 	}
 }
@@ -173,7 +174,7 @@ func TestFoldersClaimWhileFilling(t *testing.T) {
 		claims.Go(func() {
 			for i := range 25 {
 				id := "j" + string(rune('a'+w)) + string(rune('a'+i))
-				claimed := f.claim(id, 1)
+				claimed := f.claim(filepath.Join(dataDir, "jobs", id, "1"))
 				f.refill()
 				if !claimed {
 					if err := os.MkdirAll(filepath.Join(dataDir, "jobs", id, "1"), 0o755); err != nil {

@@ -737,3 +737,38 @@ func TestStoreFailureRefusesSubmission(t *testing.T) {
 		t.Fatalf("after the store recovered: %s", j.Status)
 	}
 }
+
+// TestStartTakesASpareFolder: a job's start renames one of the folders the
+// manager made ahead (DataDir/.spare) into place instead of creating its
+// own, and the job's logs land in it.
+func TestStartTakesASpareFolder(t *testing.T) {
+	b := setup(t, setupOpts{})
+	spares := filepath.Join(b.dataDir, ".spare")
+	names := func() map[string]bool {
+		entries, _ := os.ReadDir(spares)
+		set := map[string]bool{}
+		for _, e := range entries {
+			set[e.Name()] = true
+		}
+		return set
+	}
+	enginetest.WaitFor(t, "the spare folders made", func() bool { return len(names()) == 8 })
+	before := names()
+	b.submit(t, "spare1", 0)
+	if j := b.wait(t, "spare1"); j.Status != engine.StatusCompleted {
+		t.Fatalf("job ended %s: %s", j.Status, j.Error)
+	}
+	taken := 0
+	after := names()
+	for name := range before {
+		if !after[name] {
+			taken++
+		}
+	}
+	if taken != 1 {
+		t.Errorf("%d of the spares made before the start were taken, want 1 (before %v, after %v)", taken, before, after)
+	}
+	if out, err := os.ReadFile(filepath.Join(b.dataDir, "jobs", "spare1", "1", "stdout.log")); err != nil || len(out) == 0 {
+		t.Errorf("the job's stdout.log: %q, %v", out, err)
+	}
+}
